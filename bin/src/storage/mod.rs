@@ -1,0 +1,1 @@
+//! FileStorage: see the crate docs.

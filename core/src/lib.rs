@@ -1,0 +1,24 @@
+//! # odradek-core
+//!
+//! Odradek's pure state machines and the Kafka RecordBatch v2 format. Nothing in this crate
+//! touches the OS: time arrives as a [`Now`] argument, randomness as a seed in configuration,
+//! and storage through the [`storage::Storage`] trait, whose real implementation lives in the
+//! `odradek` binary and whose simulated one (`SimDisk`) lives in `odradek-sim`.
+//!
+//! Why: the same machines run under the deterministic simulator and in production, so any
+//! dependence on clocks, OS randomness, threads or run-dependent iteration order would make the
+//! simulator lie. `core/clippy.toml` forbids those APIs and the test suite checks that this
+//! crate's dependency tree has no async runtime in it.
+//!
+//! Modules:
+//! - [`time`]: the monotonic and wall clocks as plain values.
+//! - [`storage`]: the storage contract (segment files) and its durability semantics.
+//! - [`record`]: validation and offset assignment for Kafka RecordBatch v2 bytes.
+//! - [`log`]: a partition's segmented, checksummed, crash-recoverable commit log.
+
+pub mod log;
+pub mod record;
+pub mod storage;
+pub mod time;
+
+pub use time::{Mono, Now};

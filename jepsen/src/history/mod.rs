@@ -1,0 +1,95 @@
+//! Histories: what clients (and the nemesis) did, one operation per entry, as Jepsen records
+//! them. An invocation (`type = invoke`) is later completed by the same process with `ok`
+//! (it happened), `fail` (it certainly did not happen) or `info` (unknown: it may have
+//! happened, at any time after its invocation). Nemesis operations (faults) are kept for
+//! plots and reports but are not client operations.
+//!
+//! Formats: Odradek's native JSON lines (one [`Op`] per line) and Jepsen's EDN (see the
+//! `edn` module). [`pairing`] matches invocations with completions per process the way
+//! Jepsen does.
+
+pub mod pairing;
+pub mod value;
+
+pub use pairing::{pair, PairedOp, Pairing, PairingError};
+pub use value::{Float, Value};
+
+/// invoke | ok | fail | info.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OpType {
+    /// The operation started.
+    Invoke,
+    /// The operation completed and took effect.
+    Ok,
+    /// The operation completed and certainly did not take effect.
+    Fail,
+    /// The outcome is unknown: it may or may not have taken effect.
+    Info,
+}
+
+impl OpType {
+    /// The Jepsen name (`"invoke"`, `"ok"`, `"fail"`, `"info"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            OpType::Invoke => "invoke",
+            OpType::Ok => "ok",
+            OpType::Fail => "fail",
+            OpType::Info => "info",
+        }
+    }
+
+    /// Parses a Jepsen type name.
+    pub fn from_name(name: &str) -> Option<OpType> {
+        match name {
+            "invoke" => Some(OpType::Invoke),
+            "ok" => Some(OpType::Ok),
+            "fail" => Some(OpType::Fail),
+            "info" => Some(OpType::Info),
+            _ => None,
+        }
+    }
+}
+
+/// Who performed an operation: a numbered client process, or the nemesis.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Process {
+    /// A client process (Jepsen: an integer).
+    Client(i64),
+    /// The fault injector (Jepsen: `:nemesis`).
+    Nemesis,
+    /// Any other named process; treated like a client.
+    Named(String),
+}
+
+impl Process {
+    /// Is this the nemesis?
+    pub fn is_nemesis(&self) -> bool {
+        matches!(self, Process::Nemesis)
+    }
+}
+
+/// One entry of a history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Op {
+    /// Position in the history (Jepsen's `:index`); dense from zero after reading.
+    pub index: u64,
+    /// Nanoseconds since the start of the test.
+    pub time: i64,
+    /// Who did it.
+    pub process: Process,
+    /// invoke / ok / fail / info.
+    pub op_type: OpType,
+    /// The function, e.g. `send`, `poll`, `txn`, `read`, `write`, `cas`.
+    pub f: String,
+    /// The argument (on invoke) or result (on completion).
+    pub value: Value,
+    /// An error description, if the operation failed or is indeterminate.
+    pub error: Option<Value>,
+}
+
+/// A whole history, in order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    /// The operations, in the order they happened.
+    pub ops: Vec<Op>,
+}

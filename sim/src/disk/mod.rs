@@ -1,0 +1,1 @@
+//! SimDisk: see the crate docs.

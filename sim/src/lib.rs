@@ -1,0 +1,13 @@
+//! # odradek-sim
+//!
+//! The deterministic simulator. Everything here is a pure function of one `u64` seed: no
+//! clocks, no OS randomness, no randomly-ordered maps. It runs Odradek's core state machines
+//! under injected faults and replays any run bit for bit from its seed.
+//!
+//! - [`disk`]: `SimDisk`, an in-memory implementation of `core::storage::Storage` with
+//!   seeded faults (torn and lost unsynced writes at crash, corruption, misdirected writes,
+//!   ENOSPC, fsync failure with fsyncgate semantics, latency).
+//!
+//! The world, network and workloads arrive with the simulator issue.
+
+pub mod disk;
