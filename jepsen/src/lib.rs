@@ -13,3 +13,4 @@
 //! The checkers never guess: a search that runs out of budget answers `unknown`.
 
 pub mod history;
+pub mod verdict;
