@@ -52,10 +52,15 @@ impl<S: Storage> PartitionLog<S> {
         let want = (max_bytes as u64)
             .max(first_len)
             .min(segment.size - position);
-        let chunk = self
-            .storage
-            .read_at(&segment.log_file(), position, want as usize)?;
-        let used = whole_valid_batches(segment, position, &chunk, from, max_bytes)?;
+        let file = segment.log_file();
+        let mut chunk = self.storage.read_at(&file, position, want as usize)?;
+        let mut checked = whole_valid_batches(segment, position, &chunk, from, max_bytes);
+        if checked.is_err() {
+            // Tell a transient read error from stored corruption by reading once more.
+            chunk = self.storage.read_at(&file, position, want as usize)?;
+            checked = whole_valid_batches(segment, position, &chunk, from, max_bytes);
+        }
+        let used = checked?;
         let records = Bytes::from(chunk).slice(0..used.bytes);
         Ok(LogRead {
             records,
@@ -71,6 +76,9 @@ impl<S: Storage> PartitionLog<S> {
         let active = self.segments.last().expect("a log always has a segment");
         if offset <= active.base_offset {
             return Ok((0, active.base_offset));
+        }
+        if offset >= active.next_offset {
+            return Ok((active.size, active.next_offset));
         }
         let (position, header) = locate_batch(&mut self.storage, active, offset)?;
         Ok((position, Offset(header.base_offset)))

@@ -256,7 +256,14 @@ fn scan_segment<S: Storage>(
     };
     let mut position = 0u64;
     while position < file_len {
-        match check_batch_at(storage, &file, position, file_len, scan.next_offset)? {
+        // A transient read error must not make recovery cut durable data: on failure the
+        // batch is read a second time before it is judged.
+        let first = check_batch_at(storage, &file, position, file_len, scan.next_offset)?;
+        let checked = match first {
+            Ok(header) => Ok(header),
+            Err(_) => check_batch_at(storage, &file, position, file_len, scan.next_offset)?,
+        };
+        match checked {
             Ok(header) => {
                 let total = header.total_len().unwrap_or(0) as u64;
                 let relative_last = (header.last_offset() - base.0) as u32;
