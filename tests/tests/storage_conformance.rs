@@ -41,6 +41,7 @@ macro_rules! conformance_tests {
             remove_deletes_the_file_and_the_name_can_be_reused,
             rename_moves_the_content,
             rename_replaces_an_existing_target,
+            rename_onto_itself_changes_nothing,
             invalid_names_are_rejected_by_every_operation,
             operations_on_a_missing_file_fail_with_not_found,
             reopening_sees_synced_data_and_directory_operations,
@@ -213,6 +214,16 @@ fn rename_replaces_an_existing_target<S: Storage>(mut open: impl FnMut() -> S) {
     assert_eq!(storage.list().unwrap(), vec!["current".to_owned()]);
     assert_eq!(storage.read_at("current", 0, 100).unwrap(), b"new content");
     assert_eq!(storage.len("current").unwrap(), 11);
+}
+
+fn rename_onto_itself_changes_nothing<S: Storage>(mut open: impl FnMut() -> S) {
+    let mut storage = open();
+    storage.create("a").unwrap();
+    storage.append("a", b"abc").unwrap();
+    storage.rename("a", "a").unwrap();
+    assert_eq!(storage.list().unwrap(), vec!["a".to_owned()]);
+    assert_eq!(storage.read_at("a", 0, 10).unwrap(), b"abc");
+    assert_eq!(storage.append("a", b"d").unwrap(), 3);
 }
 
 fn invalid_names_are_rejected_by_every_operation<S: Storage>(mut open: impl FnMut() -> S) {
