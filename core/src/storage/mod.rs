@@ -35,9 +35,11 @@ pub trait Storage {
     fn create(&mut self, name: &str) -> Result<(), StorageError>;
 
     /// Appends `data` at the end of the file and returns the position it was written at.
+    /// Appending nothing writes nothing and returns the current length.
     fn append(&mut self, name: &str, data: &[u8]) -> Result<u64, StorageError>;
 
-    /// Reads up to `len` bytes starting at `position`. Returns fewer bytes only at end of file.
+    /// Reads up to `len` bytes starting at `position`. Returns fewer bytes only at end of file;
+    /// a read at or past the end returns no bytes (not an error).
     fn read_at(&mut self, name: &str, position: u64, len: usize) -> Result<Vec<u8>, StorageError>;
 
     /// The current length of the file, pending data included.
@@ -49,13 +51,16 @@ pub trait Storage {
     /// Makes the file's contents and length durable (see the module docs for failure).
     fn sync(&mut self, name: &str) -> Result<(), StorageError>;
 
-    /// All file names, sorted ascending.
+    /// All file names, sorted ascending (bytewise). Directory entries whose names are not
+    /// valid (see [`is_valid_name`]) are not listed.
     fn list(&mut self) -> Result<Vec<String>, StorageError>;
 
     /// Removes a file durably.
     fn remove(&mut self, name: &str) -> Result<(), StorageError>;
 
-    /// Renames `from` to `to` durably and atomically, replacing `to` if it exists.
+    /// Renames `from` to `to` durably and atomically, replacing `to` if it exists. Fails with
+    /// [`StorageError::NotFound`] (naming `from`) if `from` does not exist; renaming a file onto
+    /// itself does nothing.
     fn rename(&mut self, from: &str, to: &str) -> Result<(), StorageError>;
 }
 

@@ -4,6 +4,7 @@ mod basics;
 mod crash;
 mod determinism;
 mod faults;
+mod model;
 
 use odradek_core::storage::Storage;
 
