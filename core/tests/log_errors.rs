@@ -35,13 +35,17 @@ fn a_batch_with_a_bad_magic_or_length_is_rejected() {
     magic[16] = 0;
     assert_eq!(
         log.append(Now::ZERO, magic),
-        Err(LogError::InvalidBatch(BatchError::UnsupportedMagic { magic: 0 }))
+        Err(LogError::InvalidBatch(BatchError::UnsupportedMagic {
+            magic: 0
+        }))
     );
     let mut negative = batch(1, 10, 0);
     negative[8..12].copy_from_slice(&(-5i32).to_be_bytes());
     assert!(matches!(
         log.append(Now::ZERO, negative),
-        Err(LogError::InvalidBatch(BatchError::InvalidLength { batch_length: -5 }))
+        Err(LogError::InvalidBatch(BatchError::InvalidLength {
+            batch_length: -5
+        }))
     ));
     let empty = bytes::BytesMut::new();
     assert!(matches!(
@@ -66,8 +70,15 @@ fn a_full_disk_is_a_typed_error_that_leaves_the_log_usable() {
     ));
     assert_eq!(log.log_end_offset(), Offset(1));
     let size = log.size_bytes();
-    assert_eq!(disk.files()[SEGMENT].len() as u64, size, "partial write cut back");
-    assert_eq!(log.append(Now::ZERO, batch(1, 10, 0)).unwrap().base_offset, Offset(1));
+    assert_eq!(
+        disk.files()[SEGMENT].len() as u64,
+        size,
+        "partial write cut back"
+    );
+    assert_eq!(
+        log.append(Now::ZERO, batch(1, 10, 0)).unwrap().base_offset,
+        Offset(1)
+    );
     let read = log.read(Offset(0), 1 << 20).unwrap();
     assert_eq!(read.next_offset, Offset(2));
 }
@@ -100,7 +111,11 @@ fn a_failed_fsync_fences_the_log_until_it_is_reopened() {
     disk.crash();
     let (mut log, _) = PartitionLog::open(disk.clone(), config, Now::ZERO).unwrap();
     assert!(!log.is_fenced());
-    assert_eq!(log.log_end_offset(), Offset(0), "unsynced data is gone after fsyncgate");
+    assert_eq!(
+        log.log_end_offset(),
+        Offset(0),
+        "unsynced data is gone after fsyncgate"
+    );
     assert!(log.append(Now::ZERO, batch(1, 10, 0)).is_ok());
 }
 
@@ -114,8 +129,14 @@ fn corruption_in_a_sealed_segment_is_reported_not_served() {
     assert!(log.segment_count() > 1);
     flip_byte(&disk, SEGMENT, 100);
     let result = log.read(Offset(0), 1 << 20);
-    assert!(matches!(result, Err(LogError::Corruption { ref segment, .. }) if segment == SEGMENT), "{result:?}");
-    assert!(log.read(Offset(1), 1 << 20).is_ok(), "the next batch is intact");
+    assert!(
+        matches!(result, Err(LogError::Corruption { ref segment, .. }) if segment == SEGMENT),
+        "{result:?}"
+    );
+    assert!(
+        log.read(Offset(1), 1 << 20).is_ok(),
+        "the next batch is intact"
+    );
 }
 
 #[test]
@@ -128,11 +149,19 @@ fn mid_log_corruption_in_the_active_segment_is_kept_but_never_served() {
     sync_all(&mut log, Now::ZERO);
     drop(log);
     flip_byte(&disk, SEGMENT, 200);
-    let (mut log, report) = PartitionLog::open(disk.clone(), LogConfig::default(), Now::ZERO).unwrap();
+    let (mut log, report) =
+        PartitionLog::open(disk.clone(), LogConfig::default(), Now::ZERO).unwrap();
     assert_eq!(report.corrupt.len(), 1, "{report:?}");
-    assert_eq!(log.log_end_offset(), Offset(3), "durable batches after the damage kept");
+    assert_eq!(
+        log.log_end_offset(),
+        Offset(3),
+        "durable batches after the damage kept"
+    );
     assert!(log.read(Offset(0), 1).is_ok());
-    assert!(matches!(log.read(Offset(1), 1), Err(LogError::Corruption { .. })));
+    assert!(matches!(
+        log.read(Offset(1), 1),
+        Err(LogError::Corruption { .. })
+    ));
     assert!(log.read(Offset(2), 1).is_ok());
 }
 
@@ -158,7 +187,10 @@ fn garbage_files_and_orphan_indexes_do_not_break_opening() {
     disk.append("00000000000000000042.index", b"junk").unwrap();
     disk.create("notes.txt").unwrap();
     let (log, report) = PartitionLog::open(disk.clone(), LogConfig::default(), Now::ZERO).unwrap();
-    assert_eq!(report.removed_orphans, vec!["00000000000000000042.index".to_string()]);
+    assert_eq!(
+        report.removed_orphans,
+        vec!["00000000000000000042.index".to_string()]
+    );
     assert_eq!(log.log_end_offset(), Offset(0));
     assert!(disk.files().contains_key("notes.txt"));
 }
@@ -182,4 +214,46 @@ fn flip_byte(disk: &SimDisk, name: &str, position: u64) {
     storage.truncate(name, 0).unwrap();
     storage.append(name, &bytes).unwrap();
     storage.sync(name).unwrap();
+}
+
+/// Regression (found by `log_never_serves_corrupt_data_under_corruption_faults`): a flipped
+/// bit in the base offset of the batch after a damaged one made recovery accept it as "valid
+/// data after corruption", and the log end jumped by 2^60 offsets.
+#[test]
+fn a_corrupt_base_offset_after_damage_cannot_open_an_offset_gap() {
+    let disk = SimDisk::new(1);
+    let mut log = open(&disk, LogConfig::default(), Now::ZERO);
+    let sizes: Vec<u64> = (0..3)
+        .map(|_| {
+            log.append(Now::ZERO, batch(1, 100, 0)).unwrap();
+            log.size_bytes()
+        })
+        .collect();
+    drop(log);
+    flip_byte(&disk, SEGMENT, sizes[0] + 100);
+    flip_byte(&disk, SEGMENT, sizes[1]);
+    let (log, report) = PartitionLog::open(disk.clone(), LogConfig::default(), Now::ZERO).unwrap();
+    assert_eq!(log.log_end_offset(), Offset(1), "{report:?}");
+    assert!(report.truncated.is_some());
+}
+
+/// Regression (found by the same test): a bit flip in a served batch's base offset, which
+/// the CRC does not cover, was served because the first batch was only checked to contain
+/// the requested offset.
+#[test]
+fn a_batch_whose_base_offset_was_flipped_is_not_served() {
+    let disk = SimDisk::new(1);
+    let every_batch_indexed = LogConfig {
+        index_interval_bytes: 1,
+        ..LogConfig::default()
+    };
+    let mut log = open(&disk, every_batch_indexed, Now::ZERO);
+    log.append(Now::ZERO, batch(3, 100, 0)).unwrap();
+    log.append(Now::ZERO, batch(1, 100, 0)).unwrap();
+    flip_byte(&disk, SEGMENT, 7);
+    assert!(matches!(
+        log.read(Offset(1), 1),
+        Err(LogError::Corruption { .. })
+    ));
+    assert!(log.read(Offset(3), 1).is_ok());
 }

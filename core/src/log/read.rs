@@ -54,11 +54,23 @@ impl<S: Storage> PartitionLog<S> {
             .min(segment.size - position);
         let file = segment.log_file();
         let mut chunk = self.storage.read_at(&file, position, want as usize)?;
-        let mut checked = whole_valid_batches(segment, position, &chunk, from, max_bytes);
+        let mut checked = whole_valid_batches(
+            segment,
+            position,
+            &chunk,
+            Offset(header.base_offset),
+            max_bytes,
+        );
         if checked.is_err() {
             // Tell a transient read error from stored corruption by reading once more.
             chunk = self.storage.read_at(&file, position, want as usize)?;
-            checked = whole_valid_batches(segment, position, &chunk, from, max_bytes);
+            checked = whole_valid_batches(
+                segment,
+                position,
+                &chunk,
+                Offset(header.base_offset),
+                max_bytes,
+            );
         }
         let used = checked?;
         let records = Bytes::from(chunk).slice(0..used.bytes);
@@ -145,17 +157,18 @@ struct Used {
 }
 
 /// How many leading bytes of `chunk` are whole, valid, correctly-offset batches within
-/// `max_bytes` (at least the first). A bad first batch is an error; a bad later one ends
-/// the read just before it, so the next read reports it.
+/// `max_bytes` (at least the first, which must start at `first_base`, the base offset that
+/// the index-checked header lookup found). A bad first batch is an error; a bad later one
+/// ends the read just before it, so the next read reports it.
 fn whole_valid_batches(
     segment: &Segment,
     position: u64,
     chunk: &[u8],
-    from: Offset,
+    first_base: Offset,
     max_bytes: usize,
 ) -> Result<Used, LogError> {
     let mut used = 0usize;
-    let mut next_offset: Option<u64> = None;
+    let mut expected_base = first_base.0;
     while let Some(header) = BatchHeader::parse(&chunk[used..]) {
         let Some(total) = header.total_len() else {
             break;
@@ -165,37 +178,37 @@ fn whole_valid_batches(
             break;
         }
         let at = position + used as u64;
-        let problem =
-            check_served_batch(segment, at, &chunk[used..used + total], next_offset, from);
+        let problem = check_served_batch(segment, at, &chunk[used..used + total], expected_base);
         if let Some(detail) = problem {
             if used == 0 {
                 return Err(corruption(segment, at, detail));
             }
             break;
         }
-        next_offset = Some(header.next_offset());
+        expected_base = header.next_offset();
         used += total;
     }
-    match next_offset {
-        Some(next) => Ok(Used {
-            bytes: used,
-            next_offset: Offset(next),
-        }),
-        None => Err(corruption(
+    if used == 0 {
+        return Err(corruption(
             segment,
             position,
             "no whole batch to serve".to_string(),
-        )),
+        ));
     }
+    Ok(Used {
+        bytes: used,
+        next_offset: Offset(expected_base),
+    })
 }
 
-/// Why a batch about to be served must not be, if anything is wrong with it.
+/// Why a batch about to be served must not be, if anything is wrong with it: it overlaps a
+/// range found corrupt at recovery, fails validation (magic, length, CRC), or does not start
+/// at the offset the sequence requires (the base offset is not covered by the CRC).
 fn check_served_batch(
     segment: &Segment,
     at: u64,
     bytes: &[u8],
-    expected_base: Option<u64>,
-    from: Offset,
+    expected_base: u64,
 ) -> Option<String> {
     if let Some(range) = segment
         .corrupt
@@ -208,14 +221,13 @@ fn check_served_batch(
         Ok(header) => header,
         Err(error) => return Some(error.to_string()),
     };
-    let in_place = match expected_base {
-        Some(base) => header.base_offset == base,
-        None => header.base_offset <= from.0 && from.0 <= header.last_offset(),
-    };
-    let in_segment = header.base_offset >= segment.base_offset.0
-        && header.next_offset() <= segment.next_offset.0;
-    (!in_place || !in_segment)
-        .then(|| format!("batch at offset {} is out of place", header.base_offset))
+    let in_segment = header.next_offset() <= segment.next_offset.0;
+    (header.base_offset != expected_base || !in_segment).then(|| {
+        format!(
+            "batch with offset {} where {expected_base} was expected",
+            header.base_offset
+        )
+    })
 }
 
 /// A corruption error for `segment` at `position`.

@@ -333,9 +333,11 @@ fn check_batch_at<S: Storage>(
     })
 }
 
-/// If the bad batch at `position` has a plausible length and a valid batch with a later
-/// offset follows it, the damage is in the middle of durable data (not a torn tail): returns
-/// the bad batch's length and the next batch's base offset.
+/// If the bad batch at `position` still has an intact-looking header (the expected base
+/// offset and a sane length) and the batch after it is valid and starts exactly where the bad
+/// one's header says it ends, the damage is inside durable data, not a torn tail: returns the
+/// bad batch's length and the next batch's base offset. Anything less certain is treated as a
+/// torn tail, so a flipped bit in an offset field can never open a gap in the offsets.
 fn next_valid_after<S: Storage>(
     storage: &mut S,
     file: &str,
@@ -344,25 +346,19 @@ fn next_valid_after<S: Storage>(
     expected_base: Offset,
 ) -> Result<Option<(u64, Offset)>, LogError> {
     let head = storage.read_at(file, position, crate::record::BATCH_HEADER_LEN)?;
-    let Some(skip) = BatchHeader::parse(&head)
-        .and_then(|h| h.total_len())
-        .map(|t| t as u64)
-    else {
+    let Some(bad) = BatchHeader::parse(&head).filter(|h| h.base_offset == expected_base.0) else {
+        return Ok(None);
+    };
+    let Some(skip) = bad.total_len().map(|t| t as u64) else {
         return Ok(None);
     };
     let next = position + skip;
-    if next >= file_len {
+    if next >= file_len || bad.last_offset_delta < 0 {
         return Ok(None);
     }
-    let head = storage.read_at(file, next, crate::record::BATCH_HEADER_LEN)?;
-    let Some(claimed) = BatchHeader::parse(&head) else {
-        return Ok(None);
-    };
-    if claimed.base_offset <= expected_base.0 {
-        return Ok(None);
-    }
-    let checked = check_batch_at(storage, file, next, file_len, Offset(claimed.base_offset))?;
-    Ok(checked.ok().map(|h| (skip, Offset(h.base_offset))))
+    let next_base = Offset(bad.next_offset());
+    let checked = check_batch_at(storage, file, next, file_len, next_base)?;
+    Ok(checked.ok().map(|_| (skip, next_base)))
 }
 
 /// Rebuilds a segment's index from its batch headers up to byte `end` (after truncation).
