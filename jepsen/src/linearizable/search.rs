@@ -1,0 +1,324 @@
+//! The Wing–Gong linearizability search with Lowe's memoization, for one partition.
+//!
+//! Operations become entries of a doubly linked list in history order: a *call* at the
+//! invocation and, for `ok` operations only, a *return* at the completion. Indeterminate
+//! operations (`info`, pending) have no return: their completion is at +infinity, so they
+//! may be linearized at any point after their call, or never.
+//!
+//! The search walks the list from the front. At a call whose operation the model accepts in
+//! the current state, it linearizes the operation (removes its entries, pushes the previous
+//! state) and starts again from the front — unless the pair (set of linearized operations,
+//! new state) was seen before, in which case that whole subtree is known to fail (Lowe's
+//! memoization). At a return, the operation returned without being linearized: the search
+//! backtracks to the last choice and tries the next call. The history is linearizable once
+//! every `ok` operation is linearized; it is not when a return is met with nothing left to
+//! undo.
+//!
+//! For the witness, the search remembers the deepest configuration from which it had to
+//! backtrack: the linearized prefix, the model state, and the operation whose return could
+//! not be passed. Copying that prefix is amortized against the pushes (see [`Deepest`]).
+
+use super::hash::BuildWordHasher;
+use super::model::Model;
+use super::prepare::SearchOp;
+use std::collections::HashSet;
+use std::time::Instant;
+
+/// How often (in steps) the search looks at the clock and the cancellation flag.
+const CHECK_INTERVAL: u64 = 1024;
+
+/// How many distinct model states the witness keeps for the blocked operation.
+const WITNESS_STATES_MAX: usize = 8;
+
+/// Limits and cancellation for one search.
+pub(crate) struct Controls<'a> {
+    /// Give up after this many steps.
+    pub max_steps: Option<u64>,
+    /// Give up at this instant.
+    pub deadline: Option<Instant>,
+    /// Polled every [`CHECK_INTERVAL`] steps, like the deadline; `true` abandons the search.
+    pub cancelled: &'a (dyn Fn() -> bool + Sync),
+}
+
+/// Why a search gave up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GaveUp {
+    /// The step budget ran out.
+    Steps,
+    /// The deadline passed.
+    Time,
+    /// Another partition's violation made this one irrelevant.
+    Cancelled,
+}
+
+/// A failed search's evidence, as positions in the partition's operation list.
+#[derive(Clone, Debug)]
+pub(crate) struct Witness<M> {
+    /// The longest linearizable prefix found, in linearization order.
+    pub prefix: Vec<usize>,
+    /// The operation whose completion could not be passed after that prefix.
+    pub blocked: usize,
+    /// The model state after the prefix, then other states reached with the same depth and
+    /// the same blocked operation (at most [`WITNESS_STATES_MAX`] in all).
+    pub states: Vec<M>,
+}
+
+/// The answer for one partition.
+#[derive(Clone, Debug)]
+pub(crate) enum SearchResult<M> {
+    Linearizable,
+    Nonlinearizable(Witness<M>),
+    GaveUp(GaveUp),
+}
+
+/// The answer and the number of steps it took.
+#[derive(Clone, Debug)]
+pub(crate) struct SearchOutcome<M> {
+    pub result: SearchResult<M>,
+    pub steps: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Entry {
+    Head,
+    Call(u32),
+    Return(u32),
+    Tail,
+}
+
+/// The entry list with O(1) removal and LIFO re-insertion (dancing links).
+struct EntryList {
+    kind: Vec<Entry>,
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    /// Per operation: its call node and its return node (if `ok`).
+    nodes: Vec<(u32, Option<u32>)>,
+}
+
+const HEAD: u32 = 0;
+
+impl EntryList {
+    fn new<O>(ops: &[SearchOp<O>]) -> EntryList {
+        let mut events: Vec<(usize, Entry)> = Vec::with_capacity(ops.len() * 2);
+        for (i, op) in ops.iter().enumerate() {
+            let id = i as u32;
+            events.push((op.invoke, Entry::Call(id)));
+            if let (true, Some(completion)) = (op.must_happen, op.completion) {
+                events.push((completion, Entry::Return(id)));
+            }
+        }
+        events.sort_by_key(|(position, _)| *position);
+        let mut kind = Vec::with_capacity(events.len() + 2);
+        kind.push(Entry::Head);
+        kind.extend(events.iter().map(|(_, entry)| *entry));
+        kind.push(Entry::Tail);
+        let count = kind.len() as u32;
+        let next = (1..=count).map(|n| n.min(count - 1)).collect();
+        let prev = (0..count).map(|n| n.saturating_sub(1)).collect();
+        let mut nodes = vec![(0, None); ops.len()];
+        for (node, entry) in kind.iter().enumerate() {
+            match entry {
+                Entry::Call(op) => nodes[*op as usize].0 = node as u32,
+                Entry::Return(op) => nodes[*op as usize].1 = Some(node as u32),
+                Entry::Head | Entry::Tail => {}
+            }
+        }
+        EntryList {
+            kind,
+            next,
+            prev,
+            nodes,
+        }
+    }
+
+    fn remove(&mut self, node: u32) {
+        let (prev, next) = (self.prev[node as usize], self.next[node as usize]);
+        self.next[prev as usize] = next;
+        self.prev[next as usize] = prev;
+    }
+
+    fn restore(&mut self, node: u32) {
+        let (prev, next) = (self.prev[node as usize], self.next[node as usize]);
+        self.next[prev as usize] = node;
+        self.prev[next as usize] = node;
+    }
+
+    fn lift(&mut self, op: u32) {
+        let (call, ret) = self.nodes[op as usize];
+        self.remove(call);
+        if let Some(ret) = ret {
+            self.remove(ret);
+        }
+    }
+
+    fn unlift(&mut self, op: u32) {
+        let (call, ret) = self.nodes[op as usize];
+        if let Some(ret) = ret {
+            self.restore(ret);
+        }
+        self.restore(call);
+    }
+}
+
+/// A fixed-size set of operation positions.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Bitset(Box<[u64]>);
+
+impl Bitset {
+    fn new(len: usize) -> Bitset {
+        Bitset(vec![0; len.div_ceil(64)].into_boxed_slice())
+    }
+    fn set(&mut self, i: u32) {
+        self.0[i as usize / 64] |= 1 << (i % 64);
+    }
+    fn clear(&mut self, i: u32) {
+        self.0[i as usize / 64] &= !(1 << (i % 64));
+    }
+}
+
+/// The deepest configuration the search had to backtrack from.
+///
+/// `agree` is a length up to which `prefix` equals the current stack, so recording a new
+/// deepest prefix copies only the part of the stack pushed since the last pop below it.
+struct Deepest<M> {
+    prefix: Vec<u32>,
+    agree: usize,
+    blocked: Option<u32>,
+    states: Vec<M>,
+}
+
+impl<M: Model> Deepest<M> {
+    fn record(&mut self, stack: &[Frame<M>], state: &M, blocked: u32) {
+        let depth = stack.len();
+        if self.blocked.is_none() || depth > self.prefix.len() {
+            self.prefix.truncate(self.agree);
+            self.prefix
+                .extend(stack[self.agree..].iter().map(|frame| frame.op));
+            self.agree = depth;
+            self.blocked = Some(blocked);
+            self.states = vec![state.clone()];
+        } else if depth == self.prefix.len()
+            && self.blocked == Some(blocked)
+            && self.states.len() < WITNESS_STATES_MAX
+            && !self.states.contains(state)
+        {
+            self.states.push(state.clone());
+        }
+    }
+
+    fn popped_to(&mut self, depth: usize) {
+        self.agree = self.agree.min(depth);
+    }
+}
+
+struct Frame<M> {
+    op: u32,
+    /// The state before `op` was linearized.
+    state: M,
+}
+
+/// Searches one partition; see the module docs.
+pub(crate) fn search<M: Model>(
+    initial: &M,
+    ops: &[SearchOp<M::Op>],
+    controls: &Controls<'_>,
+) -> SearchOutcome<M> {
+    let mut list = EntryList::new(ops);
+    let mut remaining = ops.iter().filter(|op| op.must_happen).count();
+    let mut linearized = Bitset::new(ops.len());
+    let mut cache: HashSet<(Bitset, M), BuildWordHasher> = HashSet::default();
+    let mut stack: Vec<Frame<M>> = Vec::new();
+    let mut deepest = Deepest {
+        prefix: Vec::new(),
+        agree: 0,
+        blocked: None,
+        states: Vec::new(),
+    };
+    let mut state = initial.clone();
+    let mut node = list.next[HEAD as usize];
+    let step_limit = controls.max_steps.unwrap_or(u64::MAX);
+    let mut steps: u64 = 0;
+    while remaining > 0 {
+        let gave_up = if steps >= step_limit {
+            Some(GaveUp::Steps)
+        } else if steps % CHECK_INTERVAL == CHECK_INTERVAL - 1 {
+            should_stop(controls)
+        } else {
+            None
+        };
+        if let Some(gave_up) = gave_up {
+            return SearchOutcome {
+                result: SearchResult::GaveUp(gave_up),
+                steps,
+            };
+        }
+        steps += 1;
+        match list.kind[node as usize] {
+            Entry::Call(op) => {
+                if let Some(next_state) = state.step(&ops[op as usize].op) {
+                    linearized.set(op);
+                    if cache.insert((linearized.clone(), next_state.clone())) {
+                        let previous = std::mem::replace(&mut state, next_state);
+                        stack.push(Frame {
+                            op,
+                            state: previous,
+                        });
+                        list.lift(op);
+                        remaining -= usize::from(ops[op as usize].must_happen);
+                        node = list.next[HEAD as usize];
+                        continue;
+                    }
+                    linearized.clear(op);
+                }
+                node = list.next[node as usize];
+            }
+            Entry::Return(op) => {
+                deepest.record(&stack, &state, op);
+                let Some(frame) = stack.pop() else {
+                    let witness = witness(deepest);
+                    return SearchOutcome {
+                        result: SearchResult::Nonlinearizable(witness),
+                        steps,
+                    };
+                };
+                deepest.popped_to(stack.len());
+                list.unlift(frame.op);
+                linearized.clear(frame.op);
+                remaining += usize::from(ops[frame.op as usize].must_happen);
+                state = frame.state;
+                node = list.next[list.nodes[frame.op as usize].0 as usize];
+            }
+            // Unreachable while an `ok` operation remains: the walk meets its return before
+            // the tail, and the head is no entry's successor.
+            Entry::Head | Entry::Tail => {
+                debug_assert!(
+                    false,
+                    "walked past every return with {remaining} ok ops left"
+                );
+                break;
+            }
+        }
+    }
+    SearchOutcome {
+        result: SearchResult::Linearizable,
+        steps,
+    }
+}
+
+fn should_stop(controls: &Controls<'_>) -> Option<GaveUp> {
+    if (controls.cancelled)() {
+        return Some(GaveUp::Cancelled);
+    }
+    if controls.deadline.is_some_and(|at| Instant::now() >= at) {
+        return Some(GaveUp::Time);
+    }
+    None
+}
+
+fn witness<M>(deepest: Deepest<M>) -> Witness<M> {
+    Witness {
+        prefix: deepest.prefix.iter().map(|&op| op as usize).collect(),
+        blocked: deepest.blocked.map_or(0, |op| op as usize),
+        states: deepest.states,
+    }
+}
