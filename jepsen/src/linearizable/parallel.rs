@@ -1,11 +1,13 @@
 //! Searching partitions in parallel, and stopping early without losing determinism.
 //!
 //! Partitions are independent (P-compositionality), so worker threads (scoped, at most
-//! `available_parallelism`) take them from a shared counter, largest first. When partition
-//! `p` (in key order) turns out nonlinearizable, every partition after `p` in key order is
-//! abandoned or skipped, while partitions before `p` still run: the reported violation is
-//! therefore always the first nonlinearizable partition in key order, whatever the thread
-//! timing. With one worker, or one partition, everything runs on the calling thread.
+//! `available_parallelism`) take them from a shared counter in key order. When partition
+//! `p` turns out nonlinearizable, every partition after `p` is abandoned or skipped, while
+//! partitions before `p` (at most one per other worker is still running, thanks to the key
+//! order) run to the end: the reported violation is therefore always the first
+//! nonlinearizable partition in key order, whatever the thread timing, at the cost of
+//! finishing those few searches. With one worker, or one partition, everything runs on the
+//! calling thread.
 
 use super::model::Model;
 use super::prepare::Partition;
@@ -28,11 +30,8 @@ pub(crate) fn search_partitions<M: Model>(
     partitions: &[Partition<M::Op>],
     budget: Budget,
 ) -> Vec<SearchOutcome<M>> {
-    let mut schedule: Vec<usize> = (0..partitions.len()).collect();
-    schedule.sort_by_key(|&p| std::cmp::Reverse(partitions[p].ops.len()));
     let shared = Shared {
-        schedule,
-        next_slot: AtomicUsize::new(0),
+        next_partition: AtomicUsize::new(0),
         first_invalid: AtomicUsize::new(usize::MAX),
         results: Mutex::new(vec![None; partitions.len()]),
     };
@@ -62,10 +61,8 @@ pub(crate) fn search_partitions<M: Model>(
 }
 
 struct Shared<M> {
-    /// Partition indexes, largest first.
-    schedule: Vec<usize>,
-    /// The next position in `schedule` to take.
-    next_slot: AtomicUsize,
+    /// The next partition to take.
+    next_partition: AtomicUsize,
     /// The smallest partition index found nonlinearizable so far.
     first_invalid: AtomicUsize,
     results: Mutex<Vec<Option<SearchOutcome<M>>>>,
@@ -78,10 +75,10 @@ fn work<M: Model>(
     shared: &Shared<M>,
 ) {
     loop {
-        let slot = shared.next_slot.fetch_add(1, Ordering::Relaxed);
-        let Some(&p) = shared.schedule.get(slot) else {
+        let p = shared.next_partition.fetch_add(1, Ordering::Relaxed);
+        if p >= partitions.len() {
             return;
-        };
+        }
         let outcome = if shared.first_invalid.load(Ordering::Relaxed) < p {
             SearchOutcome {
                 result: SearchResult::GaveUp(GaveUp::Cancelled),

@@ -160,19 +160,36 @@ impl EntryList {
     }
 }
 
-/// A fixed-size set of operation positions.
+/// How many operation positions a bitset holds without allocating.
+const INLINE_BITS: usize = 256;
+
+/// A fixed-size set of operation positions: inline for partitions of up to
+/// [`INLINE_BITS`] operations, so most cache keys need no allocation of their own.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Bitset(Box<[u64]>);
+enum Bitset {
+    Inline([u64; INLINE_BITS / 64]),
+    Heap(Box<[u64]>),
+}
 
 impl Bitset {
     fn new(len: usize) -> Bitset {
-        Bitset(vec![0; len.div_ceil(64)].into_boxed_slice())
+        if len <= INLINE_BITS {
+            Bitset::Inline([0; INLINE_BITS / 64])
+        } else {
+            Bitset::Heap(vec![0; len.div_ceil(64)].into_boxed_slice())
+        }
+    }
+    fn words(&mut self) -> &mut [u64] {
+        match self {
+            Bitset::Inline(words) => words,
+            Bitset::Heap(words) => words,
+        }
     }
     fn set(&mut self, i: u32) {
-        self.0[i as usize / 64] |= 1 << (i % 64);
+        self.words()[i as usize / 64] |= 1 << (i % 64);
     }
     fn clear(&mut self, i: u32) {
-        self.0[i as usize / 64] &= !(1 << (i % 64));
+        self.words()[i as usize / 64] &= !(1 << (i % 64));
     }
 }
 
@@ -217,91 +234,119 @@ struct Frame<M> {
     state: M,
 }
 
+/// The search's mutable state: the entry list, the linearized set and its stack, the cache.
+struct Search<'a, M: Model> {
+    ops: &'a [SearchOp<M::Op>],
+    list: EntryList,
+    /// `ok` operations not linearized yet.
+    remaining: usize,
+    linearized: Bitset,
+    cache: HashSet<(Bitset, M), BuildWordHasher>,
+    stack: Vec<Frame<M>>,
+    state: M,
+    deepest: Deepest<M>,
+}
+
+impl<'a, M: Model> Search<'a, M> {
+    fn new(initial: &M, ops: &'a [SearchOp<M::Op>]) -> Self {
+        Search {
+            ops,
+            list: EntryList::new(ops),
+            remaining: ops.iter().filter(|op| op.must_happen).count(),
+            linearized: Bitset::new(ops.len()),
+            cache: HashSet::with_capacity_and_hasher(ops.len() * 8, BuildWordHasher::default()),
+            stack: Vec::new(),
+            state: initial.clone(),
+            deepest: Deepest {
+                prefix: Vec::new(),
+                agree: 0,
+                blocked: None,
+                states: Vec::new(),
+            },
+        }
+    }
+
+    /// Linearizes `op` next if the model accepts it and the resulting configuration is new.
+    fn try_linearize(&mut self, op: u32) -> bool {
+        let Some(next_state) = self.state.step(&self.ops[op as usize].op) else {
+            return false;
+        };
+        self.linearized.set(op);
+        if !self
+            .cache
+            .insert((self.linearized.clone(), next_state.clone()))
+        {
+            self.linearized.clear(op);
+            return false;
+        }
+        let previous = std::mem::replace(&mut self.state, next_state);
+        self.stack.push(Frame {
+            op,
+            state: previous,
+        });
+        self.list.lift(op);
+        self.remaining -= usize::from(self.ops[op as usize].must_happen);
+        true
+    }
+
+    /// `blocked` returned unlinearized: undoes the last choice and answers the node to
+    /// continue from, or `None` when there is nothing left to undo.
+    fn backtrack(&mut self, blocked: u32) -> Option<u32> {
+        self.deepest.record(&self.stack, &self.state, blocked);
+        let frame = self.stack.pop()?;
+        self.deepest.popped_to(self.stack.len());
+        self.list.unlift(frame.op);
+        self.linearized.clear(frame.op);
+        self.remaining += usize::from(self.ops[frame.op as usize].must_happen);
+        self.state = frame.state;
+        Some(self.list.next[self.list.nodes[frame.op as usize].0 as usize])
+    }
+}
+
 /// Searches one partition; see the module docs.
 pub(crate) fn search<M: Model>(
     initial: &M,
     ops: &[SearchOp<M::Op>],
     controls: &Controls<'_>,
 ) -> SearchOutcome<M> {
-    let mut list = EntryList::new(ops);
-    let mut remaining = ops.iter().filter(|op| op.must_happen).count();
-    let mut linearized = Bitset::new(ops.len());
-    let mut cache: HashSet<(Bitset, M), BuildWordHasher> = HashSet::default();
-    let mut stack: Vec<Frame<M>> = Vec::new();
-    let mut deepest = Deepest {
-        prefix: Vec::new(),
-        agree: 0,
-        blocked: None,
-        states: Vec::new(),
-    };
-    let mut state = initial.clone();
-    let mut node = list.next[HEAD as usize];
+    let mut search = Search::new(initial, ops);
+    let mut node = search.list.next[HEAD as usize];
     let step_limit = controls.max_steps.unwrap_or(u64::MAX);
     let mut steps: u64 = 0;
-    while remaining > 0 {
-        let gave_up = if steps >= step_limit {
-            Some(GaveUp::Steps)
-        } else if steps % CHECK_INTERVAL == CHECK_INTERVAL - 1 {
-            should_stop(controls)
-        } else {
-            None
-        };
-        if let Some(gave_up) = gave_up {
-            return SearchOutcome {
-                result: SearchResult::GaveUp(gave_up),
-                steps,
-            };
+    let result = loop {
+        if search.remaining == 0 {
+            break SearchResult::Linearizable;
+        }
+        if let Some(gave_up) = budget_exhausted(controls, steps, step_limit) {
+            break SearchResult::GaveUp(gave_up);
         }
         steps += 1;
-        match list.kind[node as usize] {
-            Entry::Call(op) => {
-                if let Some(next_state) = state.step(&ops[op as usize].op) {
-                    linearized.set(op);
-                    if cache.insert((linearized.clone(), next_state.clone())) {
-                        let previous = std::mem::replace(&mut state, next_state);
-                        stack.push(Frame {
-                            op,
-                            state: previous,
-                        });
-                        list.lift(op);
-                        remaining -= usize::from(ops[op as usize].must_happen);
-                        node = list.next[HEAD as usize];
-                        continue;
-                    }
-                    linearized.clear(op);
-                }
-                node = list.next[node as usize];
-            }
-            Entry::Return(op) => {
-                deepest.record(&stack, &state, op);
-                let Some(frame) = stack.pop() else {
-                    let witness = witness(deepest);
-                    return SearchOutcome {
-                        result: SearchResult::Nonlinearizable(witness),
-                        steps,
-                    };
-                };
-                deepest.popped_to(stack.len());
-                list.unlift(frame.op);
-                linearized.clear(frame.op);
-                remaining += usize::from(ops[frame.op as usize].must_happen);
-                state = frame.state;
-                node = list.next[list.nodes[frame.op as usize].0 as usize];
-            }
+        let entry = search.list.kind[node as usize];
+        match entry {
+            Entry::Call(op) if search.try_linearize(op) => node = search.list.next[HEAD as usize],
+            Entry::Call(_) => node = search.list.next[node as usize],
+            Entry::Return(op) => match search.backtrack(op) {
+                Some(next) => node = next,
+                None => break SearchResult::Nonlinearizable(witness(search.deepest)),
+            },
             // Unreachable while an `ok` operation remains: the walk meets its return before
             // the tail, and the head is no entry's successor.
             Entry::Head | Entry::Tail => {
-                debug_assert!(
-                    false,
-                    "walked past every return with {remaining} ok ops left"
-                );
-                break;
+                debug_assert!(false, "walked past every return with ok ops left");
+                break SearchResult::Linearizable;
             }
         }
-    }
-    SearchOutcome {
-        result: SearchResult::Linearizable,
-        steps,
+    };
+    SearchOutcome { result, steps }
+}
+
+fn budget_exhausted(controls: &Controls<'_>, steps: u64, step_limit: u64) -> Option<GaveUp> {
+    if steps >= step_limit {
+        Some(GaveUp::Steps)
+    } else if steps % CHECK_INTERVAL == CHECK_INTERVAL - 1 {
+        should_stop(controls)
+    } else {
+        None
     }
 }
 
