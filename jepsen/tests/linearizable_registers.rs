@@ -342,3 +342,49 @@ fn forcing_independent_keys_on_plain_values_names_the_op() {
     let error = check(&h.history(), ModelKind::Register, &options).unwrap_err();
     assert!(error.to_string().contains("jepsen.independent"), "{error}");
 }
+
+#[test]
+fn crashed_writes_after_the_last_completion_are_left_out() {
+    let mut h = Builder::new();
+    h.done(0, "write", int(1), int(1))
+        .invoke(1, "write", int(2))
+        .info(1, "write", int(2))
+        .invoke(0, "write", int(3));
+    let report = run(&h, ModelKind::Register);
+    assert_eq!(report.validity, Validity::Valid);
+    assert_eq!(report.searched_ops, 1);
+    assert_eq!(report.irrelevant_ops, 2);
+}
+
+/// `crashed` identical crashed writes of 1, then `rounds` sequential rounds of
+/// `write 2; read 1`: each round needs one more crashed write to take effect.
+fn identical_crashed_writes(crashed: i64, rounds: usize) -> Builder {
+    let mut h = Builder::new();
+    for process in 0..crashed {
+        h.invoke(process, "write", int(1));
+    }
+    for process in 0..crashed {
+        h.info(process, "write", int(1));
+    }
+    for _ in 0..rounds {
+        h.done(100, "write", int(2), int(2))
+            .done(101, "read", nil(), int(1));
+    }
+    h
+}
+
+#[test]
+fn identical_crashed_writes_each_take_effect_at_most_once_without_blowing_up() {
+    let options = LinearizableOptions {
+        max_steps: Some(200_000),
+        ..LinearizableOptions::default()
+    };
+    let check_rounds = |rounds| {
+        let history = identical_crashed_writes(30, rounds).history();
+        check(&history, ModelKind::Register, &options)
+            .unwrap()
+            .validity
+    };
+    assert_eq!(check_rounds(30), Validity::Valid);
+    assert_eq!(check_rounds(31), Validity::Invalid);
+}

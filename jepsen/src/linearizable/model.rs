@@ -79,8 +79,10 @@ pub struct ParsedOp<O> {
 /// [`crate::linearizable::check_with_model`]. Every partition starts from a clone of that
 /// initial state.
 pub trait Model: Clone + Eq + Hash + Debug + Send + Sync {
-    /// The model's own operation type, parsed from the history once.
-    type Op: Clone + Debug + Send + Sync;
+    /// The model's own operation type, parsed from the history once. Equal operations must
+    /// act alike in every state (the search treats equal indeterminate operations as
+    /// interchangeable).
+    type Op: Clone + Eq + Hash + Debug + Send + Sync;
 
     /// The model's name, for verdicts (`register`, `cas-register`, `kv`).
     fn name(&self) -> String;

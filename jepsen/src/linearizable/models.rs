@@ -27,7 +27,7 @@ use super::model::{Completion, Model, ParsedOp, PartitionKey, RawOp};
 use crate::history::Value;
 
 /// A register operation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum RegisterOp {
     /// The register held this value.
     Read(Value),
@@ -148,7 +148,7 @@ impl Model for CasRegister {
 }
 
 /// A kv operation on one key (the key is the partition).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum KvOp {
     /// The key held this value (`nil`: absent).
     Read(Value),

@@ -3,7 +3,8 @@
 //! Pairs invocations with completions (`history::pair`), drops `fail` operations (they never
 //! happened), unwraps `jepsen.independent` `[key value]` tuples when asked to (or when
 //! [`IndependentKeys::Auto`] recognises them), lets the model parse every remaining
-//! operation, and groups operations by partition in invocation order. Every malformed
+//! operation, groups operations by partition in invocation order, and leaves out the
+//! indeterminate operations nothing could have observed. Every malformed
 //! operation is reported here, with its index, before any search starts.
 
 use super::model::{Completion, Model, ParsedOp, PartitionKey, RawOp};
@@ -42,7 +43,9 @@ pub(crate) struct Prepared<O> {
     pub independent: bool,
     /// `fail` operations dropped.
     pub failed_ops: usize,
-    /// Operations the model declared irrelevant (e.g. indeterminate reads).
+    /// Operations that cannot change the answer, left out: those the model declared
+    /// irrelevant (e.g. indeterminate reads) and indeterminate ones invoked after the last
+    /// `ok` completion of their partition.
     pub irrelevant_ops: usize,
 }
 
@@ -77,16 +80,33 @@ pub(crate) fn prepare<M: Model>(
             op: parsed.op,
         });
     }
-    let partitions = by_key
-        .into_iter()
-        .map(|(key, ops)| Partition { key, ops })
-        .collect();
+    let mut partitions = Vec::with_capacity(by_key.len());
+    for (key, mut ops) in by_key {
+        irrelevant_ops += drop_trailing_indeterminate(&mut ops);
+        if !ops.is_empty() {
+            partitions.push(Partition { key, ops });
+        }
+    }
     Ok(Prepared {
         partitions,
         independent,
         failed_ops,
         irrelevant_ops,
     })
+}
+
+/// Drops the indeterminate operations invoked after the partition's last `ok` completion:
+/// nothing observed them, so a linearization may always leave them out. (Pending
+/// operations at the end of a test are the common case.) Answers how many were dropped.
+fn drop_trailing_indeterminate<O>(ops: &mut Vec<SearchOp<O>>) -> usize {
+    let last_ok = ops
+        .iter()
+        .filter(|op| op.must_happen)
+        .filter_map(|op| op.completion)
+        .max();
+    let before = ops.len();
+    ops.retain(|op| op.must_happen || last_ok.is_some_and(|last| op.invoke < last));
+    before - ops.len()
 }
 
 /// Parses one `ok`/`info`/pending operation, unwrapping an independent tuple if asked to.

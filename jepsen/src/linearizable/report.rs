@@ -25,7 +25,9 @@ pub struct LinearizableReport {
     pub searched_ops: usize,
     /// `fail` operations, dropped because they never happened.
     pub failed_ops: usize,
-    /// Operations the model declared irrelevant (indeterminate reads, wildcard reads).
+    /// Operations left out because they cannot change the answer: those the model declared
+    /// irrelevant (indeterminate reads, wildcard reads) and indeterminate operations invoked
+    /// after their partition's last `ok` completion.
     pub irrelevant_ops: usize,
     /// One entry per partition, in key order.
     pub partitions: Vec<PartitionReport>,

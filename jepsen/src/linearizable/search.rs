@@ -21,7 +21,7 @@
 use super::hash::BuildWordHasher;
 use super::model::Model;
 use super::prepare::SearchOp;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 /// How often (in steps) the search looks at the clock and the cancellation flag.
@@ -191,6 +191,32 @@ impl Bitset {
     fn clear(&mut self, i: u32) {
         self.words()[i as usize / 64] &= !(1 << (i % 64));
     }
+    fn contains(&self, i: u32) -> bool {
+        let words: &[u64] = match self {
+            Bitset::Inline(words) => words,
+            Bitset::Heap(words) => words,
+        };
+        words[i as usize / 64] & (1 << (i % 64)) != 0
+    }
+}
+
+/// Symmetry reduction for indeterminate operations: of two equal indeterminate operations,
+/// the earlier-invoked one is linearized first. Sound because if a linearization uses the
+/// later one but not the earlier, swapping them gives another (the earlier one was invoked
+/// before, and neither has a completion to respect). This removes the 2^k blow-up of `k`
+/// identical crashed writes. Answers, per operation, the twin it must wait for.
+fn earlier_twins<O: Eq + std::hash::Hash>(ops: &[SearchOp<O>]) -> Vec<Option<u32>> {
+    let mut latest: HashMap<&O, u32, BuildWordHasher> = HashMap::default();
+    ops.iter()
+        .enumerate()
+        .map(|(i, op)| {
+            if op.must_happen {
+                None
+            } else {
+                latest.insert(&op.op, i as u32)
+            }
+        })
+        .collect()
 }
 
 /// The deepest configuration the search had to backtrack from.
@@ -238,6 +264,9 @@ struct Frame<M> {
 struct Search<'a, M: Model> {
     ops: &'a [SearchOp<M::Op>],
     list: EntryList,
+    /// Per operation: the latest earlier-invoked indeterminate operation equal to it, if
+    /// it is indeterminate itself (see [`earlier_twins`]).
+    earlier_twin: Vec<Option<u32>>,
     /// `ok` operations not linearized yet.
     remaining: usize,
     linearized: Bitset,
@@ -252,6 +281,7 @@ impl<'a, M: Model> Search<'a, M> {
         Search {
             ops,
             list: EntryList::new(ops),
+            earlier_twin: earlier_twins(ops),
             remaining: ops.iter().filter(|op| op.must_happen).count(),
             linearized: Bitset::new(ops.len()),
             cache: HashSet::with_capacity_and_hasher(ops.len() * 8, BuildWordHasher::default()),
@@ -268,6 +298,11 @@ impl<'a, M: Model> Search<'a, M> {
 
     /// Linearizes `op` next if the model accepts it and the resulting configuration is new.
     fn try_linearize(&mut self, op: u32) -> bool {
+        if let Some(twin) = self.earlier_twin[op as usize] {
+            if !self.linearized.contains(twin) {
+                return false;
+            }
+        }
         let Some(next_state) = self.state.step(&self.ops[op as usize].op) else {
             return false;
         };
