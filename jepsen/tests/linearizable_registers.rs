@@ -388,3 +388,32 @@ fn identical_crashed_writes_each_take_effect_at_most_once_without_blowing_up() {
     assert_eq!(check_rounds(30), Validity::Valid);
     assert_eq!(check_rounds(31), Validity::Invalid);
 }
+
+/// `readers` concurrent reads of 1 overlapping a write of 1 and a write of 2, then a
+/// read of 3, which nobody wrote: proving it impossible means exhausting every order.
+fn many_concurrent_reads_then_impossible_read(readers: i64) -> Builder {
+    let mut h = Builder::new();
+    h.invoke(0, "write", int(1)).invoke(1, "write", int(2));
+    for process in 10..10 + readers {
+        h.invoke(process, "read", nil());
+    }
+    h.ok(0, "write", int(1)).ok(1, "write", int(2));
+    for process in 10..10 + readers {
+        h.ok(process, "read", int(1));
+    }
+    h.done(2, "read", nil(), int(3));
+    h
+}
+
+#[test]
+fn concurrent_reads_do_not_multiply_the_search() {
+    let options = LinearizableOptions {
+        max_steps: Some(20_000),
+        ..LinearizableOptions::default()
+    };
+    let history = many_concurrent_reads_then_impossible_read(16).history();
+    let report = check(&history, ModelKind::Register, &options).unwrap();
+    assert_eq!(report.validity, Validity::Invalid);
+    let violation = report.violation.expect("a witness");
+    assert_eq!(violation.blocked.invoke, history.ops.len() - 2);
+}

@@ -12,7 +12,7 @@
 //! partition of the state (P-compositionality: keys of a key-value store, or
 //! `jepsen.independent` `[key value]` tuples), in parallel, stopping partitions that can no
 //! longer change the answer once one is found nonlinearizable. Budgets (steps per partition,
-//! wall time) make the answer [`Validity::Unknown`] when they run out — never a guess.
+//! wall time) make the answer [`Validity::Unknown`](crate::verdict::Validity::Unknown) when they run out — never a guess.
 //!
 //! Entry points: [`check`] with a built-in [`ModelKind`], or [`check_with_model`] with any
 //! [`Model`]. A violation's witness is the longest linearizable prefix the search found, the

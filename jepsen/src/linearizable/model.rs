@@ -100,6 +100,17 @@ pub trait Model: Clone + Eq + Hash + Debug + Send + Sync {
     /// expected value is not there).
     fn step(&self, op: &Self::Op) -> Option<Self>;
 
+    /// Is `op` read-only: in every state where [`Model::step`] accepts it, does it leave the
+    /// state unchanged? Then the search may linearize it as soon as it is accepted and try
+    /// nothing else first (moving a read-only op earlier, to a point where it is accepted
+    /// and concurrent, keeps any linearization valid), which removes the interleavings of
+    /// reads from the search. Answering `true` wrongly makes the checker unsound; the
+    /// default `false` is always safe.
+    fn is_read_only(op: &Self::Op) -> bool {
+        let _ = op;
+        false
+    }
+
     /// A short human description of the state, for witnesses.
     fn describe_state(&self) -> String {
         format!("{self:?}")

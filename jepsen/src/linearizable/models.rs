@@ -118,6 +118,10 @@ impl Model for Register {
         Ok(parse_register_op(op, false)?.map(whole))
     }
 
+    fn is_read_only(op: &RegisterOp) -> bool {
+        matches!(op, RegisterOp::Read(_))
+    }
+
     fn step(&self, op: &RegisterOp) -> Option<Register> {
         step_register(&self.value, op).map(|value| Register { value })
     }
@@ -136,6 +140,10 @@ impl Model for CasRegister {
 
     fn parse_op(&self, op: &RawOp<'_>) -> Result<Option<ParsedOp<RegisterOp>>, String> {
         Ok(parse_register_op(op, true)?.map(whole))
+    }
+
+    fn is_read_only(op: &RegisterOp) -> bool {
+        matches!(op, RegisterOp::Read(_))
     }
 
     fn step(&self, op: &RegisterOp) -> Option<CasRegister> {
@@ -195,6 +203,10 @@ impl Model for Kv {
             partition: PartitionKey::Key(key),
             op: parsed,
         }))
+    }
+
+    fn is_read_only(op: &KvOp) -> bool {
+        matches!(op, KvOp::Read(_))
     }
 
     fn step(&self, op: &KvOp) -> Option<Kv> {
