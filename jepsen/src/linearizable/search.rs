@@ -396,7 +396,9 @@ pub(crate) fn search<M: Model>(
         }
         steps += 1;
         let entry = search.list.kind[node as usize];
-        let failed = match entry {
+        // `Some(blocked)` when the current configuration cannot be extended; `blocked` is
+        // the operation that returned unlinearized, if that is the reason.
+        let dead_end: Option<Option<u32>> = match entry {
             Entry::Call(op) if search.read_only[op as usize] != scanning_reads => {
                 node = search.list.next[node as usize];
                 None
@@ -427,7 +429,7 @@ pub(crate) fn search<M: Model>(
                 break SearchResult::Linearizable;
             }
         };
-        if let Some(blocked) = failed {
+        if let Some(blocked) = dead_end {
             match search.backtrack(blocked) {
                 Some(next) => {
                     node = next;
