@@ -54,13 +54,16 @@ fn outcome_of(code: u8) -> OpType {
     }
 }
 
+/// An invoked operation and the (key, value) sends it carries.
+type Outstanding = (Action, Vec<(usize, i64)>);
+
 struct Model {
     keys: usize,
     threads: usize,
     logs: Vec<Vec<i64>>,
     process: Vec<i64>,
     positions: Vec<Vec<usize>>,
-    pending: Vec<Option<(Action, Vec<(usize, i64)>)>>,
+    pending: Vec<Option<Outstanding>>,
     next_value: i64,
     b: Builder,
 }
