@@ -22,7 +22,7 @@
 use super::graph::{Graph, Tarjan, PROCESS, REALTIME, WR, WW};
 use super::order::{Facts, VersionOrders};
 use super::parse::{NodeId, Parsed, NONE};
-use super::text::{fmt_value, found};
+use super::text::{fmt_process, fmt_value, found};
 use crate::history::OpType;
 use crate::verdict::Anomaly;
 use std::collections::VecDeque;
@@ -361,8 +361,8 @@ fn step(
         }
     }
     if kinds & PROCESS != 0 {
-        let process = &parsed.history.ops[wa].process;
-        return format!("process {process:?} did op {wa} before op {wb} (process)");
+        let process = fmt_process(&parsed.history.ops[wa].process);
+        return format!("process {process} did op {wa} before op {wb} (process)");
     }
     let outcome = parsed.nodes[b as usize].outcome;
     let invoked = parsed.nodes[b as usize].invoke;

@@ -15,7 +15,7 @@
 
 use super::order::VersionOrders;
 use super::parse::{Event, Group, Item, KeyId, KvId, NodeId, Parsed};
-use super::text::{fmt_value, found, list_capped};
+use super::text::{fmt_process, fmt_value, found, list_capped};
 use super::SubscribeSkips;
 use crate::history::OpType;
 use crate::verdict::Anomaly;
@@ -214,8 +214,8 @@ fn external_poll_step(
         parsed,
         name,
         format!(
-            "process {:?}: op {earlier} last polled key {} value {}, then op {later} started at value {}, {what}",
-            parsed.history.ops[parsed.nodes[id as usize].invoke].process,
+            "process {}: op {earlier} last polled key {} value {}, then op {later} started at value {}, {what}",
+            fmt_process(&parsed.history.ops[parsed.nodes[id as usize].invoke].process),
             ctx.key(group.key),
             ctx.value(before.kv),
             ctx.value(after.kv)

@@ -3,7 +3,7 @@
 //! Values print as EDN (`:x`, `"s"`, `[1 2]`), so explanations read like Jepsen's output.
 
 use super::parse::{NodeId, Parsed};
-use crate::history::Value;
+use crate::history::{Process, Value};
 use crate::verdict::Anomaly;
 use std::fmt::Write;
 
@@ -109,4 +109,13 @@ pub(crate) fn list_capped(items: impl ExactSizeIterator<Item = String>, max: usi
         shown.push(format!("... ({} more)", total - max));
     }
     shown.join(", ")
+}
+
+/// A process as Jepsen prints it: `3`, `:nemesis`, or its name.
+pub(crate) fn fmt_process(process: &Process) -> String {
+    match process {
+        Process::Client(n) => n.to_string(),
+        Process::Nemesis => ":nemesis".to_string(),
+        Process::Named(name) => name.clone(),
+    }
 }
