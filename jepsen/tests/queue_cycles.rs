@@ -264,3 +264,40 @@ fn crash_and_debug_ops_are_ignored_and_pending_sends_count_as_info() {
     let report = check_default(&b.build());
     assert!(report.anomalies.is_empty(), "{:#?}", report.anomalies);
 }
+
+#[test]
+fn a_cycle_found_as_a_closed_walk_is_reduced_to_a_simple_cycle() {
+    // u and v read each other (G1c); v, then a, in process 0, and v read a's send: the
+    // shortest walk back to u through a process edge is u v a v u, which reduces to v a v.
+    let history = Builder::new()
+        .invoke(9, "txn", vec![send_mop(0, 1), poll_mop()])
+        .invoke(0, "txn", vec![send_mop(1, 2), poll_mop()])
+        .complete(
+            0,
+            OpType::Ok,
+            "txn",
+            vec![
+                sent(1, Some(0), 2),
+                polled(&[(0, &[(0, 1)]), (2, &[(0, 3)])]),
+            ],
+        )
+        .send(0, 2, 3, Some(0))
+        .complete(
+            9,
+            OpType::Ok,
+            "txn",
+            vec![sent(0, Some(0), 1), polled(&[(1, &[(0, 2)])])],
+        )
+        .build();
+    let report = check_default(&history);
+    assert_eq!(find(&report, "G1c").witness_ops, vec![2, 5]);
+    let g1c_process = find(&report, "G1c-process");
+    assert_eq!(g1c_process.witness_ops, vec![2, 4]);
+    assert!(
+        g1c_process.explanation.starts_with(
+            "cycle of 2 ops 4 -> 2 -> 4: op 4 sent key 2 value 3, polled by op 2 (wr)"
+        ),
+        "{}",
+        g1c_process.explanation
+    );
+}

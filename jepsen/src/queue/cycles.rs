@@ -20,6 +20,7 @@
 //! component and anomaly is reported, as Elle does.
 
 use super::graph::{Graph, Tarjan, PROCESS, REALTIME, WR, WW};
+use super::hash::FastMap;
 use super::order::{Facts, VersionOrders};
 use super::parse::{NodeId, Parsed, NONE};
 use super::text::{fmt_process, fmt_value, found};
@@ -30,6 +31,11 @@ use std::collections::VecDeque;
 /// Edge-visit budget of one anomaly search in one component: once a cycle is found, no new
 /// start edge is tried after this much work.
 const SEARCH_VISITS_MAX: usize = 2_000_000;
+
+/// Hard edge-visit budget of one anomaly search in one component. Reached only when many
+/// start edges give walks that cannot be made simple, which needs ww edges (see
+/// `simplify`), where all cycle anomalies are allowed: giving up cannot hide a failure.
+const SEARCH_VISITS_HARD_MAX: usize = 50_000_000;
 
 struct Spec {
     name: &'static str,
@@ -196,7 +202,7 @@ impl Search<'_> {
         let mut best: Option<Vec<NodeId>> = None;
         let mut visits = 0usize;
         for &(u, v, k) in edges.iter().filter(|&&(_, _, k)| spec.starts(k)) {
-            if best.is_some() && visits > SEARCH_VISITS_MAX {
+            if (best.is_some() && visits > SEARCH_VISITS_MAX) || visits > SEARCH_VISITS_HARD_MAX {
                 break;
             }
             let cycle = self.bfs(u, v, spec.meets(k), mark, spec, &mut visits);
@@ -213,7 +219,7 @@ impl Search<'_> {
         best
     }
 
-    /// Shortest walk v → u (requirement met on the way) closing the edge u → v, if simple.
+    /// Shortest walk v → u (requirement met on the way) closing the edge u → v, made simple.
     fn bfs(
         &mut self,
         u: NodeId,
@@ -233,7 +239,7 @@ impl Search<'_> {
         let goal = state(u, true);
         while let Some(s) = queue.pop_front() {
             if s == goal {
-                return self.path(u, goal);
+                return self.path(u, goal, spec);
             }
             let (x, met) = ((s / 2) as NodeId, s % 2 == 1);
             if x == u {
@@ -256,7 +262,7 @@ impl Search<'_> {
         None
     }
 
-    fn path(&self, u: NodeId, goal: usize) -> Option<Vec<NodeId>> {
+    fn path(&self, u: NodeId, goal: usize, spec: &Spec) -> Option<Vec<NodeId>> {
         let mut walk = vec![u];
         let mut s = self.prev[goal];
         while s != NONE {
@@ -265,11 +271,57 @@ impl Search<'_> {
         }
         walk.push(u);
         walk.reverse();
-        // walk = [u, v, ..., u]; reject closed walks that repeat a node.
-        let mut inner = walk[..walk.len() - 1].to_vec();
-        inner.sort_unstable();
-        inner.dedup();
-        (inner.len() == walk.len() - 1).then_some(walk)
+        self.simplify(walk, spec)
+    }
+
+    /// Does the closed walk have a possible first edge and (if needed) a required edge?
+    fn satisfies(&self, walk: &[NodeId], spec: &Spec) -> bool {
+        let kinds = |w: &[NodeId]| self.graph.kinds_between(w[0], w[1]);
+        walk.windows(2).any(|w| spec.starts(kinds(w)))
+            && walk.windows(2).any(|w| spec.meets(kinds(w)))
+    }
+
+    /// Turns a closed walk `[u, ..., u]` into a simple cycle that still has the spec's
+    /// edges, starting with a possible first edge: while a node repeats, keep whichever of
+    /// the two closed walks it splits into still qualifies (the shorter if both do).
+    /// Without ww edges every cycle contains a wr edge, so a `G1c-*` walk always reduces.
+    fn simplify(&self, mut walk: Vec<NodeId>, spec: &Spec) -> Option<Vec<NodeId>> {
+        loop {
+            let body = &walk[..walk.len() - 1];
+            let mut first_at: FastMap<NodeId, usize> = FastMap::default();
+            let repeat = body
+                .iter()
+                .enumerate()
+                .find_map(|(j, &x)| match first_at.get(&x) {
+                    Some(&i) => Some((i, j)),
+                    None => {
+                        first_at.insert(x, j);
+                        None
+                    }
+                });
+            let Some((i, j)) = repeat else { break };
+            let inner: Vec<NodeId> = walk[i..=j].to_vec();
+            let mut outer: Vec<NodeId> = walk[..=i].to_vec();
+            outer.extend_from_slice(&walk[j + 1..]);
+            walk = match (self.satisfies(&inner, spec), self.satisfies(&outer, spec)) {
+                (true, true) if outer.len() < inner.len() => outer,
+                (true, _) => inner,
+                (false, true) => outer,
+                (false, false) => return None,
+            };
+        }
+        // Rotate so the cycle starts with a possible first edge.
+        let body = &walk[..walk.len() - 1];
+        let start = walk
+            .windows(2)
+            .position(|w| spec.starts(self.graph.kinds_between(w[0], w[1])))?;
+        let mut cycle: Vec<NodeId> = body[start..]
+            .iter()
+            .chain(&body[..start])
+            .copied()
+            .collect();
+        cycle.push(cycle[0]);
+        Some(cycle)
     }
 }
 
