@@ -184,10 +184,10 @@ impl Search<'_> {
     fn edges_within(&self, nodes: &[NodeId], mark: u32) -> Vec<(NodeId, NodeId, u8)> {
         let mut edges = Vec::new();
         for &u in nodes {
-            let (targets, kinds) = self.graph.out(u);
-            for (&v, &k) in targets.iter().zip(kinds) {
-                if self.mark[v as usize] == mark {
-                    edges.push((u, v, k));
+            for slot in 0..self.graph.degree(u) {
+                match self.graph.edge(u, slot) {
+                    Some((v, k)) if self.mark[v as usize] == mark => edges.push((u, v, k)),
+                    _ => {}
                 }
             }
         }
@@ -245,9 +245,12 @@ impl Search<'_> {
             if x == u {
                 continue;
             }
-            let (targets, kinds) = self.graph.out(x);
-            *visits += targets.len();
-            for (&w, &k) in targets.iter().zip(kinds) {
+            let degree = self.graph.degree(x);
+            *visits += degree as usize;
+            for slot in 0..degree {
+                let Some((w, k)) = self.graph.edge(x, slot) else {
+                    continue;
+                };
                 if k & spec.allowed == 0 || self.mark[w as usize] != mark {
                     continue;
                 }

@@ -10,6 +10,9 @@
 //!   links to the invocations that follow it until an op that started after it completes).
 //!
 //! Parallel edges are merged into one edge whose `kinds` has several bits. No self-edges.
+//! Realtime edges are never materialised: operation ids follow invocation order, so the
+//! realtime successors of an operation are one contiguous id range, stored as two numbers.
+//! This keeps memory linear in the history even with hundreds of concurrent processes.
 
 use super::order::{Facts, VersionOrders};
 use super::parse::{Event, NodeId, Parsed, NONE};
@@ -21,29 +24,60 @@ pub(crate) const WR: u8 = 2;
 pub(crate) const PROCESS: u8 = 4;
 pub(crate) const REALTIME: u8 = 8;
 
-/// Adjacency lists in compressed form, targets sorted per node.
+/// Adjacency lists in compressed form (targets sorted per node), plus each node's realtime
+/// successors as an id range.
 pub(crate) struct Graph {
     start: Vec<u32>,
     targets: Vec<NodeId>,
     kinds: Vec<u8>,
+    realtime: Vec<(NodeId, NodeId)>,
 }
 
 impl Graph {
     pub fn node_count(&self) -> usize {
         self.start.len() - 1
     }
+    /// Number of distinct edges, realtime ones included.
     pub fn edge_count(&self) -> usize {
-        self.targets.len()
+        let explicit_realtime = self.kinds.iter().filter(|&&k| k & REALTIME != 0).count();
+        let ranges: usize = self.realtime.iter().map(|&(a, b)| (b - a) as usize).sum();
+        self.targets.len() + ranges - explicit_realtime
     }
-    /// Targets and kinds of `node`'s out-edges.
-    pub fn out(&self, node: NodeId) -> (&[NodeId], &[u8]) {
+    fn explicit(&self, node: NodeId) -> (&[NodeId], &[u8]) {
         let range = self.start[node as usize] as usize..self.start[node as usize + 1] as usize;
         (&self.targets[range.clone()], &self.kinds[range])
     }
+    /// How many out-edge slots `node` has; see [`Graph::edge`].
+    pub fn degree(&self, node: NodeId) -> u32 {
+        let (from, to) = self.realtime[node as usize];
+        self.start[node as usize + 1] - self.start[node as usize] + (to - from)
+    }
+    /// The out-edge in slot `slot` of `node`: target and kinds, or `None` for a realtime
+    /// slot whose target is already an explicit edge (listed there with all its kinds).
+    pub fn edge(&self, node: NodeId, slot: u32) -> Option<(NodeId, u8)> {
+        let (targets, kinds) = self.explicit(node);
+        let explicit = targets.len() as u32;
+        if slot < explicit {
+            return Some((targets[slot as usize], kinds[slot as usize]));
+        }
+        let target = self.realtime[node as usize].0 + (slot - explicit);
+        match targets.binary_search(&target) {
+            Ok(_) => None,
+            Err(_) => Some((target, REALTIME)),
+        }
+    }
     /// The kinds of the edge `a → b` (0 if none).
     pub fn kinds_between(&self, a: NodeId, b: NodeId) -> u8 {
-        let (targets, kinds) = self.out(a);
-        targets.binary_search(&b).map_or(0, |i| kinds[i])
+        let (targets, kinds) = self.explicit(a);
+        if let Ok(i) = targets.binary_search(&b) {
+            return kinds[i];
+        }
+        let (from, to) = self.realtime[a as usize];
+        if (from..to).contains(&b) {
+            REALTIME
+        } else {
+            0
+        }
     }
 }
 
@@ -67,8 +101,8 @@ pub(crate) fn build(
         }
     }
     process_edges(parsed, &mut edges);
-    realtime_edges(parsed, &mut edges);
-    compress(parsed.nodes.len(), edges)
+    let realtime = realtime_ranges(parsed);
+    compress(parsed.nodes.len(), edges, realtime)
 }
 
 fn ww_edges(
@@ -107,43 +141,52 @@ fn process_edges(parsed: &Parsed<'_>, edges: &mut Vec<(NodeId, NodeId, u8)>) {
     }
 }
 
-fn realtime_edges(parsed: &Parsed<'_>, edges: &mut Vec<(NodeId, NodeId, u8)>) {
-    let ops = parsed.history.ops.len();
-    let mut node_at = vec![NONE; ops];
+/// Each `ok` operation's realtime successors: the ids invoked after it completed and before
+/// it left Elle's buffer (when an operation invoked after it completed `ok`).
+fn realtime_ranges(parsed: &Parsed<'_>) -> Vec<(NodeId, NodeId)> {
+    let nodes = parsed.nodes.len();
+    let mut node_at = vec![NONE; parsed.history.ops.len()];
     for (id, node) in parsed.nodes.iter().enumerate() {
         node_at[node.invoke] = id as NodeId;
         if let Some(c) = node.completion {
             node_at[c] = id as NodeId;
         }
     }
-    // `ok` completions not yet implied by a later one, and the realtime edges each
-    // operation received at its invocation.
+    let mut ranges = vec![(0 as NodeId, 0 as NodeId); nodes];
     let mut buffer: Vec<NodeId> = Vec::new();
-    let mut in_buffer = vec![false; parsed.nodes.len()];
-    let mut received = vec![(0u32, 0u32); parsed.nodes.len()];
+    let mut invoked = 0 as NodeId;
     for (i, &id) in node_at.iter().enumerate() {
         if id == NONE {
             continue;
         }
         let node = &parsed.nodes[id as usize];
         if node.invoke == i {
-            let first = edges.len() as u32;
-            edges.extend(buffer.iter().map(|&b| (b, id, REALTIME)));
-            received[id as usize] = (first, edges.len() as u32);
+            invoked = id + 1;
         } else if node.outcome == OpType::Ok {
-            let (first, end) = received[id as usize];
-            for e in first..end {
-                in_buffer[edges[e as usize].0 as usize] = false;
-            }
-            buffer.retain(|&b| in_buffer[b as usize]);
+            // Members that completed before this op was invoked are implied from now on.
+            buffer.retain(|&b| {
+                let keep = ranges[b as usize].0 > id;
+                if !keep {
+                    ranges[b as usize].1 = invoked;
+                }
+                keep
+            });
+            ranges[id as usize] = (invoked, invoked);
             buffer.push(id);
-            in_buffer[id as usize] = true;
         }
     }
+    for b in buffer {
+        ranges[b as usize].1 = nodes as NodeId;
+    }
+    ranges
 }
 
 /// Sorts edges into adjacency lists, merging parallel edges and dropping self-edges.
-fn compress(nodes: usize, edges: Vec<(NodeId, NodeId, u8)>) -> Graph {
+fn compress(
+    nodes: usize,
+    edges: Vec<(NodeId, NodeId, u8)>,
+    realtime: Vec<(NodeId, NodeId)>,
+) -> Graph {
     let mut start = vec![0u32; nodes + 1];
     for &(from, to, _) in &edges {
         if from != to {
@@ -165,6 +208,7 @@ fn compress(nodes: usize, edges: Vec<(NodeId, NodeId, u8)>) -> Graph {
         start: vec![0; nodes + 1],
         targets: Vec::with_capacity(slots.len()),
         kinds: Vec::with_capacity(slots.len()),
+        realtime: Vec::new(),
     };
     for n in 0..nodes {
         let list = &mut slots[start[n] as usize..start[n + 1] as usize];
@@ -180,7 +224,15 @@ fn compress(nodes: usize, edges: Vec<(NodeId, NodeId, u8)>) -> Graph {
             }
         }
         graph.start[n + 1] = graph.targets.len() as u32;
+        let (from, to) = realtime[n];
+        let first = graph.start[n] as usize;
+        for (target, kind) in graph.targets[first..].iter().zip(&mut graph.kinds[first..]) {
+            if (from..to).contains(target) {
+                *kind |= REALTIME;
+            }
+        }
     }
+    graph.realtime = realtime;
     graph
 }
 
@@ -227,19 +279,20 @@ impl Tarjan {
             if self.index[root as usize] != UNVISITED {
                 continue;
             }
-            self.visit(root, &mut counter, &mut stack, &mut calls, graph);
-            while let Some(&(v, pos)) = calls.last() {
-                let end = graph.start[v as usize + 1];
-                if pos < end {
+            self.visit(root, &mut counter, &mut stack, &mut calls);
+            while let Some(&(v, slot)) = calls.last() {
+                if slot < graph.degree(v) {
                     if let Some(call) = calls.last_mut() {
                         call.1 += 1;
                     }
-                    let (w, kind) = (graph.targets[pos as usize], graph.kinds[pos as usize]);
+                    let Some((w, kind)) = graph.edge(v, slot) else {
+                        continue;
+                    };
                     if kind & mask == 0 || !member(w) {
                         continue;
                     }
                     if self.index[w as usize] == UNVISITED {
-                        self.visit(w, &mut counter, &mut stack, &mut calls, graph);
+                        self.visit(w, &mut counter, &mut stack, &mut calls);
                     } else if self.on_stack[w as usize] {
                         self.low[v as usize] = self.low[v as usize].min(self.index[w as usize]);
                     }
@@ -263,7 +316,6 @@ impl Tarjan {
         counter: &mut u32,
         stack: &mut Vec<NodeId>,
         calls: &mut Vec<(NodeId, u32)>,
-        graph: &Graph,
     ) {
         self.index[v as usize] = *counter;
         self.low[v as usize] = *counter;
@@ -271,7 +323,7 @@ impl Tarjan {
         self.touched.push(v);
         stack.push(v);
         self.on_stack[v as usize] = true;
-        calls.push((v, graph.start[v as usize]));
+        calls.push((v, 0));
     }
 
     fn pop_component(&mut self, v: NodeId, stack: &mut Vec<NodeId>, found: &mut Vec<Vec<NodeId>>) {
@@ -286,6 +338,94 @@ impl Tarjan {
         if component.len() > 1 {
             component.sort_unstable();
             found.push(component);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{History, Op, Process, Value};
+    use crate::queue::{order, parse};
+    use proptest::prelude::*;
+
+    /// Random interleaving of sends by `threads` threads: each step either invokes on an idle
+    /// thread or completes its op as ok (0..=3), info (4, retiring the process) or fail (5).
+    fn history(threads: usize, steps: &[(usize, u8)]) -> History {
+        let mut ops = Vec::new();
+        let mut process: Vec<i64> = (0..threads as i64).collect();
+        let mut busy = vec![false; threads];
+        let mut push = |p: i64, op_type: OpType, value: i64| {
+            let mop = Value::Vector(vec![
+                Value::Keyword("send".into()),
+                Value::Int(0),
+                Value::Int(value),
+            ]);
+            ops.push(Op {
+                index: ops.len() as u64,
+                time: 0,
+                process: Process::Client(p),
+                op_type,
+                f: "send".into(),
+                value: Value::Vector(vec![mop]),
+                error: None,
+            });
+        };
+        for (i, &(t, outcome)) in steps.iter().enumerate() {
+            let t = t % threads;
+            if !busy[t] {
+                push(process[t], OpType::Invoke, i as i64);
+            } else {
+                let op_type = match outcome {
+                    4 => OpType::Info,
+                    5 => OpType::Fail,
+                    _ => OpType::Ok,
+                };
+                push(process[t], op_type, i as i64);
+                if op_type == OpType::Info {
+                    process[t] += threads as i64;
+                }
+            }
+            busy[t] = !busy[t];
+        }
+        History { ops }
+    }
+
+    proptest! {
+        #[test]
+        fn realtime_reachability_is_exactly_completed_before_invoked(
+            threads in 1usize..5,
+            steps in proptest::collection::vec((0usize..5, 0u8..6), 0..60),
+        ) {
+            let history = history(threads, &steps);
+            let parsed = parse::parse(&history).expect("well-formed");
+            let facts = order::facts(&parsed);
+            let orders = order::version_orders(&parsed, &facts, &mut Vec::new());
+            let graph = build(&parsed, &facts, &orders, false);
+            let n = parsed.nodes.len();
+            for a in 0..n {
+                let mut reached = vec![false; n];
+                let mut stack = vec![a as NodeId];
+                while let Some(x) = stack.pop() {
+                    for slot in 0..graph.degree(x) {
+                        if let Some((w, k)) = graph.edge(x, slot) {
+                            if k & REALTIME != 0 && !reached[w as usize] {
+                                reached[w as usize] = true;
+                                stack.push(w);
+                            }
+                        }
+                    }
+                }
+                for (b, &reached_b) in reached.iter().enumerate() {
+                    let node_a = &parsed.nodes[a];
+                    let expected = node_a.is_ok()
+                        && node_a.completion.is_some_and(|c| c < parsed.nodes[b].invoke);
+                    prop_assert_eq!(reached_b, expected, "{} -> {}", a, b);
+                    if graph.kinds_between(a as NodeId, b as NodeId) & REALTIME != 0 {
+                        prop_assert!(expected);
+                    }
+                }
+            }
         }
     }
 }
