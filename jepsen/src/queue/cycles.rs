@@ -181,37 +181,52 @@ impl Search<'_> {
         None
     }
 
-    fn edges_within(&self, nodes: &[NodeId], mark: u32) -> Vec<(NodeId, NodeId, u8)> {
-        let mut edges = Vec::new();
-        for &u in nodes {
-            for slot in 0..self.graph.degree(u) {
-                match self.graph.edge(u, slot) {
-                    Some((v, k)) if self.mark[v as usize] == mark => edges.push((u, v, k)),
-                    _ => {}
-                }
-            }
-        }
-        edges
+    /// Edges `u → v` inside the component stamped `mark`, lazily, with their kinds.
+    fn edges_within<'a>(
+        &'a self,
+        nodes: &'a [NodeId],
+        mark: u32,
+    ) -> impl Iterator<Item = (NodeId, NodeId, u8)> + 'a {
+        let graph = self.graph;
+        nodes.iter().flat_map(move |&u| {
+            (0..graph.degree(u)).filter_map(move |slot| {
+                let (v, k) = graph.edge(u, slot)?;
+                (self.mark[v as usize] == mark).then_some((u, v, k))
+            })
+        })
     }
 
     fn find_in(&mut self, nodes: &[NodeId], mark: u32, spec: &Spec) -> Option<Vec<NodeId>> {
-        let edges = self.edges_within(nodes, mark);
-        if spec.require != 0 && !edges.iter().any(|&(_, _, k)| spec.meets(k)) {
+        if spec.require != 0
+            && !self
+                .edges_within(nodes, mark)
+                .any(|(_, _, k)| spec.meets(k))
+        {
             return None;
         }
         let mut best: Option<Vec<NodeId>> = None;
         let mut visits = 0usize;
-        for &(u, v, k) in edges.iter().filter(|&&(_, _, k)| spec.starts(k)) {
-            if (best.is_some() && visits > SEARCH_VISITS_MAX) || visits > SEARCH_VISITS_HARD_MAX {
-                break;
-            }
-            let cycle = self.bfs(u, v, spec.meets(k), mark, spec, &mut visits);
-            if let Some(cycle) = cycle {
+        let graph = self.graph;
+        'starts: for &u in nodes {
+            for slot in 0..graph.degree(u) {
+                let Some((v, k)) = graph.edge(u, slot) else {
+                    continue;
+                };
+                if self.mark[v as usize] != mark || !spec.starts(k) {
+                    continue;
+                }
+                if (best.is_some() && visits > SEARCH_VISITS_MAX) || visits > SEARCH_VISITS_HARD_MAX
+                {
+                    break 'starts;
+                }
+                let Some(cycle) = self.bfs(u, v, spec.meets(k), mark, spec, &mut visits) else {
+                    continue;
+                };
                 if best.as_ref().is_none_or(|b| cycle.len() < b.len()) {
                     let shortest_possible = cycle.len() == 3;
                     best = Some(cycle);
                     if shortest_possible {
-                        break;
+                        break 'starts;
                     }
                 }
             }

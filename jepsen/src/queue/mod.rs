@@ -13,10 +13,10 @@
 //! `nonmonotonic-poll` for consumers that subscribe ([`SubscribeSkips`]); `G1c*` when
 //! write-write dependencies are inferred ([`QueueOptions::ww_deps`]).
 //!
-//! Submodules: [`parse`] (dense tables), [`order`] (writers, readers, commitment, version
-//! orders, `inconsistent-offsets`, `duplicate`), [`visibility`] (`G1a`,
-//! `precommitted-read`, `lost-write`, `unseen`), [`monotonic`] (skips and nonmonotonic
-//! polls/sends), [`graph`] + [`cycles`] (dependency cycles). Differences from Jepsen: a value
+//! Submodules: `parse` (dense tables), `order` (writers, readers, commitment, version
+//! orders, `inconsistent-offsets`, `duplicate`), `visibility` (`G1a`,
+//! `precommitted-read`, `lost-write`, `unseen`), `monotonic` (skips and nonmonotonic
+//! polls/sends), `graph` + `cycles` (dependency cycles). Differences from Jepsen: a value
 //! polled but never sent is not an error of its own (it simply has no writer); Jepsen's
 //! per-op `:rebalance-log` is not available in our op model, so internal poll checks never
 //! excuse rebalanced keys.
