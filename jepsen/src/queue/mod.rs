@@ -90,7 +90,7 @@ pub struct QueueStats {
     /// Edges in the dependency graph.
     pub edges: usize,
     /// Strongly connected components (of two or more operations) in it.
-    pub cycles_components: usize,
+    pub cyclic_components: usize,
 }
 
 /// Everything the queue checker found.
@@ -145,7 +145,7 @@ impl QueueReport {
         let s = &self.stats;
         let mut notes = vec![format!(
             "{} operations, {} keys, {} messages, {} dependency edges, {} cyclic components",
-            s.operations, s.keys, s.messages, s.edges, s.cycles_components
+            s.operations, s.keys, s.messages, s.edges, s.cyclic_components
         )];
         for (name, list) in &shown {
             let failing = list.iter().filter(|a| a.fails_run).count();
@@ -202,7 +202,7 @@ pub fn check(history: &History, options: &QueueOptions) -> Result<QueueReport, Q
             keys: parsed.key_count(),
             messages: parsed.kv_count(),
             edges: graph.edge_count(),
-            cycles_components: components,
+            cyclic_components: components,
         },
     })
 }
