@@ -1,6 +1,6 @@
 //! Property tests against a sequential Kafka-like model: a `Vec` log per key, several
-//! processes interleaving sends (ok / info / fail outcomes) and polls that read dense runs
-//! from each consumer's position, then a final poll of everything. Such histories are always
+//! processes interleaving sends and poll-then-send txns (ok / info / fail outcomes) and
+//! polls that read dense runs from each consumer's position, then a final poll of everything. Such histories are always
 //! valid; injecting one fault (a changed polled value, or an acknowledged send dropped from
 //! every poll while a later value is read) makes them invalid with the expected anomaly.
 
@@ -14,11 +14,13 @@ use queue_support::*;
 
 #[derive(Clone, Debug)]
 enum Action {
-    /// Send to one or two keys (possibly the same key twice).
+    /// Send to one or two keys (possibly the same key twice); with `poll_first`, a `txn`
+    /// that first polls `(mask, batch)`, then sends.
     Send {
         keys: (usize, Option<usize>),
         outcome: u8,
         info_applied: bool,
+        poll_first: Option<(u8, usize)>,
     },
     /// Poll the keys in `mask`, at most `batch` messages per key.
     Poll { mask: u8, batch: usize, outcome: u8 },
@@ -30,12 +32,14 @@ fn action() -> impl Strategy<Value = Action> {
             0usize..3,
             proptest::option::of(0usize..3),
             0u8..8,
-            any::<bool>()
+            any::<bool>(),
+            proptest::option::of((0u8..8, 0usize..4)),
         )
-            .prop_map(|(k, k2, outcome, info_applied)| Action::Send {
+            .prop_map(|(k, k2, outcome, info_applied, poll_first)| Action::Send {
                 keys: (k, k2),
                 outcome,
-                info_applied
+                info_applied,
+                poll_first,
             }),
         (0u8..8, 0usize..4, 0u8..8).prop_map(|(mask, batch, outcome)| Action::Poll {
             mask,
@@ -93,14 +97,20 @@ impl Model {
     fn invoke(&mut self, t: usize, action: Action) {
         let p = self.process[t];
         match &action {
-            Action::Send { keys: (k, k2), .. } => {
+            Action::Send {
+                keys: (k, k2),
+                poll_first,
+                ..
+            } => {
                 let mut writes = Vec::new();
                 for k in std::iter::once(*k).chain(*k2) {
                     writes.push((k % self.keys, self.next_value));
                     self.next_value += 1;
                 }
-                let mops = writes.iter().map(|&(k, v)| send_mop(k as i64, v)).collect();
-                self.b.invoke(p, "send", mops);
+                let mut mops: Vec<Value> = poll_first.iter().map(|_| poll_mop()).collect();
+                mops.extend(writes.iter().map(|&(k, v)| send_mop(k as i64, v)));
+                let f = if poll_first.is_some() { "txn" } else { "send" };
+                self.b.invoke(p, f, mops);
                 self.pending[t] = Some((action, writes));
             }
             Action::Poll { .. } => {
@@ -121,15 +131,30 @@ impl Model {
             Action::Send {
                 outcome,
                 info_applied,
+                poll_first,
                 ..
             } => {
                 let outcome = outcome_of(outcome);
+                // A txn polls before its own sends are applied (read-committed).
+                let mut mops = Vec::new();
+                if let Some((mask, batch)) = poll_first {
+                    if outcome == OpType::Ok {
+                        let reads = self.read(t, mask, batch);
+                        let reads: Vec<(i64, &[(i64, i64)])> = reads
+                            .iter()
+                            .map(|(k, pairs)| (*k, pairs.as_slice()))
+                            .collect();
+                        mops.push(polled(&reads));
+                    } else {
+                        mops.push(poll_mop());
+                    }
+                }
                 if outcome == OpType::Ok || (outcome == OpType::Info && info_applied) {
                     for &(k, v) in &writes {
                         self.logs[k].push(v);
                     }
                 }
-                let mops = if outcome == OpType::Ok {
+                mops.extend(if outcome == OpType::Ok {
                     let mut offsets = vec![0usize; self.keys];
                     // Offsets of this op's appends, in order, per key.
                     let mut done = Vec::new();
@@ -142,8 +167,9 @@ impl Model {
                     done
                 } else {
                     writes.iter().map(|&(k, v)| send_mop(k as i64, v)).collect()
-                };
-                self.b.complete(p, outcome, "send", mops);
+                });
+                let f = if poll_first.is_some() { "txn" } else { "send" };
+                self.b.complete(p, outcome, f, mops);
                 if outcome == OpType::Info {
                     self.retire(t);
                 }
@@ -227,7 +253,7 @@ fn scenario() -> impl Strategy<Value = (usize, usize, Vec<(usize, Action)>, usiz
 fn poll_items(history: &History) -> Vec<(usize, usize, usize, i64)> {
     let mut items = Vec::new();
     for (i, op) in history.ops.iter().enumerate() {
-        if op.op_type != OpType::Ok || op.f != "poll" {
+        if op.op_type != OpType::Ok || (op.f != "poll" && op.f != "txn") {
             continue;
         }
         let Some(Value::Map(entries)) =
