@@ -16,10 +16,19 @@
 //! Submodules: `parse` (dense tables), `order` (writers, readers, commitment, version
 //! orders, `inconsistent-offsets`, `duplicate`), `visibility` (`G1a`,
 //! `precommitted-read`, `lost-write`, `unseen`), `monotonic` (skips and nonmonotonic
-//! polls/sends), `graph` + `cycles` (dependency cycles). Differences from Jepsen: a value
-//! polled but never sent is not an error of its own (it simply has no writer); Jepsen's
-//! per-op `:rebalance-log` is not available in our op model, so internal poll checks never
-//! excuse rebalanced keys.
+//! polls/sends), `graph` + `cycles` (dependency cycles).
+//!
+//! Deliberate differences from Jepsen:
+//! - process edges join the graph next to realtime ones (Jepsen's strict-serializable
+//!   analysis only builds realtime edges, so it never names a `-process` cycle);
+//! - `unseen` is one anomaly per key (Jepsen: one map over all keys);
+//! - a value polled but never sent has no writer and is simply not attributed (Jepsen
+//!   throws); pending operations count as `info` with their invocation's value;
+//! - a string key made of digits equals the integer key (JSON object keys are strings);
+//! - Jepsen's per-op `:rebalance-log` is not in our op model, so internal poll checks
+//!   never excuse rebalanced keys;
+//! - [`SubscribeSkips::PerConsumer`] (the default) excuses skips per consumer; Jepsen's
+//!   test-wide rule is [`SubscribeSkips::WholeRun`].
 
 mod cycles;
 mod graph;
