@@ -14,4 +14,5 @@
 
 pub mod history;
 pub mod linearizable;
+pub mod queue;
 pub mod verdict;
