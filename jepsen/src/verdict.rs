@@ -8,10 +8,10 @@
 pub enum Validity {
     /// No anomaly that fails the run was found.
     Valid,
-    /// At least one anomaly that fails the run was found.
-    Invalid,
     /// The checker could not decide (search budget exhausted, or unsupported input).
     Unknown,
+    /// At least one anomaly that fails the run was found.
+    Invalid,
 }
 
 impl Validity {
@@ -27,7 +27,21 @@ impl Validity {
     /// Combines verdicts of independent parts: any invalid part makes the whole invalid,
     /// otherwise any unknown part makes it unknown.
     pub fn and(self, other: Validity) -> Validity {
+        // Variants are declared in increasing severity, so the worse one is the larger.
         self.max(other)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Validity::*;
+
+    #[test]
+    fn any_invalid_part_makes_the_whole_invalid_and_unknown_beats_valid() {
+        assert_eq!(Invalid.and(Unknown), Invalid);
+        assert_eq!(Unknown.and(Invalid), Invalid);
+        assert_eq!(Valid.and(Unknown), Unknown);
+        assert_eq!(Valid.and(Valid), Valid);
     }
 }
 
