@@ -8,10 +8,14 @@
 //! `edn` module). [`pairing`] matches invocations with completions per process the way
 //! Jepsen does.
 
+pub mod edn;
+pub mod jsonl;
 pub mod pairing;
+pub mod read;
 pub mod value;
 
 pub use pairing::{pair, PairedOp, Pairing, PairingError};
+pub use read::{read_history_file, read_history_str, Format, HistoryError};
 pub use value::{Float, Value};
 
 /// invoke | ok | fail | info.

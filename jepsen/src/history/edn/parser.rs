@@ -1,0 +1,270 @@
+//! The EDN parser: builds [`Value`]s from the lexer's tokens with an explicit stack (never
+//! recursion), so deeply nested input cannot overflow the thread's stack; nesting deeper than
+//! [`MAX_DEPTH`] is a clear error instead.
+//!
+//! It yields top-level values one at a time ([`Parser::next_value`]), so a history of a
+//! million operations is never held as one giant value. [`Parser::enter_outer_vector`] lets
+//! a caller stream the elements of a single top-level vector the same way.
+
+use super::lexer::{CollKind, Lexer, Mark, Token};
+use super::{EdnError, MAX_DEPTH};
+use crate::history::value::Value;
+
+/// Where a top-level value started: line and column, both from 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    /// Line, from 1.
+    pub line: usize,
+    /// Column in characters, from 1.
+    pub column: usize,
+}
+
+enum Frame {
+    Collection {
+        kind: CollKind,
+        items: Vec<Value>,
+        opened: Mark,
+    },
+    Tag {
+        tag: String,
+    },
+    Discard,
+}
+
+/// A streaming EDN parser over one text.
+pub struct Parser<'t> {
+    lexer: Lexer<'t>,
+    stack: Vec<Frame>,
+    /// Set while streaming the elements of a top-level vector: where it opened.
+    outer_vector: Option<Mark>,
+    finished: bool,
+}
+
+impl<'t> Parser<'t> {
+    /// A parser at the start of `text`.
+    pub fn new(text: &'t str) -> Parser<'t> {
+        Parser {
+            lexer: Lexer::new(text),
+            stack: Vec::new(),
+            outer_vector: None,
+            finished: false,
+        }
+    }
+
+    /// If the input starts with `[`, consumes it so that [`Parser::next_value`] yields the
+    /// vector's elements, and returns true.
+    pub fn enter_outer_vector(&mut self) -> bool {
+        if self.lexer.skip_blank() != Some(b'[') {
+            return false;
+        }
+        self.outer_vector = Some(self.lexer.mark());
+        self.lexer.bump();
+        true
+    }
+
+    fn position(&self, mark: Mark) -> Position {
+        Position {
+            line: mark.line,
+            column: mark.column(self.lexer.text()),
+        }
+    }
+
+    fn syntax(&self, mark: Mark, expected: String, found: String) -> EdnError {
+        let at = self.position(mark);
+        EdnError::Syntax {
+            line: at.line,
+            column: at.column,
+            expected,
+            found,
+        }
+    }
+
+    /// The next complete top-level value and where it starts; `None` at the end.
+    pub fn next_value(&mut self) -> Result<Option<(Value, Position)>, EdnError> {
+        if self.finished {
+            return Ok(None);
+        }
+        let mut start = self.lexer.mark();
+        loop {
+            let Some((token, mark)) = self.lexer.next_token()? else {
+                return self.end_of_input().map(|()| None);
+            };
+            if self.stack.is_empty() {
+                start = mark;
+            }
+            let value = match token {
+                Token::Atom(value) => value,
+                Token::Open(kind) => {
+                    self.push(
+                        Frame::Collection {
+                            kind,
+                            items: Vec::new(),
+                            opened: mark,
+                        },
+                        mark,
+                    )?;
+                    continue;
+                }
+                Token::Tag(tag) => {
+                    let tag = tag.to_string();
+                    self.push(Frame::Tag { tag }, mark)?;
+                    continue;
+                }
+                Token::Discard => {
+                    self.push(Frame::Discard, mark)?;
+                    continue;
+                }
+                Token::Close(closer) => match self.close(closer, mark)? {
+                    Some(value) => value,
+                    None => return Ok(None),
+                },
+            };
+            if let Some(done) = self.deliver(value) {
+                return Ok(Some((done, self.position(start))));
+            }
+        }
+    }
+
+    fn push(&mut self, frame: Frame, mark: Mark) -> Result<(), EdnError> {
+        if self.stack.len() >= MAX_DEPTH {
+            let at = self.position(mark);
+            return Err(EdnError::TooDeep {
+                line: at.line,
+                column: at.column,
+                max_depth: MAX_DEPTH,
+            });
+        }
+        self.stack.push(frame);
+        Ok(())
+    }
+
+    /// Hands a finished value to the innermost open frame; returns it if it is top-level.
+    fn deliver(&mut self, mut value: Value) -> Option<Value> {
+        loop {
+            match self.stack.last_mut() {
+                None => return Some(value),
+                Some(Frame::Collection { items, .. }) => {
+                    items.push(value);
+                    return None;
+                }
+                Some(Frame::Tag { tag }) => {
+                    let tag = std::mem::take(tag);
+                    self.stack.pop();
+                    value = Value::Tagged(tag, Box::new(value));
+                }
+                Some(Frame::Discard) => {
+                    self.stack.pop();
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Closes the innermost collection; `Ok(None)` when it closes the outer vector.
+    fn close(&mut self, closer: u8, mark: Mark) -> Result<Option<Value>, EdnError> {
+        let found = format!("`{}`", closer as char);
+        match self.stack.pop() {
+            Some(Frame::Collection {
+                kind,
+                items,
+                opened,
+            }) if kind.closer() == closer => build(kind, items, opened)
+                .map_err(|opened| {
+                    let expected = format!(
+                        "an even number of forms in the map opened at line {}, column {}",
+                        opened.line,
+                        opened.column(self.lexer.text())
+                    );
+                    self.syntax(mark, expected, found.clone())
+                })
+                .map(Some),
+            Some(Frame::Collection { kind, opened, .. }) => {
+                let expected = format!(
+                    "`{}` to close `{}` opened at line {}, column {}",
+                    kind.closer() as char,
+                    kind.opener(),
+                    opened.line,
+                    opened.column(self.lexer.text())
+                );
+                Err(self.syntax(mark, expected, found))
+            }
+            Some(Frame::Tag { tag }) => {
+                Err(self.syntax(mark, format!("a value after `#{tag}`"), found))
+            }
+            Some(Frame::Discard) => Err(self.syntax(mark, "a value after `#_`".into(), found)),
+            None if closer == b']' && self.outer_vector.is_some() => {
+                self.finish_outer_vector()?;
+                Ok(None)
+            }
+            None => Err(self.syntax(mark, "a value".into(), found)),
+        }
+    }
+
+    fn finish_outer_vector(&mut self) -> Result<(), EdnError> {
+        self.outer_vector = None;
+        self.finished = true;
+        if self.lexer.skip_blank().is_some() {
+            let found = self.lexer.describe_here();
+            let mark = self.lexer.mark();
+            return Err(self.syntax(mark, "end of input after the vector".into(), found));
+        }
+        Ok(())
+    }
+
+    fn end_of_input(&mut self) -> Result<(), EdnError> {
+        let end = self.lexer.mark();
+        let found = "end of input".to_string();
+        match self.stack.last() {
+            None => match self.outer_vector {
+                Some(opened) => {
+                    let at = self.position(opened);
+                    let expected = format!(
+                        "`]` to close `[` opened at line {}, column {}",
+                        at.line, at.column
+                    );
+                    Err(self.syntax(end, expected, found))
+                }
+                None => {
+                    self.finished = true;
+                    Ok(())
+                }
+            },
+            Some(Frame::Collection { kind, opened, .. }) => {
+                let at = self.position(*opened);
+                let expected = format!(
+                    "`{}` to close `{}` opened at line {}, column {}",
+                    kind.closer() as char,
+                    kind.opener(),
+                    at.line,
+                    at.column
+                );
+                Err(self.syntax(end, expected, found))
+            }
+            Some(Frame::Tag { tag }) => {
+                let expected = format!("a value after `#{tag}`");
+                Err(self.syntax(end, expected, found))
+            }
+            Some(Frame::Discard) => Err(self.syntax(end, "a value after `#_`".into(), found)),
+        }
+    }
+}
+
+/// Builds a collection value; a map with an odd number of forms gives back where it opened.
+fn build(kind: CollKind, items: Vec<Value>, opened: Mark) -> Result<Value, Mark> {
+    Ok(match kind {
+        CollKind::Vector => Value::Vector(items),
+        CollKind::List => Value::List(items),
+        CollKind::Set => Value::Set(items),
+        CollKind::Map => {
+            if items.len() & 1 == 1 {
+                return Err(opened);
+            }
+            let mut entries = Vec::with_capacity(items.len() / 2);
+            let mut items = items.into_iter();
+            while let (Some(key), Some(value)) = (items.next(), items.next()) {
+                entries.push((key, value));
+            }
+            Value::Map(entries)
+        }
+    })
+}
