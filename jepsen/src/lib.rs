@@ -13,4 +13,5 @@
 //! The checkers never guess: a search that runs out of budget answers `unknown`.
 
 pub mod history;
+pub mod report;
 pub mod verdict;

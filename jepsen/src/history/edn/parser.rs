@@ -20,9 +20,10 @@ pub struct Position {
 }
 
 enum Frame {
+    /// An open collection whose items so far are `Parser::items[first..]`.
     Collection {
         kind: CollKind,
-        items: Vec<Value>,
+        first: usize,
         opened: Mark,
     },
     Tag {
@@ -35,6 +36,9 @@ enum Frame {
 pub struct Parser<'t> {
     lexer: Lexer<'t>,
     stack: Vec<Frame>,
+    /// The items of every open collection, innermost last: one buffer reused for the whole
+    /// input, so each finished collection costs exactly one allocation of its exact size.
+    items: Vec<Value>,
     /// Set while streaming the elements of a top-level vector: where it opened.
     outer_vector: Option<Mark>,
     finished: bool,
@@ -46,6 +50,7 @@ impl<'t> Parser<'t> {
         Parser {
             lexer: Lexer::new(text),
             stack: Vec::new(),
+            items: Vec::new(),
             outer_vector: None,
             finished: false,
         }
@@ -98,7 +103,7 @@ impl<'t> Parser<'t> {
                     self.push(
                         Frame::Collection {
                             kind,
-                            items: Vec::new(),
+                            first: self.items.len(),
                             opened: mark,
                         },
                         mark,
@@ -143,8 +148,8 @@ impl<'t> Parser<'t> {
         loop {
             match self.stack.last_mut() {
                 None => return Some(value),
-                Some(Frame::Collection { items, .. }) => {
-                    items.push(value);
+                Some(Frame::Collection { .. }) => {
+                    self.items.push(value);
                     return None;
                 }
                 Some(Frame::Tag { tag }) => {
@@ -162,41 +167,46 @@ impl<'t> Parser<'t> {
 
     /// Closes the innermost collection; `Ok(None)` when it closes the outer vector.
     fn close(&mut self, closer: u8, mark: Mark) -> Result<Option<Value>, EdnError> {
-        let found = format!("`{}`", closer as char);
+        let found = || format!("`{}`", closer as char);
         match self.stack.pop() {
             Some(Frame::Collection {
                 kind,
-                items,
+                first,
                 opened,
-            }) if kind.closer() == closer => build(kind, items, opened)
-                .map_err(|opened| {
-                    let expected = format!(
-                        "an even number of forms in the map opened at line {}, column {}",
-                        opened.line,
-                        opened.column(self.lexer.text())
-                    );
-                    self.syntax(mark, expected, found.clone())
-                })
-                .map(Some),
+            }) if kind.closer() == closer => {
+                let items = self.items.drain(first..);
+                match build(kind, items) {
+                    Some(value) => Ok(Some(value)),
+                    None => {
+                        let at = self.position(opened);
+                        let expected = format!(
+                            "an even number of forms in the map opened at line {}, column {}",
+                            at.line, at.column
+                        );
+                        Err(self.syntax(mark, expected, found()))
+                    }
+                }
+            }
             Some(Frame::Collection { kind, opened, .. }) => {
+                let at = self.position(opened);
                 let expected = format!(
                     "`{}` to close `{}` opened at line {}, column {}",
                     kind.closer() as char,
                     kind.opener(),
-                    opened.line,
-                    opened.column(self.lexer.text())
+                    at.line,
+                    at.column
                 );
-                Err(self.syntax(mark, expected, found))
+                Err(self.syntax(mark, expected, found()))
             }
             Some(Frame::Tag { tag }) => {
-                Err(self.syntax(mark, format!("a value after `#{tag}`"), found))
+                Err(self.syntax(mark, format!("a value after `#{tag}`"), found()))
             }
-            Some(Frame::Discard) => Err(self.syntax(mark, "a value after `#_`".into(), found)),
+            Some(Frame::Discard) => Err(self.syntax(mark, "a value after `#_`".into(), found())),
             None if closer == b']' && self.outer_vector.is_some() => {
                 self.finish_outer_vector()?;
                 Ok(None)
             }
-            None => Err(self.syntax(mark, "a value".into(), found)),
+            None => Err(self.syntax(mark, "a value".into(), found())),
         }
     }
 
@@ -249,18 +259,17 @@ impl<'t> Parser<'t> {
     }
 }
 
-/// Builds a collection value; a map with an odd number of forms gives back where it opened.
-fn build(kind: CollKind, items: Vec<Value>, opened: Mark) -> Result<Value, Mark> {
-    Ok(match kind {
-        CollKind::Vector => Value::Vector(items),
-        CollKind::List => Value::List(items),
-        CollKind::Set => Value::Set(items),
+/// Builds a collection value from its items; `None` for a map with an odd number of forms.
+fn build(kind: CollKind, mut items: std::vec::Drain<'_, Value>) -> Option<Value> {
+    Some(match kind {
+        CollKind::Vector => Value::Vector(items.collect()),
+        CollKind::List => Value::List(items.collect()),
+        CollKind::Set => Value::Set(items.collect()),
         CollKind::Map => {
             if items.len() & 1 == 1 {
-                return Err(opened);
+                return None;
             }
             let mut entries = Vec::with_capacity(items.len() / 2);
-            let mut items = items.into_iter();
             while let (Some(key), Some(value)) = (items.next(), items.next()) {
                 entries.push((key, value));
             }
