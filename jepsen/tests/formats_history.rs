@@ -337,3 +337,29 @@ fn write_history_file_writes_a_readable_file_in_each_format() {
         assert_eq!(back.ops[1].f, "txn");
     }
 }
+
+#[test]
+fn a_json_integer_above_i64_keeps_its_digits() {
+    let text = "{\"process\":0,\"type\":\"ok\",\"value\":18446744073709551615}";
+    let history = read_history_str(text, Format::Jsonl).expect("reads");
+    assert_eq!(
+        history.ops[0].value,
+        Value::BigInt("18446744073709551615".into())
+    );
+}
+
+#[test]
+fn a_byte_order_mark_at_the_start_is_ignored() {
+    let history = read_history_str("\u{feff}{:type :ok, :process 0}", Format::Edn).expect("reads");
+    assert_eq!(history.ops.len(), 1);
+}
+
+#[test]
+fn a_vector_history_on_one_line_reports_columns_of_bad_ops() {
+    let text = "[{:type :ok, :process 0} {:type :ok, :process 1} {:type :ok}]";
+    let (line, _, _) = invalid_op(read_history_str(text, Format::Edn));
+    assert_eq!(line, 1);
+    let values = odradek_jepsen::history::edn::parse_all("[1] [2]  [3]").expect("parses");
+    let columns: Vec<_> = values.iter().map(|(_, at)| at.column).collect();
+    assert_eq!(columns, vec![1, 5, 10]);
+}

@@ -300,3 +300,20 @@ fn one_shot_faults_and_unclosed_windows_are_windows_too() {
         ]
     );
 }
+
+#[test]
+fn the_successor_of_a_crashed_process_reuses_its_timeline_row() {
+    use OpType::*;
+    let history = indexed(vec![
+        op(Process::Client(0), Invoke, "read", Value::Nil, 0),
+        op(Process::Client(1), Invoke, "read", Value::Nil, 1),
+        op(Process::Client(0), Info, "read", Value::Nil, 2),
+        op(Process::Client(1), Ok, "read", Value::Nil, 3),
+        op(Process::Client(2), Invoke, "read", Value::Nil, 4),
+        op(Process::Client(2), Ok, "read", Value::Nil, 5),
+    ]);
+    let pairing = pair(&history).expect("pairs");
+    let html = render_html(&history, &pairing, &[]);
+    assert!(html.contains("class=\"legend\">0,2</text>"), "{html}");
+    assert!(html.contains("class=\"legend\">1</text>"));
+}

@@ -217,6 +217,8 @@ pub fn read_history_file(
 
 /// Reads a history from text in the given format.
 pub fn read_history_str(text: &str, format: Format) -> Result<History, HistoryError> {
+    // Editors on some systems start UTF-8 files with a byte-order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     match format {
         Format::Jsonl => jsonl::read_history(text),
         Format::Edn => edn::read_history(text),

@@ -2,8 +2,8 @@
 //! - latency over time: one mark per completed client op at its invocation time, colour by
 //!   outcome (ok/fail/info), shape by `f`, log-scale milliseconds;
 //! - throughput over time: completions per second per outcome, in 100 buckets;
-//! - timeline: one row per process, one bar per op from invocation to completion (or to the
-//!   end, if pending), witness ops outlined.
+//! - timeline: one row per process (a crashed process's successor reuses its row), one bar
+//!   per op from invocation to completion (or to the end, if pending), witness ops outlined.
 //!
 //! All three shade nemesis windows. Big histories are thinned deterministically (every k-th
 //! op) to keep the file small; captions say so.
@@ -18,8 +18,8 @@ use std::fmt::Write as _;
 /// Most marks in the latency plot.
 pub const LATENCY_POINTS_MAX: usize = 20_000;
 /// Most bars in the timeline.
-pub const TIMELINE_OPS_MAX: usize = 1_500;
-/// Most process rows in the timeline.
+pub const TIMELINE_OPS_MAX: usize = 400;
+/// Most rows in the timeline.
 pub const TIMELINE_ROWS_MAX: usize = 64;
 const THROUGHPUT_BUCKETS: usize = 100;
 const NS_PER_S: f64 = 1e9;
@@ -247,27 +247,80 @@ fn timeline_slice(pairing: &Pairing, witnesses: &BTreeSet<usize>) -> std::ops::R
     start..(start + TIMELINE_OPS_MAX).min(total)
 }
 
-/// One row per process, one bar per op; `witnesses` (history indexes) are outlined.
+/// Timeline rows: which row each process is drawn in, and the processes of each row.
+struct Lanes<'h> {
+    of: BTreeMap<&'h Process, usize>,
+    labels: Vec<Vec<&'h Process>>,
+    dropped: usize,
+}
+
+/// Gives each process the lowest row whose previous process had finished all its shown ops
+/// before this one's first invocation, so the process that replaces a crashed one (as
+/// Jepsen's workers do) reuses its row.
+fn assign_lanes<'h>(
+    history: &'h History,
+    shown: &[PairedOp],
+    end_of: impl Fn(&PairedOp) -> i64,
+) -> Lanes<'h> {
+    let mut last_end: BTreeMap<&Process, i64> = BTreeMap::new();
+    for paired in shown {
+        let end = last_end
+            .entry(&history.ops[paired.invoke].process)
+            .or_insert(i64::MIN);
+        *end = (*end).max(end_of(paired));
+    }
+    let mut lanes = Lanes {
+        of: BTreeMap::new(),
+        labels: Vec::new(),
+        dropped: 0,
+    };
+    let mut lane_free_after: Vec<i64> = Vec::new();
+    for paired in shown {
+        let invoke = &history.ops[paired.invoke];
+        if lanes.of.contains_key(&invoke.process) {
+            continue;
+        }
+        let free = lane_free_after.iter().position(|&end| end < invoke.time);
+        let lane = match free {
+            Some(lane) => lane,
+            None if lane_free_after.len() < TIMELINE_ROWS_MAX => {
+                lane_free_after.push(i64::MIN);
+                lanes.labels.push(Vec::new());
+                lane_free_after.len() - 1
+            }
+            None => {
+                lanes.dropped += 1;
+                last_end.remove(&invoke.process);
+                continue;
+            }
+        };
+        lane_free_after[lane] = last_end.get(&invoke.process).copied().unwrap_or(i64::MAX);
+        lanes.labels[lane].push(&invoke.process);
+        lanes.of.insert(&invoke.process, lane);
+    }
+    lanes
+}
+
+/// A row's label: its processes, the middle ones elided when there are many.
+fn lane_label(processes: &[&Process]) -> String {
+    let names: Vec<String> = processes.iter().map(|p| process_name(p)).collect();
+    if names.len() <= 3 {
+        return names.join(",");
+    }
+    format!("{},{},…,{}", names[0], names[1], names[names.len() - 1])
+}
+
+/// One row per process (reused by successors of crashed processes), one bar per op; `witnesses` (history indexes) are outlined.
 pub fn timeline(context: &PlotContext<'_>, witnesses: &BTreeSet<usize>) -> Plot {
     let history = context.history;
     let slice = timeline_slice(context.pairing, witnesses);
     let shown = &context.pairing.client_ops[slice.clone()];
-    let mut rows: BTreeMap<&Process, usize> = BTreeMap::new();
-    for paired in shown {
-        rows.entry(&history.ops[paired.invoke].process).or_insert(0);
-    }
-    let dropped_rows = rows.len().saturating_sub(TIMELINE_ROWS_MAX);
-    let rows: BTreeMap<&Process, usize> = rows
-        .into_keys()
-        .take(TIMELINE_ROWS_MAX)
-        .enumerate()
-        .map(|(row, process)| (process, row))
-        .collect();
     let end_of = |paired: &PairedOp| {
         paired
             .completion
             .map_or(context.t1, |c| history.ops[c].time)
     };
+    let lanes = assign_lanes(history, shown, end_of);
     let x_lo = shown
         .first()
         .map_or(0.0, |p| context.seconds(history.ops[p.invoke].time));
@@ -275,8 +328,9 @@ pub fn timeline(context: &PlotContext<'_>, witnesses: &BTreeSet<usize>) -> Plot 
         .iter()
         .map(|p| context.seconds(end_of(p)))
         .fold(x_lo, f64::max);
-    let mut frame = Frame::new((x_lo, x_hi), (0.0, rows.len().max(1) as f64), false);
-    frame.height = (frame.top + frame.bottom + 16.0 * rows.len().max(1) as f64).max(120.0);
+    let lane_count = lanes.labels.len().max(1) as f64;
+    let mut frame = Frame::new((x_lo, x_hi), (0.0, lane_count), false);
+    frame.height = (frame.top + frame.bottom + 16.0 * lane_count).max(120.0);
     frame.y_ticks = false;
     let mut svg = String::new();
     frame.open(&mut svg, "Timeline of operations per process");
@@ -285,7 +339,7 @@ pub fn timeline(context: &PlotContext<'_>, witnesses: &BTreeSet<usize>) -> Plot 
     let row_height = (frame.y(0.0) - frame.y(1.0)).abs();
     for paired in shown {
         let invoke = &history.ops[paired.invoke];
-        let Some(&row) = rows.get(&invoke.process) else {
+        let Some(&row) = lanes.of.get(&invoke.process) else {
             continue;
         };
         let x0 = frame.x(context.seconds(invoke.time));
@@ -307,13 +361,13 @@ pub fn timeline(context: &PlotContext<'_>, witnesses: &BTreeSet<usize>) -> Plot 
             escape(&bar_title(history, paired))
         );
     }
-    for (process, &row) in &rows {
+    for (row, processes) in lanes.labels.iter().enumerate() {
         let _ = write!(
             svg,
             r#"<text x="{:.1}" y="{:.1}" class="legend">{}</text>"#,
             frame.x_right() + 6.0,
             frame.y(row as f64 + 0.5) + 4.0,
-            escape(&process_name(process))
+            escape(&lane_label(processes))
         );
     }
     svg.push_str("</svg>");
@@ -323,8 +377,8 @@ pub fn timeline(context: &PlotContext<'_>, witnesses: &BTreeSet<usize>) -> Plot 
         slice.end.saturating_sub(1),
         context.pairing.client_ops.len()
     );
-    if dropped_rows > 0 {
-        let _ = write!(caption, " {dropped_rows} more processes not shown.");
+    if lanes.dropped > 0 {
+        let _ = write!(caption, " {} more processes not shown.", lanes.dropped);
     }
     Plot {
         title: "Timeline",

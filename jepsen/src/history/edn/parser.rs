@@ -42,6 +42,9 @@ pub struct Parser<'t> {
     /// Set while streaming the elements of a top-level vector: where it opened.
     outer_vector: Option<Mark>,
     finished: bool,
+    /// The last top-level start position and its column, so that columns of successive
+    /// values on one very long line are counted incrementally (linear, not quadratic).
+    column_cache: (Mark, usize),
 }
 
 impl<'t> Parser<'t> {
@@ -53,6 +56,7 @@ impl<'t> Parser<'t> {
             items: Vec::new(),
             outer_vector: None,
             finished: false,
+            column_cache: (Lexer::new(text).mark(), 1),
         }
     }
 
@@ -71,6 +75,26 @@ impl<'t> Parser<'t> {
         Position {
             line: mark.line,
             column: mark.column(self.lexer.text()),
+        }
+    }
+
+    /// The position of a top-level value's start, using and updating the column cache.
+    fn start_position(&mut self, mark: Mark) -> Position {
+        let (cached, cached_column) = self.column_cache;
+        let column = if cached.line_start == mark.line_start && cached.offset <= mark.offset {
+            let between = self
+                .lexer
+                .text()
+                .get(cached.offset..mark.offset)
+                .unwrap_or("");
+            cached_column + between.chars().count()
+        } else {
+            mark.column(self.lexer.text())
+        };
+        self.column_cache = (mark, column);
+        Position {
+            line: mark.line,
+            column,
         }
     }
 
@@ -125,7 +149,7 @@ impl<'t> Parser<'t> {
                 },
             };
             if let Some(done) = self.deliver(value) {
-                return Ok(Some((done, self.position(start))));
+                return Ok(Some((done, self.start_position(start))));
             }
         }
     }
