@@ -1,7 +1,8 @@
 //! The EDN reader: every construct, error positions, limits, and the writer round trip.
 
 use odradek_jepsen::history::edn::{self, parse_all, parse_one, to_edn, EdnError, MAX_DEPTH};
-use odradek_jepsen::history::{Float, Value};
+use odradek_jepsen::history::read::op_from_value;
+use odradek_jepsen::history::{Float, History, HistoryError, Value};
 use proptest::prelude::*;
 
 fn kw(name: &str) -> Value {
@@ -301,4 +302,80 @@ proptest! {
     fn arbitrary_text_never_panics_the_reader(text in "[\\[\\]{}()#_:;\\\\\"a-z0-9 .\\n^NM/+-]{0,64}") {
         let _ = parse_all(&text);
     }
+}
+
+/// Reads a history the slow way: whole values from the general parser, then converted.
+fn read_history_generically(text: &str) -> Result<History, String> {
+    let mut parser = edn::Parser::new(text);
+    parser.enter_outer_vector();
+    let mut ops = Vec::new();
+    while let Some((value, at)) = parser
+        .next_value()
+        .map_err(|e| HistoryError::from(e).to_string())?
+    {
+        let op = op_from_value(value, ops.len() as u64, at.line).map_err(|e| e.to_string())?;
+        ops.push(op);
+    }
+    Ok(History { ops })
+}
+
+fn op_text_piece() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "{",
+        "}",
+        "#jepsen.history.Op{",
+        "#jepsen.history.Op {",
+        "#other/Op{",
+        "[",
+        "]",
+        "(",
+        ")",
+        ":type",
+        ":invoke",
+        ":ok",
+        ":done",
+        ":process",
+        ":nemesis",
+        "0",
+        "7",
+        "-1",
+        ":f",
+        ":send",
+        ":value",
+        ":index",
+        ":time",
+        ":error",
+        "nil",
+        "\"type\"",
+        "\"ok\"",
+        "#_",
+        "#{",
+        ":",
+        "[[:send 10 [5 3]]]",
+        "{10 [[5 3]]}",
+        "\n",
+        " ",
+        ",",
+        "; c\n",
+        "#inst \"x\"",
+        "\"s",
+    ])
+}
+
+proptest! {
+    #[test]
+    fn the_fast_op_path_agrees_with_the_general_parser(pieces in prop::collection::vec(op_text_piece(), 0..40)) {
+        let text = pieces.join(" ");
+        let fast = edn::read_history(&text).map_err(|e| e.to_string());
+        prop_assert_eq!(fast, read_history_generically(&text));
+    }
+}
+
+#[test]
+fn the_fast_op_path_agrees_on_well_formed_ops() {
+    let text = "{:type :invoke, \"f\" :send, :process 0, #_ :skipped #_ 1 :value [1], [1] 2, :extra {:a 1}}\n#jepsen.history.Op{:index 9, :type :ok, :process 0 :f :send #_ :x}";
+    let fast = edn::read_history(text).expect("reads");
+    assert_eq!(Ok(fast.clone()), read_history_generically(text));
+    assert_eq!(fast.ops[0].f, "send");
+    assert_eq!(fast.ops[1].index, 9);
 }

@@ -275,6 +275,23 @@ pub(crate) struct Fields {
     pub(crate) error: Option<Value>,
 }
 
+impl Fields {
+    /// Records the field called `name` (the last one wins); other names are ignored.
+    pub(crate) fn set(&mut self, name: &str, value: Value) {
+        let slot = match name {
+            "index" => &mut self.index,
+            "time" => &mut self.time,
+            "process" => &mut self.process,
+            "type" => &mut self.op_type,
+            "f" => &mut self.f,
+            "value" => &mut self.value,
+            "error" => &mut self.error,
+            _ => return,
+        };
+        *slot = Some(value);
+    }
+}
+
 /// Converts a map (or `#jepsen.history.Op{…}` record) into an operation. `position` is the
 /// op's place in the history (its index when it has none); `line` is for errors.
 pub fn op_from_value(value: Value, position: u64, line: usize) -> Result<Op, HistoryError> {
@@ -289,17 +306,9 @@ pub fn op_from_value(value: Value, position: u64, line: usize) -> Result<Op, His
     };
     let mut fields = Fields::default();
     for (key, value) in entries {
-        let slot = match key.as_name() {
-            Some("index") => &mut fields.index,
-            Some("time") => &mut fields.time,
-            Some("process") => &mut fields.process,
-            Some("type") => &mut fields.op_type,
-            Some("f") => &mut fields.f,
-            Some("value") => &mut fields.value,
-            Some("error") => &mut fields.error,
-            _ => continue,
-        };
-        *slot = Some(value);
+        if let Some(name) = key.as_name() {
+            fields.set(name, value);
+        }
     }
     fields_to_op(fields, position, line)
 }

@@ -174,6 +174,26 @@ impl<'t> Lexer<'t> {
         self.pos += 1;
     }
 
+    /// The input from the current position on.
+    pub fn rest(&self) -> &'t [u8] {
+        &self.bytes[self.pos..]
+    }
+
+    /// Skips `count` bytes of ASCII the caller has just matched with [`Lexer::rest`].
+    pub fn skip_matched(&mut self, count: usize) {
+        self.pos = (self.pos + count).min(self.bytes.len());
+    }
+
+    /// Reads a keyword at the current position (which holds `:`) without allocating.
+    pub fn keyword_name(&mut self) -> Result<&'t str, EdnError> {
+        let start = self.mark();
+        let text = self.bare_text();
+        match text.strip_prefix(':') {
+            Some(name) if !name.is_empty() && !name.starts_with(':') => Ok(name),
+            _ => Err(self.error_at(start, "a keyword name", format!("`{text}`"))),
+        }
+    }
+
     /// The next token and where it starts, or `None` at the end of the input.
     pub fn next_token(&mut self) -> Result<Option<(Token<'t>, Mark)>, EdnError> {
         let Some(b) = self.skip_blank() else {

@@ -16,13 +16,14 @@
 //! names the line and column; [`crate::history::read`] adds the file name.
 
 pub mod lexer;
+mod ops;
 pub mod parser;
 pub mod write;
 
 pub use parser::{Parser, Position};
 pub use write::{history_to_edn, to_edn};
 
-use super::read::{op_from_value, HistoryError};
+use super::read::{fields_to_op, op_from_value, HistoryError};
 use super::{History, Value};
 
 /// The deepest nesting of collections and tags the reader accepts. Real histories nest a
@@ -96,9 +97,14 @@ pub fn read_history(text: &str) -> Result<History, HistoryError> {
     parser.enter_outer_vector();
     // Jepsen ops take roughly 100 bytes of EDN each; reserving avoids most regrowth.
     let mut ops = Vec::with_capacity(text.len() / 128);
-    while let Some((value, at)) = parser.next_value()? {
+    loop {
         let position = ops.len() as u64;
-        ops.push(op_from_value(value, position, at.line)?);
+        let op = match parser.next_op()? {
+            ops::NextOp::End => break,
+            ops::NextOp::Fields(fields, line) => fields_to_op(fields, position, line)?,
+            ops::NextOp::Other(value, line) => op_from_value(value, position, line)?,
+        };
+        ops.push(op);
     }
     Ok(History { ops })
 }

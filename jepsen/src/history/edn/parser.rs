@@ -34,14 +34,14 @@ enum Frame {
 
 /// A streaming EDN parser over one text.
 pub struct Parser<'t> {
-    lexer: Lexer<'t>,
+    pub(super) lexer: Lexer<'t>,
     stack: Vec<Frame>,
     /// The items of every open collection, innermost last: one buffer reused for the whole
     /// input, so each finished collection costs exactly one allocation of its exact size.
     items: Vec<Value>,
     /// Set while streaming the elements of a top-level vector: where it opened.
     outer_vector: Option<Mark>,
-    finished: bool,
+    pub(super) finished: bool,
     /// The last top-level start position and its column, so that columns of successive
     /// values on one very long line are counted incrementally (linear, not quadratic).
     column_cache: (Mark, usize),
@@ -71,7 +71,7 @@ impl<'t> Parser<'t> {
         true
     }
 
-    fn position(&self, mark: Mark) -> Position {
+    pub(super) fn position(&self, mark: Mark) -> Position {
         Position {
             line: mark.line,
             column: mark.column(self.lexer.text()),
@@ -79,7 +79,7 @@ impl<'t> Parser<'t> {
     }
 
     /// The position of a top-level value's start, using and updating the column cache.
-    fn start_position(&mut self, mark: Mark) -> Position {
+    pub(super) fn start_position(&mut self, mark: Mark) -> Position {
         let (cached, cached_column) = self.column_cache;
         let column = if cached.line_start == mark.line_start && cached.offset <= mark.offset {
             let between = self
@@ -98,7 +98,7 @@ impl<'t> Parser<'t> {
         }
     }
 
-    fn syntax(&self, mark: Mark, expected: String, found: String) -> EdnError {
+    pub(super) fn syntax(&self, mark: Mark, expected: String, found: String) -> EdnError {
         let at = self.position(mark);
         EdnError::Syntax {
             line: at.line,
@@ -110,6 +110,14 @@ impl<'t> Parser<'t> {
 
     /// The next complete top-level value and where it starts; `None` at the end.
     pub fn next_value(&mut self) -> Result<Option<(Value, Position)>, EdnError> {
+        match self.next_value_at()? {
+            Some((value, start)) => Ok(Some((value, self.start_position(start)))),
+            None => Ok(None),
+        }
+    }
+
+    /// Like [`Parser::next_value`], with the start as a [`Mark`] (no column computed).
+    pub(super) fn next_value_at(&mut self) -> Result<Option<(Value, Mark)>, EdnError> {
         if self.finished {
             return Ok(None);
         }
@@ -149,7 +157,7 @@ impl<'t> Parser<'t> {
                 },
             };
             if let Some(done) = self.deliver(value) {
-                return Ok(Some((done, self.start_position(start))));
+                return Ok(Some((done, start)));
             }
         }
     }
@@ -245,7 +253,7 @@ impl<'t> Parser<'t> {
         Ok(())
     }
 
-    fn end_of_input(&mut self) -> Result<(), EdnError> {
+    pub(super) fn end_of_input(&mut self) -> Result<(), EdnError> {
         let end = self.lexer.mark();
         let found = "end of input".to_string();
         match self.stack.last() {
