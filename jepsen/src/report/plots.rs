@@ -79,6 +79,13 @@ impl PlotContext<'_> {
         }
     }
 
+    /// When an op ended: its completion's time, or the end of the history if pending.
+    fn end_time(&self, paired: &PairedOp) -> i64 {
+        paired
+            .completion
+            .map_or(self.t1, |c| self.history.ops[c].time)
+    }
+
     fn completed(&self) -> impl Iterator<Item = (&PairedOp, usize)> + '_ {
         self.pairing
             .client_ops
@@ -103,11 +110,12 @@ fn outcome_legend() -> Vec<(Swatch, String)> {
     ]
 }
 
-/// Latency over time per `f` and outcome.
-pub fn latency(context: &PlotContext<'_>) -> Plot {
+/// One mark per `stride`-th completed op: (invocation s, latency ms, shape, outcome), and
+/// the shape of each `f`.
+type LatencyPoints<'a> = (Vec<(f64, f64, usize, OpType)>, BTreeMap<&'a str, usize>);
+
+fn latency_points<'a>(context: &PlotContext<'a>, stride: usize) -> LatencyPoints<'a> {
     let history = context.history;
-    let completed = context.completed().count();
-    let stride = completed.div_ceil(LATENCY_POINTS_MAX).max(1);
     let mut shapes: BTreeMap<&str, usize> = BTreeMap::new();
     let mut points = Vec::new();
     for (paired, completion) in context.completed().step_by(stride) {
@@ -123,6 +131,14 @@ pub fn latency(context: &PlotContext<'_>) -> Plot {
             done.op_type,
         ));
     }
+    (points, shapes)
+}
+
+/// Latency over time per `f` and outcome.
+pub fn latency(context: &PlotContext<'_>) -> Plot {
+    let completed = context.completed().count();
+    let stride = completed.div_ceil(LATENCY_POINTS_MAX).max(1);
+    let (points, shapes) = latency_points(context, stride);
     let y_max = points.iter().map(|p| p.1).fold(1.0, f64::max);
     let y_min = points.iter().map(|p| p.1).fold(y_max, f64::min).min(1.0);
     let y_range = (
@@ -315,11 +331,7 @@ pub fn timeline(context: &PlotContext<'_>, witnesses: &BTreeSet<usize>) -> Plot 
     let history = context.history;
     let slice = timeline_slice(context.pairing, witnesses);
     let shown = &context.pairing.client_ops[slice.clone()];
-    let end_of = |paired: &PairedOp| {
-        paired
-            .completion
-            .map_or(context.t1, |c| history.ops[c].time)
-    };
+    let end_of = |paired: &PairedOp| context.end_time(paired);
     let lanes = assign_lanes(history, shown, end_of);
     let x_lo = shown
         .first()
@@ -336,6 +348,44 @@ pub fn timeline(context: &PlotContext<'_>, witnesses: &BTreeSet<usize>) -> Plot 
     frame.open(&mut svg, "Timeline of operations per process");
     context.shade_windows(&frame, &mut svg);
     frame.axes(&mut svg, "time (s)", "process");
+    draw_bars(&mut svg, context, &frame, shown, &lanes, witnesses);
+    for (row, processes) in lanes.labels.iter().enumerate() {
+        let _ = write!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" class="legend">{}</text>"#,
+            frame.x_right() + 6.0,
+            frame.y(row as f64 + 0.5) + 4.0,
+            escape(&lane_label(processes))
+        );
+    }
+    svg.push_str("</svg>");
+    let mut caption = format!(
+        "Client ops {} to {} of {} (by invocation), witness ops outlined.",
+        slice.start,
+        slice.end.saturating_sub(1),
+        context.pairing.client_ops.len()
+    );
+    if lanes.dropped > 0 {
+        let _ = write!(caption, " {} more processes not shown.", lanes.dropped);
+    }
+    Plot {
+        title: "Timeline",
+        svg,
+        caption,
+    }
+}
+
+/// One bar per op, in its process's row, outlined if it witnesses an anomaly.
+fn draw_bars(
+    svg: &mut String,
+    context: &PlotContext<'_>,
+    frame: &Frame,
+    shown: &[PairedOp],
+    lanes: &Lanes<'_>,
+    witnesses: &BTreeSet<usize>,
+) {
+    let history = context.history;
+    let end_of = |paired: &PairedOp| context.end_time(paired);
     let row_height = (frame.y(0.0) - frame.y(1.0)).abs();
     for paired in shown {
         let invoke = &history.ops[paired.invoke];
@@ -360,30 +410,6 @@ pub fn timeline(context: &PlotContext<'_>, witnesses: &BTreeSet<usize>) -> Plot 
             outcome_colour(paired.outcome(history)),
             escape(&bar_title(history, paired))
         );
-    }
-    for (row, processes) in lanes.labels.iter().enumerate() {
-        let _ = write!(
-            svg,
-            r#"<text x="{:.1}" y="{:.1}" class="legend">{}</text>"#,
-            frame.x_right() + 6.0,
-            frame.y(row as f64 + 0.5) + 4.0,
-            escape(&lane_label(processes))
-        );
-    }
-    svg.push_str("</svg>");
-    let mut caption = format!(
-        "Client ops {} to {} of {} (by invocation), witness ops outlined.",
-        slice.start,
-        slice.end.saturating_sub(1),
-        context.pairing.client_ops.len()
-    );
-    if lanes.dropped > 0 {
-        let _ = write!(caption, " {} more processes not shown.", lanes.dropped);
-    }
-    Plot {
-        title: "Timeline",
-        svg,
-        caption,
     }
 }
 
