@@ -363,3 +363,13 @@ fn a_vector_history_on_one_line_reports_columns_of_bad_ops() {
     let columns: Vec<_> = values.iter().map(|(_, at)| at.column).collect();
     assert_eq!(columns, vec![1, 5, 10]);
 }
+
+#[test]
+fn a_malformed_json_line_reports_serde_s_reason_and_our_line() {
+    let text = "{\"process\":0,\"type\":\"ok\"}\n{\"process\":0,\"type\":\"ok\"\n";
+    let error = read_history_str(text, Format::Jsonl).expect_err("truncated");
+    assert_eq!(
+        error.to_string(),
+        "line 2, column 24: expected a valid JSON object, found EOF while parsing an object"
+    );
+}

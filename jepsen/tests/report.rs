@@ -317,3 +317,23 @@ fn the_successor_of_a_crashed_process_reuses_its_timeline_row() {
     assert!(html.contains("class=\"legend\">0,2</text>"), "{html}");
     assert!(html.contains("class=\"legend\">1</text>"));
 }
+
+#[test]
+fn a_witness_outside_the_history_is_reported_not_a_crash() {
+    let history = small_history();
+    let pairing = pair(&history).expect("pairs");
+    let verdict = Verdict {
+        checker: "queue".into(),
+        validity: Validity::Invalid,
+        anomalies: vec![Anomaly {
+            name: "duplicate".into(),
+            fails_run: true,
+            explanation: "bogus witness".into(),
+            witness_ops: vec![999],
+        }],
+        notes: vec![],
+    };
+    let html = render_html(&history, &pairing, &[verdict]);
+    assert!(html.contains("op 999 is not in this history"));
+    assert_eq!(html.matches("<svg").count(), 3);
+}
