@@ -4,8 +4,8 @@
 use odradek_jepsen::history::edn::history_to_edn;
 use odradek_jepsen::history::read::write_history_file;
 use odradek_jepsen::history::{
-    jsonl, pair, read_history_file, read_history_str, Format, History, HistoryError, Op, OpType,
-    Process, Value,
+    jsonl, pair, read_history_file, read_history_str, Float, Format, History, HistoryError, Op,
+    OpType, Process, Value,
 };
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
@@ -290,6 +290,7 @@ fn arbitrary_op() -> impl Strategy<Value = Op> {
     let value = prop_oneof![
         Just(Value::Nil),
         any::<i64>().prop_map(Value::Int),
+        prop::num::f64::NORMAL.prop_map(|f| Value::Float(Float(f))),
         "[ -~]{0,10}".prop_map(Value::Str),
         prop::collection::vec(any::<i64>().prop_map(Value::Int), 0..4).prop_map(Value::Vector),
     ];
@@ -371,5 +372,77 @@ fn a_malformed_json_line_reports_serde_s_reason_and_our_line() {
     assert_eq!(
         error.to_string(),
         "line 2, column 24: expected a valid JSON object, found EOF while parsing an object"
+    );
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_text_never_panics_either_reader(text in "(\\PC|[\\n{}\\[\\]():#_\"\\\\]){0,80}") {
+        let _ = read_history_str(&text, Format::Edn);
+        let _ = read_history_str(&text, Format::Jsonl);
+    }
+
+    #[test]
+    fn arbitrary_op_text_never_panics_either_reader(
+        pieces in prop::collection::vec(prop::sample::select(vec![
+            "{", "}", "[", "]", ":type", ":ok", ":process", "0", "\"type\"", "\"ok\"", "\"process\"",
+            ":", ",", "\n", "#jepsen.history.Op{", "#_", "\\u00e9", "\\", "\"", "1e400", "99999999999999999999",
+        ]), 0..30)
+    ) {
+        let text = pieces.concat();
+        let _ = read_history_str(&text, Format::Edn);
+        let _ = read_history_str(&text, Format::Jsonl);
+    }
+}
+
+fn arbitrary_json() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value as J;
+    let leaf = prop_oneof![
+        Just(J::Null),
+        any::<bool>().prop_map(J::Bool),
+        any::<i64>().prop_map(J::from),
+        any::<u64>().prop_map(J::from),
+        (-1e9f64..1e9).prop_map(J::from),
+        "[a-z#]{0,5}".prop_map(J::String),
+        Just(J::String("bigint".into())),
+    ];
+    leaf.prop_recursive(4, 40, 5, |inner| {
+        let key = prop::sample::select(vec!["a", "b", "#set", "#map", "#tag", "value", "bigint"]);
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(J::Array),
+            prop::collection::vec((key, inner), 0..4).prop_map(|entries| {
+                J::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect(),
+                )
+            }),
+        ]
+    })
+}
+
+proptest! {
+    #[test]
+    fn jsonl_values_follow_the_json_mapping_of_value_from_json(json in arbitrary_json()) {
+        let text = format!("{{\"process\":0,\"type\":\"ok\",\"value\":{json}}}");
+        let history = read_history_str(&text, Format::Jsonl).map_err(|e| e.to_string());
+        let expected = if json.is_null() { Value::Nil } else { Value::from_json(&json) };
+        prop_assert_eq!(history.map(|h| h.ops[0].value.clone()), Ok(expected));
+    }
+}
+
+#[test]
+fn jsonl_objects_with_duplicate_keys_keep_the_last_like_value_from_json() {
+    let text = r##"{"process":0,"type":"ok","value":{"b":1,"a":2,"b":3,"#set":[1]}}"##;
+    let history = read_history_str(text, Format::Jsonl).expect("reads");
+    let json: serde_json::Value =
+        serde_json::from_str(r##"{"b":1,"a":2,"b":3,"#set":[1]}"##).expect("json");
+    assert_eq!(history.ops[0].value, Value::from_json(&json));
+    let tagged = r##"{"process":0,"type":"ok","value":{"value":"12345678901234567890123","#tag":"bigint"}}"##;
+    let history = read_history_str(tagged, Format::Jsonl).expect("reads");
+    assert_eq!(
+        history.ops[0].value,
+        Value::BigInt("12345678901234567890123".into())
     );
 }

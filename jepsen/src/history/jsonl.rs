@@ -9,7 +9,7 @@
 //! from either reader.
 
 use super::read::{fields_to_op, Fields, HistoryError};
-use super::{History, Op, Process, Value};
+use super::{Float, History, Op, Process, Value};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 
@@ -37,14 +37,126 @@ enum ProcessJson<'a> {
 /// One line as read: every field optional, so missing ones get a clear error of our own.
 #[derive(Deserialize)]
 struct RawLine {
-    index: Option<serde_json::Value>,
-    time: Option<serde_json::Value>,
-    process: Option<serde_json::Value>,
+    index: Option<JsonValue>,
+    time: Option<JsonValue>,
+    process: Option<JsonValue>,
     #[serde(rename = "type")]
-    op_type: Option<serde_json::Value>,
-    f: Option<serde_json::Value>,
-    value: Option<serde_json::Value>,
-    error: Option<serde_json::Value>,
+    op_type: Option<JsonValue>,
+    f: Option<JsonValue>,
+    value: Option<JsonValue>,
+    error: Option<JsonValue>,
+}
+
+/// A [`Value`] deserialized straight from JSON with the mapping of
+/// [`Value::from_json`] (same result, without building a `serde_json::Value` first).
+struct JsonValue(Value);
+
+impl<'de> Deserialize<'de> for JsonValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(JsonValueVisitor)
+            .map(JsonValue)
+    }
+}
+
+struct JsonValueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for JsonValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Nil)
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E>(self, i: i64) -> Result<Value, E> {
+        Ok(Value::Int(i))
+    }
+
+    fn visit_u64<E>(self, u: u64) -> Result<Value, E> {
+        Ok(i64::try_from(u).map_or_else(|_| Value::BigInt(u.to_string()), Value::Int))
+    }
+
+    fn visit_f64<E>(self, f: f64) -> Result<Value, E> {
+        Ok(Value::Float(Float(f)))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::Str(s.to_string()))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::Str(s))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(JsonValue(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Vector(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries: Vec<(String, Value)> = Vec::new();
+        while let Some((key, JsonValue(value))) = map.next_entry::<String, JsonValue>()? {
+            entries.push((key, value));
+        }
+        Ok(object_to_value(entries))
+    }
+}
+
+/// The object rules of [`Value::from_json`]: keys in order, the last of duplicates winning;
+/// then `#set`, `#map` and `#tag` objects, otherwise a map with string keys.
+fn object_to_value(mut entries: Vec<(String, Value)>) -> Value {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    // The stable sort kept duplicates in input order: keep the last of each run.
+    let mut unique: Vec<(String, Value)> = Vec::with_capacity(entries.len());
+    for (key, value) in entries {
+        match unique.last_mut() {
+            Some((last, slot)) if *last == key => *slot = value,
+            _ => unique.push((key, value)),
+        }
+    }
+    match unique.as_mut_slice() {
+        [(key, Value::Vector(items))] if key == "#set" => Value::Set(std::mem::take(items)),
+        [(key, Value::Vector(pairs))] if key == "#map" => {
+            let pairs = std::mem::take(pairs)
+                .into_iter()
+                .filter_map(|pair| match pair {
+                    Value::Vector(kv) if kv.len() == 2 => {
+                        let mut kv = kv.into_iter();
+                        Some((kv.next()?, kv.next()?))
+                    }
+                    _ => None,
+                });
+            Value::Map(pairs.collect())
+        }
+        [(tag_key, Value::Str(tag)), (value_key, value)]
+            if tag_key == "#tag" && value_key == "value" =>
+        {
+            match (tag.as_str(), value) {
+                ("bigint", Value::Str(digits)) => Value::BigInt(std::mem::take(digits)),
+                (_, value) => {
+                    let value = std::mem::replace(value, Value::Nil);
+                    Value::Tagged(std::mem::take(tag), Box::new(value))
+                }
+            }
+        }
+        _ => Value::Map(
+            unique
+                .into_iter()
+                .map(|(key, value)| (Value::Str(key), value))
+                .collect(),
+        ),
+    }
 }
 
 fn op_line(op: &Op) -> OpLine<'_> {
@@ -118,7 +230,7 @@ fn read_line(trimmed: &str, line: &str, number: usize, position: u64) -> Result<
         });
     }
     let raw: RawLine = serde_json::from_str(line).map_err(|error| syntax(error, line, number))?;
-    let convert = |field: Option<serde_json::Value>| field.map(|json| Value::from_json(&json));
+    let convert = |field: Option<JsonValue>| field.map(|JsonValue(value)| value);
     let fields = Fields {
         index: convert(raw.index),
         time: convert(raw.time),
