@@ -337,3 +337,17 @@ fn a_witness_outside_the_history_is_reported_not_a_crash() {
     assert!(html.contains("op 999 is not in this history"));
     assert_eq!(html.matches("<svg").count(), 3);
 }
+
+#[test]
+fn axis_ticks_are_round_and_bounded() {
+    use odradek_jepsen::report::svg::{format_tick, log_ticks, nice_ticks};
+    assert_eq!(
+        nice_ticks(0.0, 10.0, 5),
+        vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+    );
+    assert_eq!(nice_ticks(3.0, 3.0, 5), vec![3.0]);
+    assert_eq!(log_ticks(0.05, 200.0), vec![0.1, 1.0, 10.0, 100.0]);
+    assert!(log_ticks(0.0, 10.0).is_empty());
+    assert_eq!(format_tick(2.5), "2.5");
+    assert_eq!(format_tick(1e7), "1e7");
+}

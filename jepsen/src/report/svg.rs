@@ -292,8 +292,12 @@ pub fn nice_ticks(lo: f64, hi: f64, count: usize) -> Vec<f64> {
     (first..=last).map(|i| i as f64 * step).collect()
 }
 
-/// Powers of ten within `[lo, hi]` (both positive).
+/// Powers of ten within `[lo, hi]` (none unless both are positive and finite).
 pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let positive = |v: f64| v.is_finite() && v > 0.0;
+    if !(positive(lo) && positive(hi)) {
+        return Vec::new();
+    }
     let first = lo.log10().ceil() as i32;
     let last = hi.log10().floor() as i32;
     (first..=last).map(|p| 10f64.powi(p)).collect()
