@@ -15,4 +15,5 @@
 pub mod history;
 pub mod linearizable;
 pub mod queue;
+pub mod report;
 pub mod verdict;

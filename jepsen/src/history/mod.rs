@@ -8,10 +8,14 @@
 //! `edn` module). [`pairing`] matches invocations with completions per process the way
 //! Jepsen does.
 
+pub mod edn;
+pub mod jsonl;
 pub mod pairing;
+pub mod read;
 pub mod value;
 
 pub use pairing::{pair, PairedOp, Pairing, PairingError};
+pub use read::{read_history_file, read_history_str, Format, HistoryError};
 pub use value::{Float, Value};
 
 /// invoke | ok | fail | info.
@@ -71,7 +75,8 @@ impl Process {
 /// One entry of a history.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Op {
-    /// Position in the history (Jepsen's `:index`); dense from zero after reading.
+    /// Jepsen's `:index` as read; an op without one gets its position in the history. (Kept
+    /// as read so messages match the file; witnesses and pairings use positions in `ops`.)
     pub index: u64,
     /// Nanoseconds since the start of the test.
     pub time: i64,

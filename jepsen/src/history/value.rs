@@ -133,6 +133,8 @@ impl Value {
             J::Bool(b) => Value::Bool(*b),
             J::Number(n) => match n.as_i64() {
                 Some(i) => Value::Int(i),
+                // Above i64::MAX: keep every digit rather than round to a float.
+                None if n.is_u64() => Value::BigInt(n.to_string()),
                 None => Value::Float(Float(n.as_f64().unwrap_or(f64::NAN))),
             },
             J::String(s) => Value::Str(s.clone()),
