@@ -7,4 +7,5 @@
 //! This crate makes no protocol decisions: if code here compares offsets or epochs it belongs
 //! in `odradek-core`.
 
+pub mod check;
 pub mod storage;

@@ -1,6 +1,11 @@
 //! The `odradek` command line: see `odradek --help`.
+//!
+//! Exit status: 0 success (for `check`: valid), 1 invalid history, 2 unknown verdict,
+//! 3 bad input (wrong flags, unreadable files).
 
 use clap::{Parser, Subcommand};
+use odradek::check::{self, CheckArgs, EXIT_BAD_INPUT};
+use std::process::ExitCode;
 
 /// Odradek: a Kafka-compatible streaming broker, a deterministic simulator, and a
 /// Jepsen-grade history checker.
@@ -13,16 +18,24 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Print the version and what this build can do.
-    Info,
+    /// Check a history (JSON lines or Jepsen EDN) for Kafka queue anomalies or
+    /// linearizability. Exit status: 0 valid, 1 invalid, 2 unknown, 3 bad input.
+    Check(CheckArgs),
 }
 
-fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Info => {
-            println!("odradek {}", env!("CARGO_PKG_VERSION"));
-            std::process::ExitCode::SUCCESS
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(EXIT_BAD_INPUT)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
+    };
+    match cli.command {
+        Command::Check(args) => ExitCode::from(check::run(&args)),
     }
 }
