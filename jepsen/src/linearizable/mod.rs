@@ -19,7 +19,6 @@
 //! operation that could not be placed after it, and the model state(s) there; the report
 //! converts into the common [`Verdict`] with one `nonlinearizable` anomaly.
 
-mod hash;
 mod model;
 mod models;
 mod parallel;

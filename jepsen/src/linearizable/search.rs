@@ -25,9 +25,9 @@
 //! backtrack: the linearized prefix, the model state, and the operation whose return could
 //! not be passed. Copying that prefix is amortized against the pushes (see [`Deepest`]).
 
-use super::hash::BuildWordHasher;
 use super::model::Model;
 use super::prepare::SearchOp;
+use rustc_hash::FxBuildHasher as BuildWordHasher;
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
@@ -308,7 +308,7 @@ impl<'a, M: Model> Search<'a, M> {
             read_only: ops.iter().map(|op| M::is_read_only(&op.op)).collect(),
             remaining: ops.iter().filter(|op| op.must_happen).count(),
             linearized: Bitset::new(ops.len()),
-            cache: HashSet::with_capacity_and_hasher(ops.len() * 8, BuildWordHasher::default()),
+            cache: HashSet::with_capacity_and_hasher(ops.len() * 8, BuildWordHasher),
             stack: Vec::new(),
             state: initial.clone(),
             deepest: Deepest {

@@ -20,12 +20,12 @@
 //! component and anomaly is reported, as Elle does.
 
 use super::graph::{Graph, Tarjan, PROCESS, REALTIME, WR, WW};
-use super::hash::FastMap;
 use super::order::{Facts, VersionOrders};
 use super::parse::{NodeId, Parsed, NONE};
 use super::text::{fmt_process, fmt_value, found};
 use crate::history::OpType;
 use crate::verdict::Anomaly;
+use rustc_hash::FxHashMap as FastMap;
 use std::collections::VecDeque;
 
 /// Edge-visit budget of one anomaly search in one component: once a cycle is found, no new

@@ -32,7 +32,6 @@
 
 mod cycles;
 mod graph;
-mod hash;
 mod monotonic;
 mod order;
 mod parse;

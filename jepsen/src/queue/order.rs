@@ -12,11 +12,11 @@
 //!   first seen in the history); a value's index is the last position where it represents
 //!   its offset. Analyses that need an index treat values without one as "unknown".
 
-use super::hash::FastMap;
 use super::parse::{KeyId, KvId, NodeId, Parsed, NONE};
 use super::text::{fmt_value, found};
 use crate::history::OpType;
 use crate::verdict::Anomaly;
+use rustc_hash::FxHashMap as FastMap;
 
 /// Per-message and per-operation facts shared by the analyses.
 pub(crate) struct Facts {

@@ -11,9 +11,9 @@
 //! Keys and values compare by name: `:x`, `x` and `"x"` are the same, and a string key made
 //! of digits equals the integer key (JSON object keys are always strings).
 
-use super::hash::FastMap;
 use super::QueueError;
 use crate::history::{pair, History, OpType, Process, Value};
+use rustc_hash::FxHashMap as FastMap;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
