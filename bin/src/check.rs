@@ -4,7 +4,7 @@
 //!
 //! This is glue only: formats, pairing, checkers and rendering live in `odradek-jepsen`.
 
-use odradek_jepsen::history::{pair, read_history_file, Format, History, Pairing};
+use odradek_jepsen::history::{pair, read_history_file, Format, History, Pairing, PairingError};
 use odradek_jepsen::linearizable::{self, LinearizableOptions, ModelKind};
 use odradek_jepsen::queue::{self, QueueOptions, SubscribeSkips};
 use odradek_jepsen::report::{overall_validity, render_html, render_text};
@@ -50,7 +50,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub subscribe_whole_run: bool,
     /// Linearizability: give up with `unknown` after this many seconds.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_positive_seconds)]
     pub time_limit_seconds: Option<f64>,
     /// Linearizability: give up with `unknown` after this many search steps per key.
     #[arg(long)]
@@ -62,6 +62,15 @@ fn parse_format(name: &str) -> Result<Format, String> {
         "jsonl" | "json" => Ok(Format::Jsonl),
         "edn" => Ok(Format::Edn),
         other => Err(format!("unknown format {other:?}: expected jsonl or edn")),
+    }
+}
+
+fn parse_positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds > 0.0 => Ok(seconds),
+        _ => Err(format!(
+            "expected a positive number of seconds, got {text:?}"
+        )),
     }
 }
 
@@ -88,11 +97,18 @@ pub fn run(args: &CheckArgs) -> u8 {
 /// describing the bad input.
 pub fn check(args: &CheckArgs) -> Result<(Vec<Verdict>, String), String> {
     let history = read_history_file(&args.history, args.format).map_err(|e| e.to_string())?;
-    let pairing = pair(&history).map_err(|e| format!("{}: {e}", args.history.display()))?;
+    let at = |index: u64, error: String| {
+        format!(
+            "{}: {}: {error}",
+            args.history.display(),
+            history.locate(index)
+        )
+    };
+    let pairing = pair(&history).map_err(|e| at(pairing_error_index(&e), e.to_string()))?;
     let checker = args.checker.unwrap_or_else(|| detect_checker(&history));
     let verdict = match checker {
-        CheckerKind::Queue => run_queue(args, &history)?,
-        CheckerKind::Linearizable => run_linearizable(args, &history)?,
+        CheckerKind::Queue => run_queue(args, &history).map_err(|(i, e)| at(i, e))?,
+        CheckerKind::Linearizable => run_linearizable(args, &history).map_err(|(i, e)| at(i, e))?,
     };
     let verdicts = vec![verdict];
     if let Some(path) = &args.report {
@@ -111,7 +127,19 @@ fn detect_checker(history: &History) -> CheckerKind {
     }
 }
 
-fn run_queue(args: &CheckArgs, history: &History) -> Result<Verdict, String> {
+/// The Jepsen index of the op a pairing error is about.
+fn pairing_error_index(error: &PairingError) -> u64 {
+    match error {
+        PairingError::DoubleInvoke { index, .. }
+        | PairingError::CompletionWithoutInvoke { index, .. }
+        | PairingError::ProcessReusedAfterInfo { index, .. } => *index,
+    }
+}
+
+/// A checker's complaint about the op with this Jepsen index.
+type OpError = (u64, String);
+
+fn run_queue(args: &CheckArgs, history: &History) -> Result<Verdict, OpError> {
     let options = QueueOptions {
         ww_deps: args.ww_deps,
         subscribe_skips: if args.subscribe_whole_run {
@@ -120,24 +148,28 @@ fn run_queue(args: &CheckArgs, history: &History) -> Result<Verdict, String> {
             SubscribeSkips::PerConsumer
         },
     };
-    let report = queue::check(history, &options).map_err(|e| e.to_string())?;
+    let report = queue::check(history, &options).map_err(|error| match &error {
+        queue::QueueError::Pairing(pairing) => (pairing_error_index(pairing), error.to_string()),
+        queue::QueueError::Malformed { index, .. } => (*index, error.to_string()),
+    })?;
     Ok(report.verdict())
 }
 
-fn run_linearizable(args: &CheckArgs, history: &History) -> Result<Verdict, String> {
+fn run_linearizable(args: &CheckArgs, history: &History) -> Result<Verdict, OpError> {
     let mut options = LinearizableOptions::default();
     if let Some(seconds) = args.time_limit_seconds {
-        if !(seconds.is_finite() && seconds > 0.0) {
-            return Err(format!(
-                "--time-limit-seconds must be positive, got {seconds}"
-            ));
-        }
         options.max_duration = Some(Duration::from_secs_f64(seconds));
     }
     if args.max_steps.is_some() {
         options.max_steps = args.max_steps;
     }
-    let report = linearizable::check(history, args.model, &options).map_err(|e| e.to_string())?;
+    let report = linearizable::check(history, args.model, &options).map_err(|error| {
+        let index = match &error {
+            linearizable::LinearizableError::Pairing(pairing) => pairing_error_index(pairing),
+            linearizable::LinearizableError::MalformedOp { index, .. } => *index,
+        };
+        (index, error.to_string())
+    })?;
     Ok(report.verdict())
 }
 

@@ -148,3 +148,29 @@ fn report_writes_a_self_contained_html_file() {
     assert!(html.contains("<svg"));
     assert!(!html.contains("<script src"), "no external assets");
 }
+
+#[test]
+fn pairing_errors_name_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = "; a comment line\n{:type :invoke, :f :read, :value nil, :process 0, :time 0}\n\n{:type :invoke, :f :read, :value nil, :process 0, :time 1}\n";
+    let path = write(dir.path(), "busy.edn", history);
+    let output = odradek(&["check", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("busy.edn: line 4:"), "{stderr}");
+    assert!(stderr.contains("invoked again"), "{stderr}");
+}
+
+#[test]
+fn malformed_queue_values_name_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = format!(
+        "{SEND_THEN_POLL}{}\n",
+        r#"{"index":7,"time":70,"process":1,"type":"ok","f":"poll","value":"oops"}"#
+    );
+    let path = write(dir.path(), "bad.jsonl", &history);
+    let output = odradek(&["check", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad.jsonl: line 8:"), "{stderr}");
+}

@@ -179,7 +179,7 @@ fn generate(workload: Workload, seed: u64) -> History {
         let slot = generator.rng.below(workload.slots as u64) as usize;
         generator.advance(slot);
     }
-    History { ops: generator.ops }
+    History::from_ops(generator.ops)
 }
 
 /// Makes the first `ok` read after the middle of the history return -1, a value never

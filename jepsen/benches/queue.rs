@@ -134,7 +134,7 @@ fn generate() -> History {
         Value::Vector(vec![Value::Vector(vec![kw("poll")])]),
     );
     g.push(final_poller, OpType::Ok, "poll", poll_value(all));
-    History { ops: g.ops }
+    History::from_ops(g.ops)
 }
 
 fn bench_queue(c: &mut Criterion) {

@@ -47,7 +47,7 @@ fn generated_history() -> History {
             });
         }
     }
-    History { ops }
+    History::from_ops(ops)
 }
 
 fn read(c: &mut Criterion) {

@@ -316,7 +316,7 @@ fn read_history_generically(text: &str) -> Result<History, String> {
         let op = op_from_value(value, ops.len() as u64, at.line).map_err(|e| e.to_string())?;
         ops.push(op);
     }
-    Ok(History { ops })
+    Ok(History::from_ops(ops))
 }
 
 fn op_text_piece() -> impl Strategy<Value = &'static str> {

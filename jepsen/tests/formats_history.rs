@@ -318,7 +318,7 @@ fn arbitrary_op() -> impl Strategy<Value = Op> {
 proptest! {
     #[test]
     fn any_history_round_trips_through_jsonl_and_edn(ops in prop::collection::vec(arbitrary_op(), 0..20)) {
-        let history = History { ops };
+        let history = History::from_ops(ops);
         let via_jsonl = read_history_str(&jsonl::to_string(&history), Format::Jsonl);
         prop_assert_eq!(via_jsonl.as_ref().ok(), Some(&history));
         let via_edn = read_history_str(&history_to_edn(&history), Format::Edn);

@@ -106,7 +106,7 @@ fn history_of(specs: &[Spec]) -> History {
             }
         })
         .collect();
-    History { ops }
+    History::from_ops(ops)
 }
 
 /// The sequential register: the next state, or `None` if the op cannot happen in `state`.

@@ -211,7 +211,7 @@ fn history() -> impl Strategy<Value = (Shape, History)> {
         for (slot, dice, value, key) in steps {
             generator.step(slot, dice, value, key);
         }
-        (shape, History { ops: generator.ops })
+        (shape, History::from_ops(generator.ops))
     })
 }
 

@@ -23,7 +23,7 @@ fn indexed(mut ops: Vec<Op>) -> History {
     for (i, op) in ops.iter_mut().enumerate() {
         op.index = i as u64;
     }
-    History { ops }
+    History::from_ops(ops)
 }
 
 fn kw(name: &str) -> Value {

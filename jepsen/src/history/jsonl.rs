@@ -205,6 +205,7 @@ pub fn to_string(history: &History) -> String {
 /// [`HistoryError::with_file`]).
 pub fn read_history(text: &str) -> Result<History, HistoryError> {
     let mut ops = Vec::with_capacity(text.len() / 128);
+    let mut source_lines = Vec::with_capacity(text.len() / 128);
     for (number, line) in text.lines().enumerate() {
         let line_number = number + 1;
         let trimmed = line.trim();
@@ -213,8 +214,9 @@ pub fn read_history(text: &str) -> Result<History, HistoryError> {
         }
         let position = ops.len() as u64;
         ops.push(read_line(trimmed, line, line_number, position)?);
+        source_lines.push(u32::try_from(line_number).unwrap_or(u32::MAX));
     }
-    Ok(History { ops })
+    Ok(History { ops, source_lines })
 }
 
 fn read_line(trimmed: &str, line: &str, number: usize, position: u64) -> Result<Op, HistoryError> {

@@ -93,8 +93,38 @@ pub struct Op {
 }
 
 /// A whole history, in order.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub struct History {
     /// The operations, in the order they happened.
     pub ops: Vec<Op>,
+    /// For a history read from a file: the line each op starts on (parallel to `ops`), so
+    /// errors found after reading (pairing, malformed values) can name the line. Empty for
+    /// histories built in memory. Not part of equality.
+    pub source_lines: Vec<u32>,
+}
+
+impl PartialEq for History {
+    fn eq(&self, other: &History) -> bool {
+        self.ops == other.ops
+    }
+}
+
+impl History {
+    /// A history of these ops, with no source lines.
+    pub fn from_ops(ops: Vec<Op>) -> History {
+        History {
+            ops,
+            source_lines: Vec::new(),
+        }
+    }
+
+    /// Where the op with Jepsen index `index` came from: `line N` when the history was read
+    /// from a file, else `op N`.
+    pub fn locate(&self, index: u64) -> String {
+        let position = self.ops.iter().position(|op| op.index == index);
+        match position.and_then(|p| self.source_lines.get(p)) {
+            Some(line) => format!("line {line}"),
+            None => format!("op {index}"),
+        }
+    }
 }

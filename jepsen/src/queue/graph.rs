@@ -388,7 +388,7 @@ mod tests {
             }
             busy[t] = !busy[t];
         }
-        History { ops }
+        History::from_ops(ops)
     }
 
     proptest! {

@@ -64,9 +64,7 @@ impl Builder {
     }
 
     pub fn history(&self) -> History {
-        History {
-            ops: self.ops.clone(),
-        }
+        History::from_ops(self.ops.clone())
     }
 }
 

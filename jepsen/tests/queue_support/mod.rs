@@ -132,9 +132,7 @@ impl Builder {
 
     /// The history.
     pub fn build(&self) -> History {
-        History {
-            ops: self.ops.clone(),
-        }
+        History::from_ops(self.ops.clone())
     }
 }
 

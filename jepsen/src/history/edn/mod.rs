@@ -97,14 +97,16 @@ pub fn read_history(text: &str) -> Result<History, HistoryError> {
     parser.enter_outer_vector();
     // Jepsen ops take roughly 100 bytes of EDN each; reserving avoids most regrowth.
     let mut ops = Vec::with_capacity(text.len() / 128);
+    let mut source_lines = Vec::with_capacity(text.len() / 128);
     loop {
         let position = ops.len() as u64;
-        let op = match parser.next_op()? {
+        let (op, line) = match parser.next_op()? {
             ops::NextOp::End => break,
-            ops::NextOp::Fields(fields, line) => fields_to_op(fields, position, line)?,
-            ops::NextOp::Other(value, line) => op_from_value(value, position, line)?,
+            ops::NextOp::Fields(fields, line) => (fields_to_op(fields, position, line)?, line),
+            ops::NextOp::Other(value, line) => (op_from_value(value, position, line)?, line),
         };
         ops.push(op);
+        source_lines.push(u32::try_from(line).unwrap_or(u32::MAX));
     }
-    Ok(History { ops })
+    Ok(History { ops, source_lines })
 }
