@@ -55,7 +55,7 @@ pub fn encode_time_index(entries: &[TimeEntry]) -> Vec<u8> {
 /// Decodes an `.index` file; `None` if its size is not a whole number of entries or the
 /// entries are not strictly increasing in both offset and position.
 pub fn decode_offset_index(bytes: &[u8]) -> Option<Vec<OffsetEntry>> {
-    if bytes.len() % OFFSET_ENTRY_LEN != 0 {
+    if !bytes.len().is_multiple_of(OFFSET_ENTRY_LEN) {
         return None;
     }
     let entries: Vec<OffsetEntry> = bytes
@@ -73,7 +73,7 @@ pub fn decode_offset_index(bytes: &[u8]) -> Option<Vec<OffsetEntry>> {
 
 /// Decodes a `.timeindex` file; `None` if torn or not monotonic.
 pub fn decode_time_index(bytes: &[u8]) -> Option<Vec<TimeEntry>> {
-    if bytes.len() % TIME_ENTRY_LEN != 0 {
+    if !bytes.len().is_multiple_of(TIME_ENTRY_LEN) {
         return None;
     }
     let entries: Vec<TimeEntry> = bytes
