@@ -76,6 +76,16 @@ fn remove_bench_dir(name: &str) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// Something 16 KiB batches are appended to in the timed loop.
+trait AppendTarget {
+    /// Bytes held now.
+    fn size(&mut self) -> u64;
+    /// Empties the target (untimed).
+    fn reset(&mut self);
+    /// The timed operation.
+    fn push(&mut self, batch: BytesMut);
+}
+
 /// How a full log is replaced, untimed, by an empty one.
 #[derive(Clone, Copy)]
 enum Refill {
@@ -87,36 +97,77 @@ enum Refill {
     FreshStorage,
 }
 
-/// Times `iters` appends of copies of `template` to `log`; only the `append` calls are timed.
+/// A partition log, the thing under test.
+struct LogTarget<S: Storage, F: FnMut() -> S> {
+    log: PartitionLog<S>,
+    refill: Refill,
+    fresh: F,
+}
+
+impl<S: Storage, F: FnMut() -> S> AppendTarget for LogTarget<S, F> {
+    fn size(&mut self) -> u64 {
+        self.log.size_bytes()
+    }
+
+    fn reset(&mut self) {
+        match self.refill {
+            Refill::Truncate => {
+                let start = self.log.log_start_offset();
+                self.log.truncate_to(Now::ZERO, start).expect("truncate");
+            }
+            Refill::FreshStorage => {
+                let old = std::mem::replace(&mut self.log, open_log((self.fresh)()));
+                drop(old);
+            }
+        }
+    }
+
+    fn push(&mut self, batch: BytesMut) {
+        black_box(self.log.append(Now::ZERO, batch).expect("append"));
+    }
+}
+
+/// The bare storage, without the log: the floor the log's append is compared against.
+struct StorageTarget<S: Storage> {
+    storage: S,
+}
+
+const RAW_FILE: &str = "raw.log";
+
+impl<S: Storage> AppendTarget for StorageTarget<S> {
+    fn size(&mut self) -> u64 {
+        self.storage.len(RAW_FILE).expect("len")
+    }
+
+    fn reset(&mut self) {
+        self.storage.truncate(RAW_FILE, 0).expect("truncate");
+    }
+
+    fn push(&mut self, batch: BytesMut) {
+        black_box(self.storage.append(RAW_FILE, &batch).expect("append"));
+    }
+}
+
+fn storage_target<S: Storage>(mut storage: S) -> StorageTarget<S> {
+    storage.create(RAW_FILE).expect("create");
+    StorageTarget { storage }
+}
+
+/// Times `iters` pushes of copies of `template`; only the pushes are timed.
 /// A benchmark must read the real clock, which the workspace rightly forbids in core code.
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)]
-fn timed_appends<S: Storage>(
-    log: &mut PartitionLog<S>,
-    iters: u64,
-    template: &[u8],
-    refill: Refill,
-    fresh: &mut impl FnMut() -> S,
-) -> Duration {
+fn timed_appends(target: &mut impl AppendTarget, iters: u64, template: &[u8]) -> Duration {
     let mut elapsed = Duration::ZERO;
     let mut remaining = iters;
     while remaining > 0 {
         let count = remaining.min(POOL_BATCHES);
-        if log.size_bytes() + count * template.len() as u64 > APPEND_LOG_BYTES_MAX {
-            match refill {
-                Refill::Truncate => {
-                    let start = log.log_start_offset();
-                    log.truncate_to(Now::ZERO, start).expect("truncate");
-                }
-                Refill::FreshStorage => {
-                    let old = std::mem::replace(log, open_log(fresh()));
-                    drop(old);
-                }
-            }
+        if target.size() + count * template.len() as u64 > APPEND_LOG_BYTES_MAX {
+            target.reset();
         }
         let pool: Vec<BytesMut> = (0..count).map(|_| BytesMut::from(template)).collect();
         let start = std::time::Instant::now();
         for batch in pool {
-            black_box(log.append(Now::ZERO, batch).expect("append"));
+            target.push(batch);
         }
         elapsed += start.elapsed();
         remaining -= count;
@@ -124,29 +175,41 @@ fn timed_appends<S: Storage>(
     elapsed
 }
 
-fn bench_append<S: Storage>(
-    group: &mut BenchmarkGroup<WallTime>,
-    name: &str,
-    refill: Refill,
-    mut fresh: impl FnMut() -> S,
-) {
+fn bench_append(group: &mut BenchmarkGroup<WallTime>, name: &str, target: &mut impl AppendTarget) {
     let template = template_batch();
     group.throughput(Throughput::Bytes(template.len() as u64));
-    let mut log = open_log(fresh());
     group.bench_function(name, |b| {
-        b.iter_custom(|iters| timed_appends(&mut log, iters, &template, refill, &mut fresh))
+        b.iter_custom(|iters| timed_appends(target, iters, &template))
     });
+}
+
+fn log_target<S: Storage, F: FnMut() -> S>(refill: Refill, mut fresh: F) -> LogTarget<S, F> {
+    LogTarget {
+        log: open_log(fresh()),
+        refill,
+        fresh,
+    }
 }
 
 fn append_benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("append");
-    bench_append(&mut group, "simdisk", Refill::Truncate, || SimDisk::new(1));
-    bench_append(&mut group, "simdisk_fresh", Refill::FreshStorage, || {
-        SimDisk::new(1)
-    });
-    bench_append(&mut group, "file", Refill::Truncate, || {
-        FileStorage::open(bench_dir("append")).expect("open FileStorage")
-    });
+    let file = || FileStorage::open(bench_dir("append")).expect("open FileStorage");
+    let sim = || SimDisk::new(1);
+    bench_append(
+        &mut group,
+        "simdisk",
+        &mut log_target(Refill::Truncate, sim),
+    );
+    let mut fresh = log_target(Refill::FreshStorage, sim);
+    bench_append(&mut group, "simdisk_fresh", &mut fresh);
+    drop(fresh);
+    bench_append(&mut group, "file", &mut log_target(Refill::Truncate, file));
+    bench_append(
+        &mut group,
+        "simdisk_storage_only",
+        &mut storage_target(sim()),
+    );
+    bench_append(&mut group, "file_storage_only", &mut storage_target(file()));
     group.finish();
     remove_bench_dir("append");
 }
