@@ -1,17 +1,22 @@
 //! Throughput benchmarks of the partition log's hot paths, with the machine's own limits
 //! measured alongside so the numbers can be judged.
 //!
-//! - `append/*`: 16 KiB batches (16 records of 1000-byte values), `FlushPolicy::Never`, the
-//!   default 1 GiB segments, on `SimDisk` (in memory, no faults) and on `FileStorage` (real
-//!   files under `target/bench-data`, no fsync). The goal on `SimDisk` is "CRC-32C and one
-//!   copy, no more" (>= 2 GB/s); on files, within 80% of `dd`'s sequential write rate.
-//! - `read/*`: the whole log read sequentially in 1 MiB fetches (page-cache hot on files).
+//! - `append/{simdisk,file}`: 16 KiB batches (16 records of 1000-byte values, 16445 bytes),
+//!   `FlushPolicy::Never`, the default 1 GiB segments, on `SimDisk` (in memory, no faults) and
+//!   on `FileStorage` (real files under `target/bench-data`, no fsync). The goal on `SimDisk`
+//!   is "CRC-32C and one copy, no more" (>= 2 GB/s); on files, within 80% of `dd`.
+//! - `append/simdisk_fresh`: like `simdisk` but on a new `SimDisk` every 256 MiB, so it also
+//!   pays the kernel's first-touch page faults of the simulated disk's growing buffer.
+//! - `append/*_storage_only`: the same batches appended straight to the storage, no log: the
+//!   floor under the log's append.
+//! - `read/*`: the whole log (128 MiB) read sequentially in 1 MiB fetches (page-cache hot on
+//!   files).
 //! - `baseline/*`: a 16 KiB memcpy into a large buffer and a CRC-32C of 16 KiB, i.e. what an
 //!   append cannot avoid.
 //!
 //! Batches are built outside the timed region (append consumes its `BytesMut`), and the log
-//! is replaced by a fresh one, untimed, before it exceeds [`APPEND_LOG_BYTES_MAX`] so memory
-//! and disk use stay bounded however many iterations criterion asks for.
+//! is emptied, untimed, before it exceeds [`APPEND_LOG_BYTES_MAX`] so memory and disk use stay
+//! bounded however many iterations criterion asks for.
 
 use bytes::BytesMut;
 use criterion::measurement::WallTime;
