@@ -259,7 +259,7 @@ impl<S: Storage> PartitionLog<S> {
 
     fn truncate_active(&mut self, offset: Offset) -> Result<Offset, LogError> {
         let (position, new_end) = self.truncation_point(offset)?;
-        let file = self.active().log_file();
+        let file = self.active().log_file().to_owned();
         let synced = self
             .storage
             .truncate(&file, position)
@@ -313,26 +313,28 @@ impl<S: Storage> PartitionLog<S> {
         }
         self.durable_offset = self.durable_offset.max(self.log_end_offset());
         let next = Segment::new(self.log_end_offset(), now.mono);
-        self.storage.create(&next.log_file())?;
+        self.storage.create(next.log_file())?;
         self.segments.push(next);
         Ok(())
     }
 
     /// Appends to the active segment's file; on failure cuts back what may have been written.
     fn write_to_active(&mut self, batch: &[u8]) -> Result<u64, LogError> {
-        let file = self.active().log_file();
-        let expected = self.active().size;
-        match self.storage.append(&file, batch) {
+        let active = self.segments.last().expect("a log always has a segment");
+        let expected = active.size;
+        let appended = self.storage.append(active.log_file(), batch);
+        match appended {
             Ok(position) if position == expected => Ok(position),
             Ok(position) => {
                 let error = StorageError::Io {
-                    name: file.clone(),
+                    name: self.active().log_file().to_owned(),
                     detail: format!("append landed at {position}, expected {expected}"),
                 };
                 self.fence(&error);
                 Err(error.into())
             }
             Err(error) => {
+                let file = self.active().log_file().to_owned();
                 if let Err(undo) = self.storage.truncate(&file, expected) {
                     self.fence(&undo);
                 }
@@ -363,7 +365,7 @@ impl<S: Storage> PartitionLog<S> {
         self.in_flight_syncs.insert(id, through);
         self.outputs.push_back(LogOutput::Sync(SyncRequest {
             id,
-            files: vec![self.active().log_file()],
+            files: vec![self.active().log_file().to_owned()],
             through,
         }));
     }

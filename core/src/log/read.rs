@@ -53,7 +53,7 @@ impl<S: Storage> PartitionLog<S> {
             .max(first_len)
             .min(segment.size - position);
         let file = segment.log_file();
-        let mut chunk = self.storage.read_at(&file, position, want as usize)?;
+        let mut chunk = self.storage.read_at(file, position, want as usize)?;
         let mut checked = whole_valid_batches(
             segment,
             position,
@@ -63,7 +63,7 @@ impl<S: Storage> PartitionLog<S> {
         );
         if checked.is_err() {
             // Tell a transient read error from stored corruption by reading once more.
-            chunk = self.storage.read_at(&file, position, want as usize)?;
+            chunk = self.storage.read_at(file, position, want as usize)?;
             checked = whole_valid_batches(
                 segment,
                 position,
@@ -138,7 +138,7 @@ pub(super) fn read_header<S: Storage>(
     segment: &Segment,
     position: u64,
 ) -> Result<BatchHeader, LogError> {
-    let bytes = storage.read_at(&segment.log_file(), position, BATCH_HEADER_LEN)?;
+    let bytes = storage.read_at(segment.log_file(), position, BATCH_HEADER_LEN)?;
     let header = BatchHeader::parse(&bytes)
         .ok_or_else(|| corruption(segment, position, "truncated batch header".to_string()))?;
     match header.total_len() {
@@ -233,7 +233,7 @@ fn check_served_batch(
 /// A corruption error for `segment` at `position`.
 pub(super) fn corruption(segment: &Segment, position: u64, detail: String) -> LogError {
     LogError::Corruption {
-        segment: segment.log_file(),
+        segment: segment.log_file().to_owned(),
         position,
         detail,
     }

@@ -115,7 +115,7 @@ fn open_active<S: Storage>(
     report: &mut RecoveryReport,
 ) -> Result<Segment, LogError> {
     let mut segment = Segment::new(base, now.mono);
-    let file = segment.log_file();
+    let file = segment.log_file().to_owned();
     let file_len = storage.len(&file)?;
     let scan = scan_segment(storage, base, file_len, config.index_interval_bytes)?;
     if scan.torn.is_some() {
@@ -142,7 +142,7 @@ fn open_sealed<S: Storage>(
 ) -> Result<Segment, LogError> {
     let mut segment = Segment::new(base, now.mono);
     segment.next_offset = next_base;
-    segment.size = storage.len(&segment.log_file())?;
+    segment.size = storage.len(segment.log_file())?;
     if let Some(index) = load_indexes(storage, &segment)? {
         segment.index = index;
         return Ok(segment);
@@ -151,14 +151,14 @@ fn open_sealed<S: Storage>(
     let mut corrupt = scan.corrupt;
     if let Some(detail) = scan.torn {
         corrupt.push(CorruptRange {
-            segment: segment.log_file(),
+            segment: segment.log_file().to_owned(),
             position: scan.valid_end,
             len: segment.size - scan.valid_end,
             detail,
         });
     } else if scan.next_offset != next_base {
         corrupt.push(CorruptRange {
-            segment: segment.log_file(),
+            segment: segment.log_file().to_owned(),
             position: scan.valid_end,
             len: 0,
             detail: format!(
