@@ -21,7 +21,7 @@
 //!
 //! Checking times are printed (run with `--nocapture`), never asserted.
 
-use odradek_jepsen::history::{read_history_file, read_history_str, Format, History, Value};
+use odradek_jepsen::history::{read_history_str, Format, History, Value};
 use odradek_jepsen::linearizable::{
     check, check_with_model, CasRegister, Completion, LinearizableOptions, LinearizableReport,
     Model, ModelKind, ParsedOp, PartitionKey, RawOp,
@@ -98,7 +98,10 @@ fn knossos_cas_failure_is_not_linearizable() {
     // became 2.
     assert_eq!(blocked_completion(&report), Some(491));
     let violation = report.violation.expect("a witness");
-    assert_eq!(violation.states.first().map(String::as_str), Some("register = 2"));
+    assert_eq!(
+        violation.states.first().map(String::as_str),
+        Some("register = 2")
+    );
 }
 
 #[test]
@@ -126,4 +129,246 @@ fn knossos_rethink_fail_minimal_is_not_linearizable_from_nil_either() {
     )
     .expect("well-formed cas-register history");
     assert_eq!(report.validity, Validity::Invalid);
+}
+
+#[test]
+fn knossos_cas_register_bug_is_linearizable() {
+    let report = check_knossos_cas_register("cas-register-bug.edn");
+    assert_eq!(report.validity, Validity::Valid);
+}
+
+#[test]
+fn knossos_memstress3_0_is_linearizable() {
+    let report = check_knossos_cas_register("memstress3-0.edn");
+    assert_eq!(report.validity, Validity::Valid);
+}
+
+/// How to read a `jepsen.util` etcd log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Semantics {
+    /// As Jepsen recorded it: `ok`, `fail` and `info` completions as written.
+    Jepsen,
+    /// As Porcupine's `parseJepsenLog` reads it: a `fail`ed compare-and-set is a completed
+    /// operation whose result was "did not match" (written here as an `ok` completion with
+    /// value `false`); a timed-out read, and every line Porcupine's patterns do not match
+    /// (`info` timeouts), leave the operation's outcome unknown (written as `info`).
+    Porcupine,
+}
+
+/// One `INFO  jepsen.util - <process>\t:<type>\t:<f>\t<value>` line, split.
+struct LogLine<'l> {
+    process: i64,
+    op_type: &'l str,
+    f: &'l str,
+    value: String,
+}
+
+fn split_log_line(line: &str) -> Result<LogLine<'_>, String> {
+    let rest = line
+        .strip_prefix("INFO  jepsen.util - ")
+        .ok_or_else(|| format!("not a jepsen.util op line: {line:?}"))?;
+    let mut fields = rest.split_whitespace();
+    let mut next = || fields.next().ok_or_else(|| format!("short line: {line:?}"));
+    let process = next()?
+        .parse()
+        .map_err(|_| format!("bad process: {line:?}"))?;
+    let op_type = next()?.trim_start_matches(':');
+    let f = next()?.trim_start_matches(':');
+    let value = fields.collect::<Vec<_>>().join(" ");
+    Ok(LogLine {
+        process,
+        op_type,
+        f,
+        value,
+    })
+}
+
+/// `nil` → null, `3` → 3, `[1 2]` → [1,2]; `:timed-out` (an `info` line's value) → null.
+fn log_value_to_json(value: &str) -> Result<String, String> {
+    if value == "nil" || value == ":timed-out" {
+        return Ok("null".to_string());
+    }
+    if let Some(inner) = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')) {
+        let items: Result<Vec<i64>, _> = inner.split_whitespace().map(str::parse).collect();
+        let items = items.map_err(|_| format!("bad value {value:?}"))?;
+        let items: Vec<String> = items.iter().map(i64::to_string).collect();
+        return Ok(format!("[{}]", items.join(",")));
+    }
+    value
+        .parse::<i64>()
+        .map(|v| v.to_string())
+        .map_err(|_| format!("bad value {value:?}"))
+}
+
+/// The completion type and JSON value a log line becomes under `semantics`.
+fn converted_completion(line: &LogLine<'_>, semantics: Semantics) -> (&'static str, String) {
+    let value = log_value_to_json(&line.value).unwrap_or_else(|_| "null".to_string());
+    match (semantics, line.op_type, line.f) {
+        (Semantics::Jepsen, "ok", _) | (Semantics::Porcupine, "ok", _) => ("ok", value),
+        (Semantics::Jepsen, "fail", _) => ("fail", value),
+        (Semantics::Porcupine, "fail", "cas") => ("ok", "false".to_string()),
+        _ => ("info", "null".to_string()),
+    }
+}
+
+/// Converts a Porcupine `test_data/jepsen/etcd_NNN.log` into our JSON-lines history.
+fn etcd_log(log: &str, semantics: Semantics) -> Result<History, String> {
+    let mut jsonl = String::new();
+    for (position, line) in log.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+        let parsed = split_log_line(line)?;
+        let (op_type, value) = if parsed.op_type == "invoke" {
+            ("invoke", log_value_to_json(&parsed.value)?)
+        } else {
+            converted_completion(&parsed, semantics)
+        };
+        jsonl.push_str(&format!(
+            "{{\"index\":{position},\"time\":{position},\"process\":{},\"type\":\"{op_type}\",\"f\":\"{}\",\"value\":{value}}}\n",
+            parsed.process, parsed.f
+        ));
+    }
+    read_history_str(&jsonl, Format::Jsonl).map_err(|e| e.to_string())
+}
+
+/// Porcupine's `etcdModel` (porcupine_test.go): a register that starts absent; a read of
+/// `nil` means absent; a compare-and-set either matched (and swapped) or observed a
+/// different value.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct PorcupineEtcd {
+    value: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum EtcdOp {
+    Read(Option<i64>),
+    Write(i64),
+    Cas(i64, i64),
+    CasDidNotMatch(i64),
+}
+
+fn int_of(value: &Value) -> Result<i64, String> {
+    match value {
+        Value::Int(v) => Ok(*v),
+        other => Err(format!("an integer, not {other:?}")),
+    }
+}
+
+fn cas_args(value: &Value) -> Result<(i64, i64), String> {
+    match value {
+        Value::Vector(items) | Value::List(items) if items.len() == 2 => {
+            Ok((int_of(&items[0])?, int_of(&items[1])?))
+        }
+        other => Err(format!("[from to], not {other:?}")),
+    }
+}
+
+impl Model for PorcupineEtcd {
+    type Op = EtcdOp;
+
+    fn name(&self) -> String {
+        "porcupine-etcd".to_string()
+    }
+
+    fn parse_op(&self, op: &RawOp<'_>) -> Result<Option<ParsedOp<EtcdOp>>, String> {
+        let parsed = match (op.f, op.completion, op.completion_value) {
+            // An unknown read matches any state and changes nothing.
+            ("read", Completion::Indeterminate, _) => return Ok(None),
+            ("read", Completion::Ok, Some(Value::Nil) | None) => EtcdOp::Read(None),
+            ("read", Completion::Ok, Some(value)) => EtcdOp::Read(Some(int_of(value)?)),
+            ("write", _, _) => EtcdOp::Write(int_of(op.invoke_value)?),
+            ("cas", Completion::Ok, Some(Value::Bool(false))) => {
+                EtcdOp::CasDidNotMatch(cas_args(op.invoke_value)?.0)
+            }
+            ("cas", _, _) => {
+                let (from, to) = cas_args(op.invoke_value)?;
+                EtcdOp::Cas(from, to)
+            }
+            (f, _, _) => return Err(format!("f read, write or cas, not {f}")),
+        };
+        Ok(Some(ParsedOp {
+            partition: PartitionKey::Whole,
+            op: parsed,
+        }))
+    }
+
+    fn step(&self, op: &EtcdOp) -> Option<PorcupineEtcd> {
+        let value = match op {
+            EtcdOp::Read(read) => (*read == self.value).then_some(self.value)?,
+            EtcdOp::Write(written) => Some(*written),
+            EtcdOp::Cas(from, to) => (self.value == Some(*from)).then_some(Some(*to))?,
+            EtcdOp::CasDidNotMatch(from) => (self.value != Some(*from)).then_some(self.value)?,
+        };
+        Some(PorcupineEtcd { value })
+    }
+
+    fn is_read_only(op: &EtcdOp) -> bool {
+        matches!(op, EtcdOp::Read(_) | EtcdOp::CasDidNotMatch(_))
+    }
+}
+
+fn read_etcd_log(number: u32, semantics: Semantics) -> History {
+    let path = fixture(&format!("porcupine/etcd_{number:03}.log"));
+    let log = std::fs::read_to_string(&path).expect("the fixture exists");
+    etcd_log(&log, semantics).expect("the log converts")
+}
+
+/// Porcupine's verdict, reproduced with Porcupine's semantics.
+fn porcupine_validity(number: u32) -> Validity {
+    let history = read_etcd_log(number, Semantics::Porcupine);
+    let options = LinearizableOptions::default();
+    let label = format!("etcd_{number:03} (porcupine-etcd)");
+    let report = timed(&label, || {
+        check_with_model(&history, &PorcupineEtcd::default(), &options).expect("well-formed")
+    });
+    report.validity
+}
+
+/// The verdict with Jepsen's own semantics and the built-in `cas-register`.
+fn cas_register_validity(number: u32) -> Validity {
+    let history = read_etcd_log(number, Semantics::Jepsen);
+    let options = LinearizableOptions::default();
+    let label = format!("etcd_{number:03} (cas-register)");
+    let report = timed(&label, || {
+        check(&history, ModelKind::CasRegister, &options).expect("well-formed")
+    });
+    if let Some(violation) = &report.violation {
+        eprintln!("etcd_{number:03}: {}", violation.explanation);
+    }
+    report.validity
+}
+
+/// The fixtures and Porcupine's verdicts (`checkJepsen(t, N, correct)` in
+/// porcupine_test.go): `true` is linearizable.
+const ETCD_VERDICTS: [(u32, bool); 5] = [(0, false), (1, false), (2, true), (5, true), (7, true)];
+
+fn expected(linearizable: bool) -> Validity {
+    if linearizable {
+        Validity::Valid
+    } else {
+        Validity::Invalid
+    }
+}
+
+#[test]
+fn porcupine_etcd_verdicts_are_reproduced_with_porcupine_semantics() {
+    for (number, linearizable) in ETCD_VERDICTS {
+        assert_eq!(
+            porcupine_validity(number),
+            expected(linearizable),
+            "etcd_{number:03}"
+        );
+    }
+}
+
+#[test]
+fn etcd_logs_porcupine_finds_linearizable_are_linearizable_for_the_knossos_cas_register() {
+    for (number, _) in ETCD_VERDICTS
+        .iter()
+        .filter(|(_, linearizable)| *linearizable)
+    {
+        assert_eq!(
+            cas_register_validity(*number),
+            Validity::Valid,
+            "etcd_{number:03}"
+        );
+    }
 }
