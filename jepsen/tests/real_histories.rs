@@ -26,6 +26,7 @@ use odradek_jepsen::linearizable::{
     check, check_with_model, CasRegister, Completion, LinearizableOptions, LinearizableReport,
     Model, ModelKind, ParsedOp, PartitionKey, RawOp,
 };
+use odradek_jepsen::queue::{self, QueueOptions};
 use odradek_jepsen::verdict::Validity;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -371,4 +372,43 @@ fn etcd_logs_porcupine_finds_linearizable_are_linearizable_for_the_knossos_cas_r
             "etcd_{number:03}"
         );
     }
+}
+
+/// Jepsen's kafka_test.clj, `version-orders-test`, "a real-world example": two
+/// acknowledged sends to key 11 both given offset 537. Jepsen reports one version-order
+/// error `{:key 11, :index 0, :offset 537, :values #{641 645}}`, which its analysis names
+/// `inconsistent-offsets`.
+#[test]
+fn jepsen_kafka_real_world_sends_at_one_offset_are_inconsistent_offsets() {
+    let path = fixture("jepsen-kafka/version-orders-real-world.edn");
+    let history = read_history_str(
+        &std::fs::read_to_string(path).expect("the fixture exists"),
+        Format::Edn,
+    )
+    .expect("the fixture reads as EDN");
+    let report = timed("version-orders-real-world.edn", || {
+        queue::check(&history, &QueueOptions::default()).expect("a well-formed queue history")
+    });
+    let verdict = report.verdict();
+    for anomaly in &verdict.anomalies {
+        eprintln!(
+            "{} (fails run: {}): {}",
+            anomaly.name, anomaly.fails_run, anomaly.explanation
+        );
+    }
+    assert_eq!(verdict.validity, Validity::Invalid);
+    let inconsistent: Vec<_> = verdict
+        .anomalies
+        .iter()
+        .filter(|a| a.name == "inconsistent-offsets")
+        .collect();
+    assert_eq!(inconsistent.len(), 1, "{:?}", verdict.anomalies);
+    assert!(inconsistent[0].fails_run);
+    assert_eq!(inconsistent[0].witness_ops, vec![1, 3]);
+    let explanation = &inconsistent[0].explanation;
+    assert!(explanation.contains("537"), "{explanation}");
+    assert!(
+        explanation.contains("641") && explanation.contains("645"),
+        "{explanation}"
+    );
 }
