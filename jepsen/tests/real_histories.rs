@@ -133,6 +133,29 @@ fn knossos_rethink_fail_minimal_is_not_linearizable_from_nil_either() {
 }
 
 #[test]
+fn knossos_rethink_fail_smaller_is_not_linearizable() {
+    let report = check_knossos_cas_register("rethink-fail-smaller.edn");
+    assert_eq!(report.validity, Validity::Invalid);
+}
+
+#[test]
+fn knossos_rethink_fail_smaller_fails_at_the_read_knossos_names() {
+    // wgl_test.clj `rethink-fail-smaller-test`, model `(cas-register nil)`: (:op a) is
+    // process 12's ok read of 3, :index 217, a value no pending write could have set.
+    let history = read_knossos_history("rethink-fail-smaller.edn");
+    let report = timed("rethink-fail-smaller.edn from nil", || {
+        check(
+            &history,
+            ModelKind::CasRegister,
+            &LinearizableOptions::default(),
+        )
+        .expect("well-formed cas-register history")
+    });
+    assert_eq!(report.validity, Validity::Invalid);
+    assert_eq!(blocked_completion(&report), Some(217));
+}
+
+#[test]
 fn knossos_cas_register_bug_is_linearizable() {
     let report = check_knossos_cas_register("cas-register-bug.edn");
     assert_eq!(report.validity, Validity::Valid);
