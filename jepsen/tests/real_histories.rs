@@ -435,3 +435,120 @@ fn jepsen_kafka_real_world_sends_at_one_offset_are_inconsistent_offsets() {
         "{explanation}"
     );
 }
+
+/// Porcupine's `test_data/kv/*.txt` lines are EDN op maps with the key in a `:key` field
+/// of its own: `{:process 0, :type :ok, :f :get, :key "7", :value ""}`. Our ops have no
+/// such field, so each line's `:key K, :value V` becomes `:value [K V]` (the shape our
+/// key-value models take); nothing else changes.
+fn kv_log(log: &str) -> Result<History, String> {
+    let mut edn = String::new();
+    for line in log.lines().filter(|l| !l.trim().is_empty()) {
+        let (head, rest) = line
+            .split_once(", :key ")
+            .ok_or_else(|| format!("no :key in {line:?}"))?;
+        let (key, value) = rest
+            .split_once(", :value ")
+            .ok_or_else(|| format!("no :value in {line:?}"))?;
+        let value = value
+            .strip_suffix('}')
+            .ok_or_else(|| format!("no closing brace in {line:?}"))?;
+        edn.push_str(&format!("{head}, :value [{key} {value}]}}\n"));
+    }
+    read_history_str(&edn, Format::Edn).map_err(|e| e.to_string())
+}
+
+/// Porcupine's `kvModel` (porcupine_test.go): partitioned by key, each key a string that
+/// starts empty; `get` returns it, `put` replaces it, `append` concatenates to it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct PorcupineKv {
+    value: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum StringKvOp {
+    Get(String),
+    Put(String),
+    Append(String),
+}
+
+fn string_of(value: &Value) -> Result<String, String> {
+    match value {
+        Value::Str(s) => Ok(s.clone()),
+        other => Err(format!("a string, not {other:?}")),
+    }
+}
+
+impl Model for PorcupineKv {
+    type Op = StringKvOp;
+
+    fn name(&self) -> String {
+        "porcupine-kv".to_string()
+    }
+
+    fn parse_op(&self, op: &RawOp<'_>) -> Result<Option<ParsedOp<StringKvOp>>, String> {
+        let pair = |value: &Value| match value {
+            Value::Vector(items) if items.len() == 2 => Ok((items[0].clone(), items[1].clone())),
+            other => Err(format!("[key value], not {other:?}")),
+        };
+        let (key, written) = pair(op.invoke_value)?;
+        let parsed = match (op.f, op.completion, op.completion_value) {
+            ("get", Completion::Indeterminate, _) => return Ok(None),
+            ("get", Completion::Ok, Some(done)) => StringKvOp::Get(string_of(&pair(done)?.1)?),
+            ("put", _, _) => StringKvOp::Put(string_of(&written)?),
+            ("append", _, _) => StringKvOp::Append(string_of(&written)?),
+            (f, _, _) => return Err(format!("f get, put or append, not {f}")),
+        };
+        Ok(Some(ParsedOp {
+            partition: PartitionKey::Key(key),
+            op: parsed,
+        }))
+    }
+
+    fn step(&self, op: &StringKvOp) -> Option<PorcupineKv> {
+        match op {
+            StringKvOp::Get(read) => (*read == self.value).then(|| self.clone()),
+            StringKvOp::Put(written) => Some(PorcupineKv {
+                value: written.clone(),
+            }),
+            StringKvOp::Append(suffix) => Some(PorcupineKv {
+                value: format!("{}{suffix}", self.value),
+            }),
+        }
+    }
+
+    fn is_read_only(op: &StringKvOp) -> bool {
+        matches!(op, StringKvOp::Get(_))
+    }
+}
+
+fn porcupine_kv_validity(name: &str) -> Validity {
+    let path = fixture(&format!("porcupine-kv/{name}.txt"));
+    let log = std::fs::read_to_string(path).expect("the fixture exists");
+    let history = kv_log(&log).expect("the log converts");
+    let report = timed(name, || {
+        check_with_model(
+            &history,
+            &PorcupineKv::default(),
+            &LinearizableOptions::default(),
+        )
+        .expect("well-formed kv history")
+    });
+    if let Some(violation) = &report.violation {
+        eprintln!("{name}: {}", violation.explanation);
+    }
+    report.validity
+}
+
+/// Porcupine's verdicts (`checkKv(t, name, correct)` in porcupine_test.go).
+const KV_VERDICTS: [(&str, bool); 2] = [("c01-ok", true), ("c01-bad", false)];
+
+#[test]
+fn porcupine_kv_verdicts_are_reproduced() {
+    for (name, linearizable) in KV_VERDICTS {
+        assert_eq!(
+            porcupine_kv_validity(name),
+            expected(linearizable),
+            "{name}"
+        );
+    }
+}
