@@ -540,7 +540,7 @@ fn porcupine_kv_validity(name: &str) -> Validity {
 }
 
 /// Porcupine's verdicts (`checkKv(t, name, correct)` in porcupine_test.go).
-const KV_VERDICTS: [(&str, bool); 2] = [("c01-ok", true), ("c01-bad", false)];
+const KV_VERDICTS: [(&str, bool); 3] = [("c01-ok", true), ("c01-bad", false), ("c10-ok", true)];
 
 #[test]
 fn porcupine_kv_verdicts_are_reproduced() {
