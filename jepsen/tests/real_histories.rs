@@ -10,6 +10,11 @@
 //!   `test_data/jepsen/etcd_NNN.log`), asserted linearizable or not by Porcupine's
 //!   `porcupine_test.go`. They are `jepsen.util` log lines, not EDN: [`etcd_log`] converts
 //!   them to our JSON-lines format here, in the test, following Porcupine's own parser.
+//! - Porcupine's key-value histories (`test_data/kv/*.txt`), asserted by
+//!   `porcupine_test.go`: EDN op maps with a `:key` field, moved into `[key value]` by
+//!   [`kv_log`] and checked with [`PorcupineKv`], a test model of Porcupine's string kv.
+//! - A real-world Kafka excerpt quoted in Jepsen's `kafka_test.clj` (two sends given one
+//!   offset), for the queue checker.
 //!
 //! Porcupine's etcd model is stricter than Knossos's `cas-register` in two ways: a `fail`ed
 //! compare-and-set is a completed operation that observed a different value (Knossos: it
