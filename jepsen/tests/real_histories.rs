@@ -367,7 +367,15 @@ fn cas_register_validity(number: u32) -> Validity {
 
 /// The fixtures and Porcupine's verdicts (`checkJepsen(t, N, correct)` in
 /// porcupine_test.go): `true` is linearizable.
-const ETCD_VERDICTS: [(u32, bool); 5] = [(0, false), (1, false), (2, true), (5, true), (7, true)];
+const ETCD_VERDICTS: [(u32, bool); 7] = [
+    (0, false),
+    (1, false),
+    (2, true),
+    (3, false),
+    (5, true),
+    (7, true),
+    (18, true),
+];
 
 fn expected(linearizable: bool) -> Validity {
     if linearizable {
