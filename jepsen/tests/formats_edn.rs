@@ -379,3 +379,17 @@ fn the_fast_op_path_agrees_on_well_formed_ops() {
     assert_eq!(fast.ops[0].f, "send");
     assert_eq!(fast.ops[1].index, 9);
 }
+
+#[test]
+fn a_top_level_list_of_ops_reads_like_a_vector_as_knossos_writes_it() {
+    let text = "({:process 0, :type :invoke, :f :read, :value nil}\n {:process 0, :type :ok, :f :read, :value 3})";
+    let history = odradek_jepsen::history::edn::read_history(text).expect("a top-level list");
+    assert_eq!(history.ops.len(), 2);
+    assert_eq!(history.source_lines, vec![1, 2]);
+    let unclosed =
+        odradek_jepsen::history::edn::read_history("({:process 0, :type :invoke, :f :read}");
+    assert!(unclosed
+        .unwrap_err()
+        .to_string()
+        .contains("`)` to close `(`"));
+}

@@ -26,7 +26,7 @@
 //!
 //! Checking times are printed (run with `--nocapture`), never asserted.
 
-use odradek_jepsen::history::{read_history_str, Format, History, Value};
+use odradek_jepsen::history::{read_history_file, read_history_str, Format, History, Value};
 use odradek_jepsen::linearizable::{
     check, check_with_model, CasRegister, Completion, LinearizableOptions, LinearizableReport,
     Model, ModelKind, ParsedOp, PartitionKey, RawOp,
@@ -50,18 +50,10 @@ fn timed<T>(label: &str, run: impl FnOnce() -> T) -> T {
 }
 
 /// Reads a Knossos data file the way Knossos's `read-history-2` does: one EDN collection of
-/// operation maps. Our reader takes a top-level vector (or ops one after another) but not a
-/// top-level list `(…)`, which some Knossos files use; for those the outer parentheses are
-/// swapped for brackets, which changes nothing else.
+/// operation maps (some files use a top-level list `(…)`, which the reader accepts as-is).
 fn read_knossos_history(name: &str) -> History {
     let path = fixture(&format!("knossos/{name}"));
-    let text = std::fs::read_to_string(&path).expect("the fixture exists");
-    let trimmed = text.trim();
-    let text = match trimmed.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
-        Some(inner) => format!("[{inner}]"),
-        None => text,
-    };
-    read_history_str(&text, Format::Edn).expect("the fixture reads as EDN")
+    read_history_file(&path, Some(Format::Edn)).expect("the fixture reads as EDN")
 }
 
 /// Knossos's test harness checks every `data/cas-register/**` history against

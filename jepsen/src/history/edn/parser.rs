@@ -41,6 +41,9 @@ pub struct Parser<'t> {
     items: Vec<Value>,
     /// Set while streaming the elements of a top-level vector: where it opened.
     outer_vector: Option<Mark>,
+    /// The closer of the top-level sequence: `]` for a vector, `)` for a list (Knossos
+    /// writes its histories as one top-level list).
+    outer_closer: u8,
     pub(super) finished: bool,
     /// The last top-level start position and its column, so that columns of successive
     /// values on one very long line are counted incrementally (linear, not quadratic).
@@ -55,17 +58,20 @@ impl<'t> Parser<'t> {
             stack: Vec::new(),
             items: Vec::new(),
             outer_vector: None,
+            outer_closer: b']',
             finished: false,
             column_cache: (Lexer::new(text).mark(), 1),
         }
     }
 
-    /// If the input starts with `[`, consumes it so that [`Parser::next_value`] yields the
-    /// vector's elements, and returns true.
+    /// If the input starts with `[` (or `(`, a top-level list as Knossos writes), consumes
+    /// it so that [`Parser::next_value`] yields the sequence's elements, and returns true.
     pub fn enter_outer_vector(&mut self) -> bool {
-        if self.lexer.skip_blank() != Some(b'[') {
-            return false;
-        }
+        self.outer_closer = match self.lexer.skip_blank() {
+            Some(b'[') => b']',
+            Some(b'(') => b')',
+            _ => return false,
+        };
         self.outer_vector = Some(self.lexer.mark());
         self.lexer.bump();
         true
@@ -234,7 +240,7 @@ impl<'t> Parser<'t> {
                 Err(self.syntax(mark, format!("a value after `#{tag}`"), found()))
             }
             Some(Frame::Discard) => Err(self.syntax(mark, "a value after `#_`".into(), found())),
-            None if closer == b']' && self.outer_vector.is_some() => {
+            None if closer == self.outer_closer && self.outer_vector.is_some() => {
                 self.finish_outer_vector()?;
                 Ok(None)
             }
@@ -260,8 +266,12 @@ impl<'t> Parser<'t> {
             None => match self.outer_vector {
                 Some(opened) => {
                     let at = self.position(opened);
+                    let (closer, opener) = match self.outer_closer {
+                        b')' => (')', '('),
+                        _ => (']', '['),
+                    };
                     let expected = format!(
-                        "`]` to close `[` opened at line {}, column {}",
+                        "`{closer}` to close `{opener}` opened at line {}, column {}",
                         at.line, at.column
                     );
                     Err(self.syntax(end, expected, found))
