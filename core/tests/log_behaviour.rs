@@ -298,3 +298,29 @@ fn missing_or_stale_indexes_are_rebuilt() {
     assert!(log.read(Offset(9), 1).is_ok());
     assert_eq!(disk.files()["00000000000000000000.timeindex"].len() % 12, 0);
 }
+
+/// Regression (found by `log_matches_model_under_crash_faults`): truncating to exactly the
+/// base offset of the newest segment pops it, and the previous (sealed) segment must become
+/// active again with nothing cut; it failed with "offset not found".
+#[test]
+fn truncating_to_the_newest_segment_base_reactivates_the_previous_segment() {
+    let disk = SimDisk::new(1);
+    let mut log = open(&disk, small_segments(600), Now::ZERO);
+    for _ in 0..3 {
+        log.append(Now::ZERO, batch(2, 200, 0)).unwrap();
+    }
+    let segments = log.segment_base_offsets();
+    let newest = *segments.last().unwrap();
+    assert!(segments.len() > 1);
+    assert_eq!(log.truncate_to(Now::ZERO, newest).unwrap(), newest);
+    assert_eq!(
+        log.segment_base_offsets(),
+        segments[..segments.len() - 1].to_vec()
+    );
+    assert_eq!(log.log_end_offset(), newest);
+    assert_eq!(
+        log.append(Now::ZERO, batch(1, 10, 0)).unwrap().base_offset,
+        newest
+    );
+    assert!(log.read(Offset(0), 1 << 20).is_ok());
+}
