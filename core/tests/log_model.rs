@@ -32,6 +32,9 @@ enum Op {
     },
     Sync,
     Retention,
+    OffsetForTimestamp {
+        back_ms: u64,
+    },
     Truncate {
         at_per_mille: u64,
     },
@@ -50,6 +53,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0u64..=1000).prop_map(|at_per_mille| Op::Truncate { at_per_mille }),
         1 => (1u64..2000).prop_map(|ms| Op::AdvanceTime { ms }),
         1 => Just(Op::CrashAndReopen),
+        1 => (0u64..3000).prop_map(|back_ms| Op::OffsetForTimestamp { back_ms }),
     ]
 }
 
@@ -141,6 +145,7 @@ impl Harness {
             Op::Truncate { at_per_mille } => self.truncate(at_per_mille)?,
             Op::AdvanceTime { ms } => self.advance(ms)?,
             Op::CrashAndReopen => self.crash_and_reopen()?,
+            Op::OffsetForTimestamp { back_ms } => self.offset_for_timestamp(back_ms)?,
         }
         self.model.mark_durable(self.log.durable_offset().0);
         prop_assert_eq!(self.log.log_start_offset().0, self.model.log_start_offset());
@@ -217,6 +222,32 @@ impl Harness {
             );
             prop_assert!(expected_base.is_none_or(|b| b == header.base_offset));
             expected_base = Some(header.next_offset());
+        }
+        Ok(())
+    }
+
+    fn offset_for_timestamp(&mut self, back_ms: u64) -> Result<(), TestCaseError> {
+        let target = self.now.wall_ms - back_ms as i64;
+        let expected = self.model.batches().iter().find_map(|batch| {
+            let header = validate_batch(&batch.bytes).ok()?;
+            let mut records = odradek_core::record::RecordIter::new(&batch.bytes)?;
+            while let Some(Ok(record)) = records.next_record() {
+                let timestamp = header.base_timestamp + record.timestamp_delta;
+                if timestamp >= target {
+                    return Some((header.base_offset + record.offset_delta as u64, timestamp));
+                }
+            }
+            None
+        });
+        match self.log.offset_for_timestamp(target) {
+            Ok(found) if self.strict => {
+                prop_assert_eq!(found.map(|f| (f.offset.0, f.timestamp)), expected)
+            }
+            // A damaged disk may have lost batches the model still holds; only no-panic and
+            // typed errors are checked then.
+            Ok(_) => {}
+            Err(LogError::Corruption { .. } | LogError::Storage(_)) if !self.strict => {}
+            Err(other) => prop_assert!(false, "offset_for_timestamp({target}) failed: {other:?}"),
         }
         Ok(())
     }
@@ -378,7 +409,11 @@ proptest! {
         let mut harness = Harness::new(seed, config, faults, false);
         for op in &ops {
             match op {
-                Op::Read { .. } | Op::Append { .. } | Op::Sync | Op::AdvanceTime { .. } => harness.step(op)?,
+                Op::Read { .. }
+                | Op::Append { .. }
+                | Op::Sync
+                | Op::AdvanceTime { .. }
+                | Op::OffsetForTimestamp { .. } => harness.step(op)?,
                 Op::CrashAndReopen => harness.crash_and_reopen()?,
                 Op::Retention | Op::Truncate { .. } => {}
             }

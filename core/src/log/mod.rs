@@ -37,6 +37,7 @@ mod read;
 mod recovery;
 mod retention;
 pub mod segment;
+mod timestamp;
 
 pub use config::{FlushPolicy, LogConfig};
 pub use error::LogError;
@@ -44,6 +45,7 @@ pub use output::{LogOutput, SyncId, SyncRequest};
 pub use read::LogRead;
 pub use recovery::RecoveryReport;
 pub use segment::CorruptRange;
+pub use timestamp::TimestampOffset;
 
 use crate::record::{set_base_offset, validate_batch, Offset};
 use crate::storage::{Storage, StorageError};

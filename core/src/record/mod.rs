@@ -27,9 +27,11 @@
 
 mod builder;
 mod error;
+mod records;
 
 pub use builder::{Record, RecordBatchBuilder};
 pub use error::BatchError;
+pub use records::{RecordIter, RecordView, COMPRESSION_CODEC_MASK, TIMESTAMP_TYPE_LOG_APPEND_TIME};
 
 use bytes::{Bytes, BytesMut};
 

@@ -93,3 +93,36 @@ fn split_batches_returns_each_batch_and_rejects_a_torn_one() {
     joined.truncate(joined.len() - 3);
     assert!(split_batches(joined.freeze()).is_err());
 }
+
+#[test]
+fn records_of_a_built_batch_read_back_with_keys_values_and_deltas() {
+    let bytes = RecordBatchBuilder::new(1_000)
+        .record(Record {
+            timestamp_delta: 3,
+            key: Some(b"k".to_vec()),
+            value: None,
+        })
+        .value(9, b"v2")
+        .build();
+    let mut records = RecordIter::new(&bytes).expect("uncompressed");
+    let first = records.next_record().unwrap().unwrap();
+    assert_eq!((first.offset_delta, first.timestamp_delta), (0, 3));
+    assert_eq!((first.key, first.value), (Some(&b"k"[..]), None));
+    let second = records.next_record().unwrap().unwrap();
+    assert_eq!((second.offset_delta, second.value), (1, Some(&b"v2"[..])));
+    assert!(records.next_record().is_none());
+}
+
+#[test]
+fn malformed_records_are_errors_not_panics() {
+    let bytes = RecordBatchBuilder::new(0).value(0, b"value").build();
+    for cut in BATCH_HEADER_LEN..bytes.len() {
+        let mut records = RecordIter::new(&bytes[..cut]).expect("header intact");
+        assert_eq!(records.next_record(), Some(Err(())), "cut at {cut}");
+    }
+    let compressed = RecordBatchBuilder::new(0)
+        .attributes(1)
+        .value(0, b"x")
+        .build();
+    assert!(RecordIter::new(&compressed).is_none());
+}
