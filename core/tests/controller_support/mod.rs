@@ -11,7 +11,7 @@ use odradek_core::controller::{
 pub fn broker(id: i32, rack: Option<&str>) -> BrokerRegistration {
     BrokerRegistration {
         broker_id: BrokerId(id),
-        incarnation: IncarnationId(1000 + id as u128),
+        incarnation: IncarnationId(1000 + u128::from(id.unsigned_abs())),
         listeners: vec![Listener {
             name: "PLAINTEXT".to_owned(),
             host: format!("broker-{id}"),
