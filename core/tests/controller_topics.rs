@@ -146,6 +146,27 @@ fn creating_an_existing_topic_is_topic_already_exists() {
 }
 
 #[test]
+fn names_differing_only_by_dot_versus_underscore_collide() {
+    let (mut controller, mut log) = cluster(1);
+    create(
+        &mut controller,
+        &mut log,
+        CreateTopicRequest::new("a.b_c", 1, 1),
+    );
+    assert_eq!(
+        create_error(&controller, CreateTopicRequest::new("a_b.c", 1, 1)),
+        ControllerError::TopicNameCollision {
+            name: "a_b.c".to_owned(),
+            existing: "a.b_c".to_owned()
+        }
+    );
+    assert!(matches!(
+        controller.auto_create_topic("a_b_c"),
+        Err(ControllerError::TopicNameCollision { .. })
+    ));
+}
+
+#[test]
 fn a_topic_named_twice_in_one_request_fails_both_times_and_others_succeed() {
     let (controller, _) = cluster(1);
     let results = controller.create_topics(

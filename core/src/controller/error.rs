@@ -30,6 +30,15 @@ pub enum ControllerError {
         /// What is wrong with it.
         problem: TopicNameProblem,
     },
+    /// → INVALID_TOPIC_EXCEPTION (17): the name equals a live topic's once '.' and '_' are
+    /// treated alike (both become '_' in metric names, so Kafka refuses such pairs).
+    #[error("topic {name:?} collides with existing topic {existing:?} ('.' and '_' collide)")]
+    TopicNameCollision {
+        /// The rejected name.
+        name: String,
+        /// The live topic it collides with.
+        existing: String,
+    },
     /// → TOPIC_ALREADY_EXISTS (36).
     #[error("topic {name:?} already exists")]
     TopicAlreadyExists {

@@ -225,6 +225,7 @@ impl Controller {
                 name: request.name.clone(),
             });
         }
+        self.check_name_collision(&request.name)?;
         let explicit = if request.assignments.is_empty() {
             None
         } else {
@@ -266,6 +267,24 @@ impl Controller {
             configs: described,
             records,
         })
+    }
+
+    /// Kafka refuses a name that differs from a live topic's only by '.' versus '_'.
+    fn check_name_collision(&self, name: &str) -> Result<(), ControllerError> {
+        let unified = |n: &str| n.replace('.', "_");
+        let wanted = unified(name);
+        match self
+            .image
+            .topic_ids_by_name()
+            .keys()
+            .find(|existing| unified(existing) == wanted)
+        {
+            Some(existing) => Err(ControllerError::TopicNameCollision {
+                name: name.to_owned(),
+                existing: existing.clone(),
+            }),
+            None => Ok(()),
+        }
     }
 
     fn resolve_partition_count(&self, requested: i32) -> Result<usize, ControllerError> {
