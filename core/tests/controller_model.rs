@@ -1,5 +1,5 @@
-//! Model test: random sequences of create / auto-create / delete / create-partitions /
-//! alter-config run against the controller (committing through a `LocalMetadataLog`) and
+//! Model test: random sequences of create (some validate-only) / auto-create / delete /
+//! create-partitions / alter-config run against the controller (committing through a `LocalMetadataLog`) and
 //! against `odradek_model::controller::ModelCluster`; after every step the topic set,
 //! partition counts and configs are equal, and the image's invariants hold. At the end the
 //! committed log replayed into a fresh image gives an identical image.
@@ -38,6 +38,7 @@ enum Op {
         partitions: i32,
         replication_factor: i16,
         configs: Vec<usize>,
+        validate_only: bool,
     },
     AutoCreate {
         name: usize,
@@ -59,9 +60,15 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     let name = 0..NAMES.len();
     prop_oneof![
-        3 => (name.clone(), -2..5i32, 0..5i16, prop::collection::vec(0..CONFIG_MENU.len(), 0..3))
-            .prop_map(|(name, partitions, replication_factor, configs)| Op::Create {
-                name, partitions, replication_factor, configs
+        3 => (
+            name.clone(),
+            -2..5i32,
+            0..5i16,
+            prop::collection::vec(0..CONFIG_MENU.len(), 0..3),
+            prop::bool::weighted(0.2),
+        )
+            .prop_map(|(name, partitions, replication_factor, configs, validate_only)| Op::Create {
+                name, partitions, replication_factor, configs, validate_only
             }),
         1 => name.clone().prop_map(|name| Op::AutoCreate { name }),
         2 => name.clone().prop_map(|name| Op::Delete { name }),
@@ -83,6 +90,7 @@ fn run_controller(controller: &mut Controller, log: &mut LocalMetadataLog, op: &
             partitions,
             replication_factor,
             configs,
+            validate_only,
         } => {
             let mut request =
                 CreateTopicRequest::new(NAMES[*name], *partitions, *replication_factor);
@@ -95,11 +103,15 @@ fn run_controller(controller: &mut Controller, log: &mut LocalMetadataLog, op: &
                     )
                 })
                 .collect();
-            controller
-                .create_topics(&[request], false)
+            let result = controller
+                .create_topics(&[request], *validate_only)
                 .remove(0)
-                .result
-                .map(|c| c.records)
+                .result;
+            if *validate_only {
+                // Validation answers like a real create but yields nothing to commit.
+                assert!(result.as_ref().map_or(true, |c| c.records.is_empty()));
+            }
+            result.map(|c| c.records)
         }
         Op::AutoCreate { name } => controller
             .auto_create_topic(NAMES[*name])
@@ -143,7 +155,10 @@ fn run_model(model: &mut ModelCluster, op: &Op) -> bool {
             partitions,
             replication_factor,
             configs,
+            validate_only,
         } => {
+            let mut scratch = model.clone();
+            let model = if *validate_only { &mut scratch } else { model };
             let chosen: Vec<_> = configs.iter().map(|i| CONFIG_MENU[*i]).collect();
             let keys: std::collections::BTreeSet<_> = chosen.iter().map(|c| c.0).collect();
             let configs_ok = chosen.iter().all(|c| c.2) && keys.len() == chosen.len();
