@@ -120,6 +120,9 @@ impl Controller {
     }
 
     /// Applies every record `log` has committed since the last call; returns how many.
+    /// An error means the log holds a record this controller never validated (a corrupt log
+    /// or a bug): the image stays as before that record and the node must stop serving
+    /// metadata rather than guess.
     pub fn apply_committed<L: MetadataLog>(&mut self, log: &mut L) -> Result<usize, ApplyError> {
         let mut applied = 0;
         while let Some(committed) = log.poll_committed() {
