@@ -15,7 +15,10 @@
 //! - [`storage`]: the storage contract (segment files) and its durability semantics.
 //! - [`record`]: validation and offset assignment for Kafka RecordBatch v2 bytes.
 //! - [`log`]: a partition's segmented, checksummed, crash-recoverable commit log.
+//! - [`controller`]: cluster metadata (topics, assignments, configs, brokers) as records applied
+//!   from a metadata log, and the commands that produce them.
 
+pub mod controller;
 pub mod log;
 pub mod record;
 pub mod storage;

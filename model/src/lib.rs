@@ -5,6 +5,8 @@
 //! the specification itself says. Model tests (proptest) run a core and its model side by side
 //! and compare them after every operation, crashes included.
 //!
+//! - [`controller`]: topic metadata as a map of name → partition count and configs.
 //! - [`log`]: a partition log as a `Vec` of batches.
 
+pub mod controller;
 pub mod log;

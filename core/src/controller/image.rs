@@ -1,0 +1,340 @@
+//! The applied metadata state: what applying the metadata log's records in order gives.
+//!
+//! [`MetadataImage::apply`] is deterministic and atomic per record: it checks the record
+//! against the image first and changes nothing when it returns an error. Every map is a
+//! `BTreeMap`, so two images built from the same records are equal (`==`) and iterate in the
+//! same order — replaying a log into a fresh image gives an identical image, the property a
+//! replicated metadata log (issue 6) relies on.
+
+use super::error::ApplyError;
+use super::ids::{BrokerId, LeaderEpoch, MetadataOffset, PartitionEpoch, PartitionIndex, TopicId};
+use super::record::{
+    BrokerRegistration, ConfigRecord, MetadataRecord, PartitionRecord, RemoveTopicRecord,
+    TopicRecord,
+};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One partition's current assignment and leadership.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionImage {
+    /// Brokers holding a replica, preferred leader first.
+    pub replicas: Vec<BrokerId>,
+    /// In-sync replicas, a subset of `replicas`.
+    pub isr: Vec<BrokerId>,
+    /// The leader, a member of `isr`.
+    pub leader: Option<BrokerId>,
+    /// The leader epoch.
+    pub leader_epoch: LeaderEpoch,
+    /// The partition epoch.
+    pub partition_epoch: PartitionEpoch,
+}
+
+/// One live topic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicImage {
+    /// Its name.
+    pub name: String,
+    /// Its id.
+    pub topic_id: TopicId,
+    /// Its partitions; index `i` is partition `i`.
+    pub partitions: Vec<PartitionImage>,
+}
+
+impl TopicImage {
+    /// The partition with this index.
+    pub fn partition(&self, partition: PartitionIndex) -> Option<&PartitionImage> {
+        usize::try_from(partition.0)
+            .ok()
+            .and_then(|index| self.partitions.get(index))
+    }
+
+    /// The replication factor (that of partition 0; all partitions share it).
+    pub fn replication_factor(&self) -> usize {
+        self.partitions.first().map_or(0, |p| p.replicas.len())
+    }
+}
+
+/// The cluster metadata as of the last applied record.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MetadataImage {
+    brokers: BTreeMap<BrokerId, BrokerRegistration>,
+    topics: BTreeMap<TopicId, TopicImage>,
+    topic_ids_by_name: BTreeMap<String, TopicId>,
+    topic_configs: BTreeMap<String, BTreeMap<String, String>>,
+    used_topic_ids: BTreeSet<TopicId>,
+    topics_created_total: u64,
+    last_applied_offset: Option<MetadataOffset>,
+}
+
+impl MetadataImage {
+    /// An empty image: nothing applied yet.
+    pub fn new() -> MetadataImage {
+        MetadataImage::default()
+    }
+
+    /// The offset of the last applied record.
+    pub fn last_applied_offset(&self) -> Option<MetadataOffset> {
+        self.last_applied_offset
+    }
+
+    /// The offset the next record must have at least.
+    pub fn next_offset(&self) -> MetadataOffset {
+        self.last_applied_offset
+            .map_or(MetadataOffset(0), |o| MetadataOffset(o.0 + 1))
+    }
+
+    /// Registered brokers by id.
+    pub fn brokers(&self) -> &BTreeMap<BrokerId, BrokerRegistration> {
+        &self.brokers
+    }
+
+    /// Brokers that may be given new replicas. Today every registered broker; issue 6
+    /// excludes fenced ones here.
+    pub fn usable_brokers(&self) -> Vec<&BrokerRegistration> {
+        self.brokers.values().collect()
+    }
+
+    /// Live topics by id.
+    pub fn topics(&self) -> &BTreeMap<TopicId, TopicImage> {
+        &self.topics
+    }
+
+    /// Live topic ids by name.
+    pub fn topic_ids_by_name(&self) -> &BTreeMap<String, TopicId> {
+        &self.topic_ids_by_name
+    }
+
+    /// The live topic with this name.
+    pub fn topic_by_name(&self, name: &str) -> Option<&TopicImage> {
+        self.topic_ids_by_name
+            .get(name)
+            .and_then(|id| self.topics.get(id))
+    }
+
+    /// The live topic with this id.
+    pub fn topic(&self, topic_id: TopicId) -> Option<&TopicImage> {
+        self.topics.get(&topic_id)
+    }
+
+    /// The configs set on a live topic (overrides only; defaults are the controller's).
+    pub fn topic_configs(&self, name: &str) -> Option<&BTreeMap<String, String>> {
+        self.topic_configs.get(name)
+    }
+
+    /// Whether a topic id was ever used (by a live or deleted topic).
+    pub fn is_topic_id_used(&self, topic_id: TopicId) -> bool {
+        self.used_topic_ids.contains(&topic_id)
+    }
+
+    /// How many topic records were ever applied; the controller's topic-id counter, kept in
+    /// the image so that it is the same on every replica of the log.
+    pub fn topics_created_total(&self) -> u64 {
+        self.topics_created_total
+    }
+
+    /// Applies one record at `offset`. On error nothing changes.
+    pub fn apply(
+        &mut self,
+        offset: MetadataOffset,
+        record: &MetadataRecord,
+    ) -> Result<(), ApplyError> {
+        if let Some(last_applied) = self.last_applied_offset {
+            if offset <= last_applied {
+                return Err(ApplyError::OffsetNotIncreasing {
+                    offset,
+                    last_applied,
+                });
+            }
+        }
+        match record {
+            MetadataRecord::RegisterBroker(registration) => self.apply_broker(registration)?,
+            MetadataRecord::Topic(topic) => self.apply_topic(topic)?,
+            MetadataRecord::Partition(partition) => self.apply_partition(partition)?,
+            MetadataRecord::Config(config) => self.apply_config(config)?,
+            MetadataRecord::RemoveTopic(remove) => self.apply_remove_topic(remove)?,
+        }
+        self.last_applied_offset = Some(offset);
+        if cfg!(debug_assertions) {
+            self.check_invariants();
+        }
+        Ok(())
+    }
+
+    fn apply_broker(&mut self, registration: &BrokerRegistration) -> Result<(), ApplyError> {
+        if registration.broker_id.0 < 0 {
+            return Err(ApplyError::InvalidBrokerId {
+                broker_id: registration.broker_id,
+            });
+        }
+        self.brokers
+            .insert(registration.broker_id, registration.clone());
+        Ok(())
+    }
+
+    fn apply_topic(&mut self, topic: &TopicRecord) -> Result<(), ApplyError> {
+        if self.topic_ids_by_name.contains_key(&topic.name) {
+            return Err(ApplyError::DuplicateTopicName {
+                name: topic.name.clone(),
+            });
+        }
+        if topic.topic_id.is_reserved() {
+            return Err(ApplyError::ReservedTopicId {
+                topic_id: topic.topic_id,
+            });
+        }
+        if self.used_topic_ids.contains(&topic.topic_id) {
+            return Err(ApplyError::DuplicateTopicId {
+                topic_id: topic.topic_id,
+            });
+        }
+        self.used_topic_ids.insert(topic.topic_id);
+        self.topic_ids_by_name
+            .insert(topic.name.clone(), topic.topic_id);
+        self.topics.insert(
+            topic.topic_id,
+            TopicImage {
+                name: topic.name.clone(),
+                topic_id: topic.topic_id,
+                partitions: Vec::new(),
+            },
+        );
+        self.topics_created_total += 1;
+        Ok(())
+    }
+
+    fn apply_partition(&mut self, record: &PartitionRecord) -> Result<(), ApplyError> {
+        let topic_id = record.topic_id;
+        let Some(topic) = self.topics.get(&topic_id) else {
+            return Err(ApplyError::UnknownTopicId { topic_id });
+        };
+        let expected = PartitionIndex(topic.partitions.len() as i32);
+        if record.partition != expected {
+            return Err(ApplyError::PartitionNotNext {
+                topic_id,
+                partition: record.partition,
+                expected,
+            });
+        }
+        let invalid = |reason| ApplyError::InvalidPartitionState {
+            topic_id,
+            partition: record.partition,
+            reason,
+        };
+        check_partition_shape(&record.replicas, &record.isr, record.leader).map_err(invalid)?;
+        if record.leader_epoch.0 < 0 || record.partition_epoch.0 < 0 {
+            return Err(invalid("negative epoch"));
+        }
+        if let Some(&broker_id) = record
+            .replicas
+            .iter()
+            .find(|b| !self.brokers.contains_key(b))
+        {
+            return Err(ApplyError::UnregisteredBroker { broker_id });
+        }
+        let partition = PartitionImage {
+            replicas: record.replicas.clone(),
+            isr: record.isr.clone(),
+            leader: record.leader,
+            leader_epoch: record.leader_epoch,
+            partition_epoch: record.partition_epoch,
+        };
+        if let Some(topic) = self.topics.get_mut(&topic_id) {
+            topic.partitions.push(partition);
+        }
+        Ok(())
+    }
+
+    fn apply_config(&mut self, record: &ConfigRecord) -> Result<(), ApplyError> {
+        if !self.topic_ids_by_name.contains_key(&record.topic) {
+            return Err(ApplyError::UnknownTopicName {
+                name: record.topic.clone(),
+            });
+        }
+        let configs = self.topic_configs.entry(record.topic.clone()).or_default();
+        match &record.value {
+            Some(value) => {
+                configs.insert(record.key.clone(), value.clone());
+            }
+            None => {
+                configs.remove(&record.key);
+            }
+        }
+        if configs.is_empty() {
+            self.topic_configs.remove(&record.topic);
+        }
+        Ok(())
+    }
+
+    fn apply_remove_topic(&mut self, record: &RemoveTopicRecord) -> Result<(), ApplyError> {
+        let Some(topic) = self.topics.remove(&record.topic_id) else {
+            return Err(ApplyError::UnknownTopicId {
+                topic_id: record.topic_id,
+            });
+        };
+        self.topic_ids_by_name.remove(&topic.name);
+        self.topic_configs.remove(&topic.name);
+        Ok(())
+    }
+
+    /// Asserts the image's invariants: names and ids map one to one; every partition has
+    /// `leader ∈ isr ⊆ replicas`, distinct replicas on registered brokers, non-negative
+    /// epochs; configs only for live topics; every live id is recorded as used. A failure is
+    /// a bug (apply validates records first), never bad input.
+    pub fn check_invariants(&self) {
+        assert_eq!(self.topics.len(), self.topic_ids_by_name.len());
+        for (name, topic_id) in &self.topic_ids_by_name {
+            let topic = self
+                .topics
+                .get(topic_id)
+                .expect("name maps to a live topic");
+            assert_eq!(&topic.name, name, "name index disagrees with topic");
+            assert_eq!(topic.topic_id, *topic_id, "id index disagrees with topic");
+            assert!(self.used_topic_ids.contains(topic_id), "live id not used");
+            for partition in &topic.partitions {
+                assert_eq!(
+                    check_partition_shape(&partition.replicas, &partition.isr, partition.leader),
+                    Ok(())
+                );
+                assert!(partition.leader_epoch.0 >= 0 && partition.partition_epoch.0 >= 0);
+                for broker_id in &partition.replicas {
+                    assert!(self.brokers.contains_key(broker_id), "replica unregistered");
+                }
+            }
+        }
+        for name in self.topic_configs.keys() {
+            assert!(
+                self.topic_ids_by_name.contains_key(name),
+                "configs of dead topic"
+            );
+        }
+        assert!(self.used_topic_ids.len() as u64 <= self.topics_created_total);
+    }
+}
+
+/// Checks `leader ∈ isr ⊆ replicas`, no repeated broker, at least one replica.
+fn check_partition_shape(
+    replicas: &[BrokerId],
+    isr: &[BrokerId],
+    leader: Option<BrokerId>,
+) -> Result<(), &'static str> {
+    if replicas.is_empty() {
+        return Err("no replicas");
+    }
+    let distinct: BTreeSet<_> = replicas.iter().collect();
+    if distinct.len() != replicas.len() {
+        return Err("a broker holds two replicas");
+    }
+    let distinct_isr: BTreeSet<_> = isr.iter().collect();
+    if distinct_isr.len() != isr.len() {
+        return Err("a broker is twice in the isr");
+    }
+    if !isr.iter().all(|b| distinct.contains(b)) {
+        return Err("isr is not a subset of replicas");
+    }
+    if let Some(leader) = leader {
+        if !isr.contains(&leader) {
+            return Err("leader is not in the isr");
+        }
+    }
+    Ok(())
+}

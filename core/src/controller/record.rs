@@ -1,0 +1,96 @@
+//! The metadata log's entries, KRaft-style: every change to the cluster's metadata is one of
+//! these records, and the [`MetadataImage`](super::MetadataImage) is what applying them in
+//! log order gives. Records carry every decided value (topic ids, replica lists, epochs) so
+//! that applying them is a pure function: replay never re-decides anything.
+//!
+//! Growth: the enum is `#[non_exhaustive]`; issue 6 adds partition changes (leader and ISR
+//! updates from AlterPartition and elections), broker fencing and unfencing, and heartbeats'
+//! effects as new variants, each applied with its own checks.
+
+use super::ids::{BrokerId, IncarnationId, LeaderEpoch, PartitionEpoch, PartitionIndex, TopicId};
+
+/// One entry of the metadata log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MetadataRecord {
+    /// A broker (re-)registers; a new incarnation replaces the previous registration.
+    RegisterBroker(BrokerRegistration),
+    /// A topic comes into existence, with no partitions yet (they follow in the same batch).
+    Topic(TopicRecord),
+    /// A partition of an existing topic comes into existence, with its assignment.
+    Partition(PartitionRecord),
+    /// A topic config is set (`value: Some`) or removed (`value: None`).
+    Config(ConfigRecord),
+    /// A topic, its partitions and its configs go away.
+    RemoveTopic(RemoveTopicRecord),
+}
+
+/// One listener a broker accepts clients on (Kafka's `Endpoint`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Listener {
+    /// Listener name, e.g. `PLAINTEXT`.
+    pub name: String,
+    /// Host clients connect to (the advertised host).
+    pub host: String,
+    /// Port clients connect to.
+    pub port: u16,
+}
+
+/// A broker's registration (Kafka's `RegisterBrokerRecord`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokerRegistration {
+    /// The broker's id.
+    pub broker_id: BrokerId,
+    /// This run of the broker process.
+    pub incarnation: IncarnationId,
+    /// Where clients reach it.
+    pub listeners: Vec<Listener>,
+    /// Its rack (`broker.rack`), used to spread replicas.
+    pub rack: Option<String>,
+}
+
+/// A topic comes into existence (Kafka's `TopicRecord`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicRecord {
+    /// The topic's name, unique among live topics.
+    pub name: String,
+    /// The topic's id, unique forever.
+    pub topic_id: TopicId,
+}
+
+/// A partition comes into existence (Kafka's `PartitionRecord`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionRecord {
+    /// The topic it belongs to.
+    pub topic_id: TopicId,
+    /// Its index; partitions of a topic are created in index order, densely from 0.
+    pub partition: PartitionIndex,
+    /// The brokers holding a replica, preferred leader first.
+    pub replicas: Vec<BrokerId>,
+    /// The in-sync replicas; a subset of `replicas`.
+    pub isr: Vec<BrokerId>,
+    /// The leader, a member of `isr`; `None` when no replica can lead.
+    pub leader: Option<BrokerId>,
+    /// The leader epoch.
+    pub leader_epoch: LeaderEpoch,
+    /// The partition epoch.
+    pub partition_epoch: PartitionEpoch,
+}
+
+/// A topic config changes (Kafka's `ConfigRecord` for resource type TOPIC).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigRecord {
+    /// The topic's name.
+    pub topic: String,
+    /// The config key, e.g. `retention.ms`; validated by the controller before it is logged.
+    pub key: String,
+    /// The new value, or `None` to return to the default.
+    pub value: Option<String>,
+}
+
+/// A topic is deleted (Kafka's `RemoveTopicRecord`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoveTopicRecord {
+    /// The topic's id.
+    pub topic_id: TopicId,
+}
