@@ -15,10 +15,12 @@
 //! - [`storage`]: the storage contract (segment files) and its durability semantics.
 //! - [`record`]: validation and offset assignment for Kafka RecordBatch v2 bytes.
 //! - [`log`]: a partition's segmented, checksummed, crash-recoverable commit log.
+//! - [`wire`]: the Kafka wire protocol codec (frames, requests, responses, error codes).
 
 pub mod log;
 pub mod record;
 pub mod storage;
 pub mod time;
+pub mod wire;
 
 pub use time::{Mono, Now};
