@@ -1,0 +1,220 @@
+//! Produce: validate and append each partition's batches, then answer by `acks`:
+//! 0 — never; 1 — after the append; all (-1) — once the partition's durable offset covers the
+//! last appended offset when the topic's flush policy syncs (see the module docs of `node`).
+//! Missing topics are auto-created when allowed. Every batch of a partition's record set is
+//! validated before any is appended, so a bad batch appends nothing for that partition.
+
+use super::cluster::topic_name;
+use super::errors::{controller_error_code, log_error_code};
+use super::io::TopicPartition;
+use super::{Node, RequestContext};
+use crate::log::FlushPolicy;
+use crate::record::{split_batches, validate_batch, BatchError, Offset};
+use crate::storage::StorageProvider;
+use crate::time::Now;
+use crate::wire::{KafkaErrorCode, ResponseBody};
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::produce_request::PartitionProduceData;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+
+/// A produce request with `acks=all` waiting for fsyncs.
+pub(super) struct PendingProduce {
+    pub(super) ctx: RequestContext,
+    /// The response, complete except for partitions still waiting.
+    response: ProduceResponse,
+    /// (topic index, partition index in the response, partition, durable offset needed).
+    waits: Vec<(usize, usize, TopicPartition, Offset)>,
+}
+
+impl<P: StorageProvider> Node<P> {
+    /// Appends and answers (returns the body) unless `acks` says to wait or not answer.
+    pub(super) fn handle_produce(
+        &mut self,
+        now: Now,
+        ctx: RequestContext,
+        request: ProduceRequest,
+    ) -> Option<ResponseBody> {
+        let acks = request.acks;
+        let mut waits = Vec::new();
+        let mut responses = Vec::new();
+        for (topic_index, topic) in request.topic_data.into_iter().enumerate() {
+            let name = topic.name.0.to_string();
+            let known = self.ensure_topic_for_produce(now, &name);
+            let mut partitions = Vec::new();
+            for (index, data) in topic.partition_data.into_iter().enumerate() {
+                let tp = TopicPartition::new(&name, data.index);
+                let result = match known {
+                    Err(code) => error_partition(data.index, code),
+                    Ok(()) if !matches!(acks, -1..=1) => {
+                        error_partition(data.index, KafkaErrorCode::InvalidRequiredAcks.code())
+                    }
+                    Ok(()) => {
+                        let (result, last) = self.append_partition(now, &tp, data);
+                        if let Some(last) = last.filter(|_| acks == -1) {
+                            if self.needs_sync_for_ack(&tp, last) {
+                                waits.push((topic_index, index, tp, last.plus(1)));
+                            }
+                        }
+                        result
+                    }
+                };
+                partitions.push(result);
+            }
+            responses.push(
+                TopicProduceResponse::default()
+                    .with_name(topic_name(&name))
+                    .with_partition_responses(partitions),
+            );
+        }
+        self.retry_fetches(now);
+        let response = ProduceResponse::default().with_responses(responses);
+        if acks == 0 {
+            return None;
+        }
+        if waits.is_empty() {
+            return Some(ResponseBody::Produce(response));
+        }
+        self.pending_produces.push(PendingProduce {
+            ctx,
+            response,
+            waits,
+        });
+        None
+    }
+
+    fn ensure_topic_for_produce(&mut self, now: Now, name: &str) -> Result<(), i16> {
+        if self.controller.image().topic_by_name(name).is_some() {
+            return Ok(());
+        }
+        self.auto_create(now, name)
+            .map_err(|error| controller_error_code(&error))
+    }
+
+    /// Validates and appends one partition's record set. Returns the partition's answer and
+    /// the last offset appended, if any.
+    fn append_partition(
+        &mut self,
+        now: Now,
+        tp: &TopicPartition,
+        data: PartitionProduceData,
+    ) -> (PartitionProduceResponse, Option<Offset>) {
+        let Some(log) = self.partitions.get_mut(tp) else {
+            let code = KafkaErrorCode::UnknownTopicOrPartition.code();
+            return (error_partition(tp.partition, code), None);
+        };
+        let batches = match data.records.map(split_batches) {
+            Some(Ok(batches)) if !batches.is_empty() => batches,
+            Some(Err(error)) => {
+                return (
+                    error_partition(tp.partition, batch_error_code(&error)),
+                    None,
+                )
+            }
+            _ => {
+                return (
+                    error_partition(tp.partition, KafkaErrorCode::InvalidRecord.code()),
+                    None,
+                )
+            }
+        };
+        if let Some(error) = batches.iter().find_map(|b| validate_batch(b).err()) {
+            return (
+                error_partition(tp.partition, batch_error_code(&error)),
+                None,
+            );
+        }
+        let mut first: Option<Offset> = None;
+        let mut last = None;
+        for batch in batches {
+            match log.append(now, BytesMut::from(Bytes::as_ref(&batch))) {
+                Ok(info) => {
+                    first.get_or_insert(info.base_offset);
+                    last = Some(info.last_offset);
+                }
+                Err(error) if first.is_none() => {
+                    return (error_partition(tp.partition, log_error_code(&error)), None);
+                }
+                Err(_) => break, // earlier batches are in; report them (Kafka appends atomically; see docs)
+            }
+        }
+        let log_start_offset = log.log_start_offset().0 as i64;
+        self.drain_log(tp);
+        let response = PartitionProduceResponse::default()
+            .with_index(tp.partition)
+            .with_base_offset(first.map_or(-1, |o| o.0 as i64))
+            .with_log_append_time_ms(-1)
+            .with_log_start_offset(log_start_offset);
+        (response, last)
+    }
+
+    /// Does an `acks=all` answer for `last` have to wait for a sync?
+    fn needs_sync_for_ack(&self, tp: &TopicPartition, last: Offset) -> bool {
+        self.partitions.get(tp).is_some_and(|log| {
+            log.config().flush_policy != FlushPolicy::Never && log.durable_offset() <= last
+        })
+    }
+
+    /// Answers every waiting produce whose partitions are now durable (or failed).
+    pub(super) fn complete_produces(&mut self) {
+        let mut index = 0;
+        while index < self.pending_produces.len() {
+            let pending = &mut self.pending_produces[index];
+            let partitions = &self.partitions;
+            pending.waits.retain(|(topic, slot, tp, needed)| {
+                let outcome = match partitions.get(tp) {
+                    None => Some(KafkaErrorCode::UnknownTopicOrPartition.code()),
+                    Some(log) if log.is_fenced() => Some(KafkaErrorCode::KafkaStorageError.code()),
+                    Some(log) if log.durable_offset() >= *needed => Some(0),
+                    Some(_) => None,
+                };
+                if let Some(code) = outcome.filter(|code| *code != 0) {
+                    let partition =
+                        &mut pending.response.responses[*topic].partition_responses[*slot];
+                    *partition = error_partition(partition.index, code);
+                }
+                outcome.is_none()
+            });
+            if pending.waits.is_empty() {
+                let done = self.pending_produces.remove(index);
+                self.respond(done.ctx, ResponseBody::Produce(done.response));
+            } else {
+                index += 1;
+            }
+        }
+    }
+
+    /// Fails the waits on a partition that is going away (its topic was deleted), so a
+    /// re-created partition's syncs can never vouch for the old partition's records.
+    pub(super) fn fail_waits_on(&mut self, tp: &TopicPartition) {
+        for pending in &mut self.pending_produces {
+            let response = &mut pending.response;
+            pending.waits.retain(|(topic, slot, waiting, _)| {
+                if waiting != tp {
+                    return true;
+                }
+                let partition = &mut response.responses[*topic].partition_responses[*slot];
+                *partition = error_partition(
+                    partition.index,
+                    KafkaErrorCode::UnknownTopicOrPartition.code(),
+                );
+                false
+            });
+        }
+    }
+}
+
+fn error_partition(index: i32, code: i16) -> PartitionProduceResponse {
+    PartitionProduceResponse::default()
+        .with_index(index)
+        .with_error_code(code)
+        .with_base_offset(-1)
+        .with_log_append_time_ms(-1)
+        .with_log_start_offset(-1)
+}
+
+/// A malformed batch: CORRUPT_MESSAGE for a CRC mismatch, UNSUPPORTED_FOR_MESSAGE_FORMAT for
+/// an old magic, INVALID_RECORD otherwise.
+fn batch_error_code(error: &BatchError) -> i16 {
+    log_error_code(&crate::log::LogError::InvalidBatch(error.clone()))
+}
