@@ -145,11 +145,15 @@ impl<P: StorageProvider> Node<P> {
         let mut results = Vec::new();
         for topic in &request.topics {
             let name = topic.name.0.to_string();
-            let assignments: Option<Vec<Vec<BrokerId>>> = topic.assignments.as_ref().map(|list| {
-                list.iter()
-                    .map(|a| a.broker_ids.iter().map(|b| BrokerId(b.0)).collect())
-                    .collect()
-            });
+            let assignments: Option<Vec<Vec<BrokerId>>> = topic
+                .assignments
+                .as_ref()
+                .filter(|list| !list.is_empty())
+                .map(|list| {
+                    list.iter()
+                        .map(|a| a.broker_ids.iter().map(|b| BrokerId(b.0)).collect())
+                        .collect()
+                });
             let outcome = self
                 .controller
                 .create_partitions(

@@ -139,7 +139,7 @@ impl<P: StorageProvider> Node<P> {
         };
         let high_watermark = log.log_end_offset().0 as i64;
         let log_start_offset = log.log_start_offset().0 as i64;
-        if negative_offset {
+        if negative_offset || from < log.log_start_offset() || from > log.log_end_offset() {
             return error_data(
                 KafkaErrorCode::OffsetOutOfRange.code(),
                 high_watermark,

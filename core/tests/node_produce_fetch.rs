@@ -1,0 +1,217 @@
+//! Produce and Fetch through the node: acks 0/1/all, long polls, pipelining, limits.
+
+mod node_support;
+
+use bytes::BytesMut;
+use node_support::*;
+use odradek_core::record::{set_base_offset, Offset};
+use odradek_core::wire::ResponseBody;
+
+fn produce_answer(body: &ResponseBody) -> (i16, i64) {
+    let ResponseBody::Produce(response) = body else {
+        panic!("not a produce: {body:?}")
+    };
+    let partition = &response.responses[0].partition_responses[0];
+    (partition.error_code, partition.base_offset)
+}
+
+/// The batch as stored: the producer's bytes with the assigned base offset.
+fn stored(batch: &bytes::Bytes, base_offset: u64) -> bytes::Bytes {
+    let mut bytes = BytesMut::from(batch.as_ref());
+    set_base_offset(&mut bytes, Offset(base_offset));
+    bytes.freeze()
+}
+
+#[test]
+fn produce_with_acks_1_is_answered_at_once_and_fetch_returns_the_same_batch_bytes() {
+    let mut h = Harness::new();
+    h.create_topic("orders", 1, &[]);
+    let first = batch(1_000, &["a", "b"]);
+    let second = batch(2_000, &["c"]);
+    let answer = h.call(9, produce_request("orders", 0, 1, first.clone()));
+    assert_eq!(produce_answer(&answer), (0, 0));
+    let answer = h.call(3, produce_request("orders", 0, 1, second.clone()));
+    assert_eq!(produce_answer(&answer), (0, 2));
+    let fetched = h.call(12, fetch_request("orders", 0, 0, 0, 1));
+    let mut expected = BytesMut::from(stored(&first, 0).as_ref());
+    expected.extend_from_slice(&stored(&second, 2));
+    assert_eq!(fetched_records(&fetched), expected.freeze());
+    let ResponseBody::Fetch(response) = fetched else {
+        panic!()
+    };
+    let partition = &response.responses[0].partitions[0];
+    assert_eq!(
+        (partition.high_watermark, partition.log_start_offset),
+        (3, 0)
+    );
+}
+
+#[test]
+fn produce_with_acks_all_waits_for_the_sync_when_the_topic_flushes_every_batch() {
+    let mut h = Harness::new();
+    h.create_topic("durable", 1, &[("flush.messages", "1")]);
+    h.send(1, 9, produce_request("durable", 0, -1, batch(0, &["x"])));
+    let drained = h.drain();
+    assert!(
+        drained.answers.is_empty(),
+        "answered before the sync: {drained:?}"
+    );
+    assert_eq!(drained.syncs.len(), 1);
+    let after = h.perform_syncs(&drained.syncs);
+    assert_eq!(after.answers.len(), 1);
+    assert_eq!(produce_answer(&after.answers[0].body), (0, 0));
+}
+
+#[test]
+fn produce_with_acks_all_is_answered_after_append_when_the_topic_never_syncs() {
+    let mut h = Harness::new();
+    h.create_topic("relaxed", 1, &[]);
+    h.send(1, 9, produce_request("relaxed", 0, -1, batch(0, &["x"])));
+    let drained = h.drain();
+    assert_eq!(drained.answers.len(), 1);
+    assert!(drained.syncs.is_empty());
+}
+
+#[test]
+fn a_failed_sync_answers_acks_all_with_a_storage_error() {
+    let mut h = Harness::new();
+    h.create_topic("durable", 1, &[("flush.messages", "1")]);
+    h.send(1, 9, produce_request("durable", 0, -1, batch(0, &["x"])));
+    let drained = h.drain();
+    let (partition, request) = drained.syncs[0].clone();
+    let error = odradek_core::storage::StorageError::SyncFailed {
+        name: "x".into(),
+        detail: "eio".into(),
+    };
+    h.node.handle(
+        h.now,
+        odradek_core::node::NodeInput::Synced {
+            partition,
+            id: request.id,
+            result: Err(error),
+        },
+    );
+    let after = h.drain();
+    assert_eq!(produce_answer(&after.answers[0].body).0, 56);
+}
+
+#[test]
+fn produce_with_acks_0_gets_no_response_but_is_appended() {
+    let mut h = Harness::new();
+    h.create_topic("fire", 1, &[]);
+    h.send(1, 9, produce_request("fire", 0, 0, batch(0, &["x"])));
+    assert!(h.drain().answers.is_empty());
+    let fetched = h.call(12, fetch_request("fire", 0, 0, 0, 1));
+    assert_eq!(fetched_records(&fetched), stored(&batch(0, &["x"]), 0));
+}
+
+#[test]
+fn a_corrupt_batch_is_rejected_with_corrupt_message_and_appends_nothing() {
+    let mut h = Harness::new();
+    h.create_topic("t", 1, &[]);
+    let mut bad = BytesMut::from(batch(0, &["x"]).as_ref());
+    let last = bad.len() - 1;
+    bad[last] ^= 0xff;
+    let answer = h.call(9, produce_request("t", 0, 1, bad.freeze()));
+    assert_eq!(produce_answer(&answer).0, 2);
+    let garbage = h.call(
+        9,
+        produce_request("t", 0, 1, bytes::Bytes::from_static(b"nonsense")),
+    );
+    assert_eq!(produce_answer(&garbage).0, 87);
+    let fetched = h.call(12, fetch_request("t", 0, 0, 0, 1));
+    assert!(fetched_records(&fetched).is_empty());
+}
+
+#[test]
+fn a_long_poll_fetch_is_answered_when_min_bytes_arrive() {
+    let mut h = Harness::new();
+    h.create_topic("poll", 1, &[]);
+    h.send(1, 12, fetch_request("poll", 0, 0, 5_000, 1));
+    assert!(h.drain().answers.is_empty());
+    assert_eq!(h.node.poll_timeout(), Some(h.now.mono.plus_millis(5_000)));
+    h.send(2, 9, produce_request("poll", 0, 1, batch(0, &["x"])));
+    let drained = h.drain();
+    let mut connections: Vec<u64> = drained.answers.iter().map(|a| a.connection.0).collect();
+    connections.sort_unstable();
+    assert_eq!(connections, vec![1, 2], "{drained:?}");
+    let fetch = drained
+        .answers
+        .iter()
+        .find(|a| a.connection.0 == 1)
+        .unwrap();
+    assert_eq!(fetched_records(&fetch.body), stored(&batch(0, &["x"]), 0));
+}
+
+#[test]
+fn a_long_poll_fetch_is_answered_empty_at_its_deadline() {
+    let mut h = Harness::new();
+    h.create_topic("poll", 1, &[]);
+    h.send(1, 12, fetch_request("poll", 0, 0, 500, 1));
+    h.advance_ms(499);
+    h.node.handle_timeout(h.now);
+    assert!(h.drain().answers.is_empty());
+    h.advance_ms(1);
+    h.node.handle_timeout(h.now);
+    let drained = h.drain();
+    assert_eq!(drained.answers.len(), 1);
+    assert!(fetched_records(&drained.answers[0].body).is_empty());
+}
+
+#[test]
+fn pipelined_requests_on_one_connection_are_answered_in_request_order() {
+    let mut h = Harness::new();
+    h.create_topic("durable", 1, &[("flush.messages", "1")]);
+    let produce = h.send(7, 9, produce_request("durable", 0, -1, batch(0, &["x"])));
+    let metadata = h.send(7, 12, metadata_request(&["durable"]));
+    let other = h.send(8, 12, metadata_request(&["durable"]));
+    let drained = h.drain();
+    let order: Vec<(u64, i32)> = drained
+        .answers
+        .iter()
+        .map(|a| (a.connection.0, a.correlation_id))
+        .collect();
+    assert_eq!(
+        order,
+        vec![(8, other)],
+        "the other connection is not held up"
+    );
+    let after = h.perform_syncs(&drained.syncs);
+    let order: Vec<(u64, i32)> = after
+        .answers
+        .iter()
+        .map(|a| (a.connection.0, a.correlation_id))
+        .collect();
+    assert_eq!(order, vec![(7, produce), (7, metadata)]);
+}
+
+#[test]
+fn fetch_honours_partition_max_bytes_with_whole_batches_but_returns_at_least_one() {
+    let mut h = Harness::new();
+    h.create_topic("big", 1, &[]);
+    let one = batch(0, &["0123456789"]);
+    for _ in 0..3 {
+        h.call(9, produce_request("big", 0, 1, one.clone()));
+    }
+    let mut request = fetch_request("big", 0, 0, 0, 1);
+    request.topics[0].partitions[0].partition_max_bytes = (one.len() * 2 + 1) as i32;
+    let two = fetched_records(&h.call(12, request.clone()));
+    assert_eq!(two.len(), one.len() * 2);
+    request.topics[0].partitions[0].partition_max_bytes = 1;
+    let at_least_one = fetched_records(&h.call(12, request));
+    assert_eq!(at_least_one, stored(&one, 0));
+}
+
+#[test]
+fn fetch_past_the_end_is_offset_out_of_range_and_unknown_topics_are_reported() {
+    let mut h = Harness::new();
+    h.create_topic("t", 1, &[]);
+    let ResponseBody::Fetch(response) = h.call(12, fetch_request("t", 0, 5, 0, 1)) else {
+        panic!()
+    };
+    assert_eq!(response.responses[0].partitions[0].error_code, 1);
+    let ResponseBody::Fetch(response) = h.call(12, fetch_request("nope", 0, 0, 0, 1)) else {
+        panic!()
+    };
+    assert_eq!(response.responses[0].partitions[0].error_code, 3);
+}
