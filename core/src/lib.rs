@@ -17,11 +17,13 @@
 //! - [`log`]: a partition's segmented, checksummed, crash-recoverable commit log.
 //! - [`controller`]: cluster metadata (topics, assignments, configs, brokers) as records applied
 //!   from a metadata log, and the commands that produce them.
+//! - [`wire`]: the Kafka wire protocol codec (frames, requests, responses, error codes).
 
 pub mod controller;
 pub mod log;
 pub mod record;
 pub mod storage;
 pub mod time;
+pub mod wire;
 
 pub use time::{Mono, Now};

@@ -1,0 +1,43 @@
+//! The Kafka wire protocol codec: frames, request decoding, response encoding, the supported
+//! api table and Kafka error codes. Pure functions over bytes; no I/O.
+//!
+//! Contract: the tokio adapter splits a connection's byte stream with [`FrameDecoder`], hands
+//! each frame to [`decode_request`], gives the [`DecodedRequest`] to the node, and writes the
+//! frame [`encode_response`] makes of the node's [`ResponseBody`]. Nothing here panics on any
+//! input; every failure is a [`WireError`] or [`FrameError`] carrying what the caller needs to
+//! answer or log. Message schemas come from the `kafka-protocol` crate (built without
+//! compression: record batches pass through as opaque bytes).
+//!
+//! Why: the broker node is a pure state machine over *decoded* requests; keeping the codec
+//! separate and pure lets the simulator's clients and console tools use the very same code
+//! (through [`encode_request`] and [`decode_response`]) and lets proptests attack it directly.
+//!
+//! Files: [`versions`] (the supported api table, ApiVersions body), [`request`], [`response`],
+//! [`frame`], [`error`] (Kafka error codes, [`WireError`]), `body` ([`RequestBody`],
+//! [`ResponseBody`]), `skim` (array-length check before decoding; see below).
+//!
+//! Known hazard handled here: `kafka-protocol` 0.18 pre-allocates arrays with the length read
+//! from the wire, so a tiny frame claiming 2^31 elements would abort the process on allocation
+//! failure. Request bodies are therefore walked first and impossible lengths rejected
+//! ([`WireError::ImplausibleArrayLength`]). Response decoding (client side) is not guarded.
+
+mod body;
+pub mod error;
+pub mod frame;
+pub mod request;
+pub mod response;
+mod skim;
+pub mod versions;
+
+pub use body::{RequestBody, ResponseBody};
+pub use error::{KafkaErrorCode, MessagePart, WireError};
+pub use frame::{FrameDecoder, FrameError, SIZE_PREFIX_LEN};
+pub use request::{
+    decode_request, encode_request, peek_request_prefix, DecodedRequest, RequestPrefix,
+    REQUEST_PREFIX_LEN,
+};
+pub use response::{decode_response, encode_api_versions_fallback, encode_response};
+pub use versions::{api_versions_response, supported_api, SupportedApi, SUPPORTED_APIS};
+
+/// The `kafka-protocol` crate, re-exported so callers build bodies with the same version of it.
+pub use kafka_protocol;
