@@ -71,6 +71,11 @@ pub fn encode_api_versions_fallback(correlation_id: i32) -> Result<BytesMut, Wir
 /// Decodes a response frame (without its size prefix) to a request of `api_key` at
 /// `api_version`. Bytes left over after the body are an error.
 ///
+/// Not hardened like [`decode_request`](super::decode_request): array lengths are not
+/// checked before `kafka-protocol` pre-allocates them, so a hostile broker can make this abort
+/// the process with a tiny frame. Use it only against brokers you trust (our own, in tools and
+/// the simulator).
+///
 /// Note for ApiVersions: a broker that does not support the requested version answers with a
 /// v0 body (KIP-511); decode such an answer with `api_version` 0.
 pub fn decode_response(
