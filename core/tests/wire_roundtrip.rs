@@ -6,14 +6,11 @@
 
 mod wire_samples;
 
-use odradek_core::wire::kafka_protocol::messages::metadata_response::{
-    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
-};
 use odradek_core::wire::kafka_protocol::messages::produce_response::{
     PartitionProduceResponse, TopicProduceResponse,
 };
 use odradek_core::wire::kafka_protocol::messages::*;
-use odradek_core::wire::kafka_protocol::protocol::{Message, StrBytes};
+use odradek_core::wire::kafka_protocol::protocol::Message;
 use odradek_core::wire::{
     api_versions_response, decode_request, decode_response, encode_response, KafkaErrorCode,
     ResponseBody, SUPPORTED_APIS,
@@ -68,35 +65,6 @@ fn sample_response(api_key: ApiKey, version: i16) -> ResponseBody {
             .with_cluster_id(text("odradek"))
             .into(),
         other => panic!("no sample response for {other:?}"),
-    }
-}
-
-/// A one-broker, one-topic, one-partition cluster, as the node would describe it.
-pub fn one_topic_metadata(version: i16) -> MetadataResponse {
-    let broker = MetadataResponseBroker::default()
-        .with_node_id(BrokerId(1))
-        .with_host(StrBytes::from_static_str("localhost"))
-        .with_port(9092);
-    let partition = MetadataResponsePartition::default()
-        .with_partition_index(0)
-        .with_leader_id(BrokerId(1))
-        .with_replica_nodes(vec![BrokerId(1)])
-        .with_isr_nodes(vec![BrokerId(1)]);
-    let partition = if version >= 7 {
-        partition.with_leader_epoch(0)
-    } else {
-        partition
-    };
-    let response = MetadataResponse::default()
-        .with_brokers(vec![broker])
-        .with_controller_id(BrokerId(if version >= 1 { 1 } else { -1 }))
-        .with_topics(vec![MetadataResponseTopic::default()
-            .with_name(Some(topic("orders")))
-            .with_partitions(vec![partition])]);
-    if version >= 2 {
-        response.with_cluster_id(Some(StrBytes::from_static_str("odradek")))
-    } else {
-        response
     }
 }
 

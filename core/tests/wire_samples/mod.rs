@@ -20,6 +20,9 @@ use odradek_core::wire::kafka_protocol::messages::list_offsets_request::{
     ListOffsetsPartition, ListOffsetsTopic,
 };
 use odradek_core::wire::kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use odradek_core::wire::kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
 use odradek_core::wire::kafka_protocol::messages::produce_request::{
     PartitionProduceData, TopicProduceData,
 };
@@ -281,4 +284,33 @@ fn create_partitions(_v: i16) -> CreatePartitionsRequest {
         .with_topics(vec![grow("orders"), grow("payments")])
         .with_timeout_ms(10_000)
         .with_validate_only(false)
+}
+
+/// A one-broker, one-topic, one-partition cluster, as the node would describe it.
+pub fn one_topic_metadata(version: i16) -> MetadataResponse {
+    let broker = MetadataResponseBroker::default()
+        .with_node_id(BrokerId(1))
+        .with_host(text("localhost"))
+        .with_port(9092);
+    let partition = MetadataResponsePartition::default()
+        .with_partition_index(0)
+        .with_leader_id(BrokerId(1))
+        .with_replica_nodes(vec![BrokerId(1)])
+        .with_isr_nodes(vec![BrokerId(1)]);
+    let partition = if version >= 7 {
+        partition.with_leader_epoch(0)
+    } else {
+        partition
+    };
+    let response = MetadataResponse::default()
+        .with_brokers(vec![broker])
+        .with_controller_id(BrokerId(if version >= 1 { 1 } else { -1 }))
+        .with_topics(vec![MetadataResponseTopic::default()
+            .with_name(Some(topic("orders")))
+            .with_partitions(vec![partition])]);
+    if version >= 2 {
+        response.with_cluster_id(Some(text("odradek")))
+    } else {
+        response
+    }
 }
