@@ -46,7 +46,9 @@ pub(crate) fn check_array_lengths(
     let mut skim = Skimmer {
         buf: body.clone(),
         version: api_version,
-        flexible: api_version >= first_flexible_version(api_key),
+        // A body is flexible (compact lengths, tagged fields) exactly when its request header
+        // is v2; kafka-protocol knows that per api and version.
+        flexible: api_key.request_header_version(api_version) >= 2,
     };
     let walked = match api_key {
         ApiKey::Produce => skim.produce(),
@@ -63,20 +65,6 @@ pub(crate) fn check_array_lengths(
     match walked {
         Err(Stop::Implausible(implausible)) => Err(implausible),
         Ok(()) | Err(Stop::OffSchema) => Ok(()),
-    }
-}
-
-/// The first version of each api whose body uses the flexible (compact, tagged) encoding.
-fn first_flexible_version(api_key: ApiKey) -> i16 {
-    match api_key {
-        ApiKey::Produce | ApiKey::Metadata => 9,
-        ApiKey::Fetch => 12,
-        ApiKey::ListOffsets => 6,
-        ApiKey::CreateTopics => 5,
-        ApiKey::DeleteTopics | ApiKey::DescribeConfigs => 4,
-        ApiKey::ApiVersions => 3,
-        ApiKey::CreatePartitions => 2,
-        _ => 0,
     }
 }
 
