@@ -266,8 +266,77 @@ fn mutated_valid_frame() -> impl Strategy<Value = Bytes> {
         })
 }
 
+/// A valid response frame (no size prefix) with random byte overwrites and a random cut.
+fn mutated_valid_response() -> impl Strategy<Value = (usize, i16, Bytes)> {
+    let edits = prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6);
+    (
+        0..SUPPORTED_APIS.len(),
+        any::<prop::sample::Index>(),
+        edits,
+        any::<prop::sample::Index>(),
+    )
+        .prop_map(|(index, version, edits, cut)| {
+            let api = SUPPORTED_APIS[index];
+            let span = usize::try_from(api.max_version - api.min_version).unwrap() + 1;
+            let version = api.min_version + i16::try_from(version.index(span)).unwrap();
+            let body = sample_response(api.api_key, version);
+            let framed = encode_response(api.api_key, version, 3, &body).unwrap();
+            let mut bytes = strip_size_prefix(framed).to_vec();
+            for (position, value) in edits {
+                let at = position.index(bytes.len());
+                bytes[at] = value;
+            }
+            bytes.truncate(cut.index(bytes.len() + 1));
+            (index, version, Bytes::from(bytes))
+        })
+}
+
+/// Regression: before responses were skimmed too, 64 random bytes decoded as a response made
+/// kafka-protocol request ~72 GB and the proptest process died with SIGABRT.
+#[test]
+fn a_tiny_response_claiming_billions_of_array_elements_is_rejected_before_allocation() {
+    // Metadata v1 response: correlation id, then brokers array length i32::MAX.
+    let frame = Bytes::from_static(&[0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff]);
+    assert!(matches!(
+        decode_response(ApiKey::Metadata, 1, frame).unwrap_err(),
+        WireError::ImplausibleArrayLength {
+            api_key: ApiKey::Metadata,
+            correlation_id: 1,
+            ..
+        }
+    ));
+    // ApiVersions v3: a supported_features tagged field claiming u32::MAX - 1 features.
+    let frame = Bytes::from_static(&[
+        0, 0, 0, 2, 0, 0, 1, 0, 0, 0, 0, 1, 0, 5, 0xff, 0xff, 0xff, 0xff, 0x0f,
+    ]);
+    assert!(matches!(
+        decode_response(ApiKey::ApiVersions, 3, frame).unwrap_err(),
+        WireError::ImplausibleArrayLength {
+            api_key: ApiKey::ApiVersions,
+            ..
+        }
+    ));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn random_bytes_never_panic_the_response_decoder(
+        index in 0..SUPPORTED_APIS.len(),
+        bytes in prop::collection::vec(any::<u8>(), 0..300),
+    ) {
+        let api = SUPPORTED_APIS[index];
+        let _ = decode_response(api.api_key, api.max_version, Bytes::from(bytes.clone()));
+        let _ = decode_response(api.api_key, api.min_version, Bytes::from(bytes));
+    }
+
+    #[test]
+    fn mutated_valid_responses_never_panic_the_response_decoder(
+        (index, version, frame) in mutated_valid_response()
+    ) {
+        let _ = decode_response(SUPPORTED_APIS[index].api_key, version, frame);
+    }
 
     #[test]
     fn random_bytes_never_panic_the_request_decoder(bytes in prop::collection::vec(any::<u8>(), 0..300)) {

@@ -19,7 +19,7 @@
 //! Known hazard handled here: `kafka-protocol` 0.18 pre-allocates arrays with the length read
 //! from the wire, so a tiny frame claiming 2^31 elements would abort the process on allocation
 //! failure. Request bodies are therefore walked first and impossible lengths rejected
-//! ([`WireError::ImplausibleArrayLength`]). Response decoding (client side) is not guarded.
+//! ([`WireError::ImplausibleArrayLength`]); `skim_response` does the same for responses.
 
 mod body;
 pub mod error;
@@ -27,6 +27,7 @@ pub mod frame;
 pub mod request;
 pub mod response;
 mod skim;
+mod skim_response;
 pub mod versions;
 
 pub use body::{RequestBody, ResponseBody};

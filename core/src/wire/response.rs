@@ -7,7 +7,9 @@
 //! defaults are not written (`kafka-protocol` omits them); the header and bodies we build carry
 //! no unknown tagged fields, so nothing is written that old clients might trip on.
 //! [`encode_api_versions_fallback`] is the KIP-511 answer to an ApiVersions request above our
-//! maximum. [`decode_response`] is the client-side inverse of [`encode_response`].
+//! maximum. [`decode_response`] is the client-side inverse of [`encode_response`]; like the
+//! request decoder it checks array lengths before decoding (`skim_response`), so a corrupt
+//! response cannot abort a tool or simulated client.
 //!
 //! Why: one encoder that always picks the right header version keeps the node free of wire
 //! details, and the client helpers let tools and the simulator speak to the broker through
@@ -20,6 +22,7 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 use super::body::ResponseBody;
 use super::error::{describe, is_truncation, KafkaErrorCode, MessagePart, WireError};
 use super::request::write_size_prefix;
+use super::skim_response::check_response_array_lengths;
 use super::versions::api_versions_response;
 
 /// Encodes a response to the request with `correlation_id` as a size-prefixed frame.
@@ -71,10 +74,9 @@ pub fn encode_api_versions_fallback(correlation_id: i32) -> Result<BytesMut, Wir
 /// Decodes a response frame (without its size prefix) to a request of `api_key` at
 /// `api_version`. Bytes left over after the body are an error.
 ///
-/// Not hardened like [`decode_request`](super::decode_request): array lengths are not
-/// checked before `kafka-protocol` pre-allocates them, so a hostile broker can make this abort
-/// the process with a tiny frame. Use it only against brokers you trust (our own, in tools and
-/// the simulator).
+/// Like [`decode_request`](super::decode_request), array lengths are checked against the
+/// remaining bytes before decoding, so a corrupt or hostile response cannot make the process
+/// abort on a huge pre-allocation.
 ///
 /// Note for ApiVersions: a broker that does not support the requested version answers with a
 /// v0 body (KIP-511); decode such an answer with `api_version` 0.
@@ -105,6 +107,15 @@ pub fn decode_response(
     };
     let header = ResponseHeader::decode(&mut buf, api_key.response_header_version(api_version))
         .map_err(|err| failure(MessagePart::Header, err))?;
+    check_response_array_lengths(api_key, api_version, &buf).map_err(|implausible| {
+        WireError::ImplausibleArrayLength {
+            api_key,
+            api_version,
+            correlation_id,
+            count: implausible.count,
+            remaining: implausible.remaining,
+        }
+    })?;
     let body = match ResponseBody::decode_from(api_key, &mut buf, api_version) {
         Some(decoded) => decoded.map_err(|err| failure(MessagePart::Body, err))?,
         None => {

@@ -28,14 +28,22 @@ pub(crate) struct ImplausibleArray {
 }
 
 /// Why the walk stopped early.
-enum Stop {
+pub(super) enum Stop {
     /// The input ended or went off-schema: let the real decoder report it.
     OffSchema,
     /// An array length the remaining bytes cannot hold.
     Implausible(ImplausibleArray),
 }
 
-type Walk = Result<(), Stop>;
+pub(super) type Walk = Result<(), Stop>;
+
+/// Finishes a walk: only an implausible array length is an error.
+pub(super) fn verdict(walked: Walk) -> Result<(), ImplausibleArray> {
+    match walked {
+        Err(Stop::Implausible(implausible)) => Err(implausible),
+        Ok(()) | Err(Stop::OffSchema) => Ok(()),
+    }
+}
 
 /// Checks every array length in a request body (the bytes after the request header).
 pub(crate) fn check_array_lengths(
@@ -62,20 +70,17 @@ pub(crate) fn check_array_lengths(
         // ApiVersions, DescribeCluster and anything else without arrays.
         _ => Ok(()),
     };
-    match walked {
-        Err(Stop::Implausible(implausible)) => Err(implausible),
-        Ok(()) | Err(Stop::OffSchema) => Ok(()),
-    }
+    verdict(walked)
 }
 
-struct Skimmer {
-    buf: Bytes,
-    version: i16,
-    flexible: bool,
+pub(super) struct Skimmer {
+    pub(super) buf: Bytes,
+    pub(super) version: i16,
+    pub(super) flexible: bool,
 }
 
 impl Skimmer {
-    fn skip(&mut self, n: usize) -> Walk {
+    pub(super) fn skip(&mut self, n: usize) -> Walk {
         if self.buf.remaining() < n {
             return Err(Stop::OffSchema);
         }
@@ -83,7 +88,7 @@ impl Skimmer {
         Ok(())
     }
 
-    fn varint(&mut self) -> Result<u32, Stop> {
+    pub(super) fn varint(&mut self) -> Result<u32, Stop> {
         let mut value = 0u32;
         for shift in 0..5 {
             let byte = self.buf.try_get_u8().map_err(|_| Stop::OffSchema)?;
@@ -96,7 +101,7 @@ impl Skimmer {
     }
 
     /// A (nullable) string, or (nullable) bytes when `wide` (i32 length when not flexible).
-    fn string_or_bytes(&mut self, wide: bool) -> Walk {
+    pub(super) fn string_or_bytes(&mut self, wide: bool) -> Walk {
         let len = if self.flexible {
             i64::from(self.varint()?) - 1
         } else if wide {
@@ -111,12 +116,12 @@ impl Skimmer {
         }
     }
 
-    fn string(&mut self) -> Walk {
+    pub(super) fn string(&mut self) -> Walk {
         self.string_or_bytes(false)
     }
 
     /// Minimum encoded size of a string (its length prefix).
-    fn min_string(&self) -> usize {
+    pub(super) fn min_string(&self) -> usize {
         if self.flexible {
             1
         } else {
@@ -125,7 +130,7 @@ impl Skimmer {
     }
 
     /// Minimum encoded size of an array (its length prefix).
-    fn min_array(&self) -> usize {
+    pub(super) fn min_array(&self) -> usize {
         if self.flexible {
             1
         } else {
@@ -134,26 +139,42 @@ impl Skimmer {
     }
 
     /// Minimum encoded size of a tagged-field section.
-    fn min_tags(&self) -> usize {
+    pub(super) fn min_tags(&self) -> usize {
         usize::from(self.flexible)
     }
 
     /// A tagged-field section (flexible versions only); each field is skipped by its size.
-    fn tags(&mut self) -> Walk {
+    pub(super) fn tags(&mut self) -> Walk {
+        self.tags_with(|_, _| None)
+    }
+
+    /// A tagged-field section whose known tags are walked by `known` (which returns `None`
+    /// for tags it does not know; those are skipped by their size, as the decoder does).
+    pub(super) fn tags_with(
+        &mut self,
+        mut known: impl FnMut(&mut Self, u32) -> Option<Walk>,
+    ) -> Walk {
         if !self.flexible {
             return Ok(());
         }
         let count = self.varint()?;
         for _ in 0..count {
-            self.varint()?;
+            let tag = self.varint()?;
             let size = self.varint()?;
-            self.skip(size as usize)?;
+            match known(self, tag) {
+                Some(walked) => walked?,
+                None => self.skip(size as usize)?,
+            }
         }
         Ok(())
     }
 
     /// A (nullable) array whose elements take at least `min_element` bytes each.
-    fn array(&mut self, min_element: usize, mut element: impl FnMut(&mut Self) -> Walk) -> Walk {
+    pub(super) fn array(
+        &mut self,
+        min_element: usize,
+        mut element: impl FnMut(&mut Self) -> Walk,
+    ) -> Walk {
         let count = if self.flexible {
             i64::from(self.varint()?) - 1
         } else {

@@ -27,8 +27,23 @@ use odradek_core::wire::kafka_protocol::messages::produce_request::{
     PartitionProduceData, TopicProduceData,
 };
 use odradek_core::wire::kafka_protocol::messages::*;
+use odradek_core::wire::kafka_protocol::messages::{
+    api_versions_response::SupportedFeatureKey,
+    create_partitions_response::CreatePartitionsTopicResult,
+    create_topics_response::{CreatableTopicConfigs, CreatableTopicResult},
+    delete_topics_response::DeletableTopicResult,
+    describe_cluster_response::DescribeClusterBroker,
+    describe_configs_response::{
+        DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
+    },
+    fetch_response::{AbortedTransaction, FetchableTopicResponse, LeaderIdAndEpoch, PartitionData},
+    list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse},
+    produce_response::{PartitionProduceResponse, TopicProduceResponse},
+};
 use odradek_core::wire::kafka_protocol::protocol::StrBytes;
-use odradek_core::wire::{encode_request, RequestBody};
+use odradek_core::wire::{
+    api_versions_response, encode_request, KafkaErrorCode, RequestBody, ResponseBody,
+};
 
 pub fn text(s: &'static str) -> StrBytes {
     StrBytes::from_static_str(s)
@@ -313,4 +328,125 @@ pub fn one_topic_metadata(version: i16) -> MetadataResponse {
     } else {
         response
     }
+}
+
+/// A populated response body of `api_key` valid at `version` (two-element arrays at every
+/// level, and known tagged fields set where the version has them).
+pub fn sample_response(api_key: ApiKey, v: i16) -> ResponseBody {
+    match api_key {
+        ApiKey::ApiVersions => {
+            let body = api_versions_response(KafkaErrorCode::None);
+            if v >= 3 {
+                let feature = SupportedFeatureKey::default()
+                    .with_name(text("metadata.version"))
+                    .with_min_version(1)
+                    .with_max_version(20);
+                body.with_supported_features(vec![feature.clone(), feature])
+                    .into()
+            } else {
+                body.into()
+            }
+        }
+        ApiKey::Metadata => one_topic_metadata(v).into(),
+        ApiKey::Produce => produce_response(v).into(),
+        ApiKey::Fetch => fetch_response(v).into(),
+        ApiKey::ListOffsets => {
+            let partition = ListOffsetsPartitionResponse::default().with_offset(12);
+            let topic_result = ListOffsetsTopicResponse::default()
+                .with_name(topic("orders"))
+                .with_partitions(vec![partition.clone(), partition]);
+            ListOffsetsResponse::default()
+                .with_topics(vec![topic_result.clone(), topic_result])
+                .into()
+        }
+        ApiKey::CreateTopics => create_topics_response(v).into(),
+        ApiKey::DeleteTopics => {
+            let result = DeletableTopicResult::default().with_name(Some(topic("orders")));
+            DeleteTopicsResponse::default()
+                .with_responses(vec![result.clone(), result])
+                .into()
+        }
+        ApiKey::DescribeConfigs => describe_configs_response(v).into(),
+        ApiKey::CreatePartitions => {
+            let result = CreatePartitionsTopicResult::default()
+                .with_name(topic("orders"))
+                .with_error_message(Some(text("no")));
+            CreatePartitionsResponse::default()
+                .with_results(vec![result.clone(), result])
+                .into()
+        }
+        ApiKey::DescribeCluster => {
+            let broker = DescribeClusterBroker::default()
+                .with_host(text("localhost"))
+                .with_port(9092);
+            DescribeClusterResponse::default()
+                .with_cluster_id(text("odradek"))
+                .with_brokers(vec![broker.clone(), broker])
+                .into()
+        }
+        other => panic!("no sample response for {other:?}"),
+    }
+}
+
+fn produce_response(v: i16) -> ProduceResponse {
+    let partition = PartitionProduceResponse::default()
+        .with_index(0)
+        .with_base_offset(41)
+        .with_log_start_offset(if v >= 5 { 0 } else { -1 })
+        .with_log_append_time_ms(-1);
+    let topic_result = TopicProduceResponse::default()
+        .with_name(topic("orders"))
+        .with_partition_responses(vec![partition.clone(), partition]);
+    ProduceResponse::default().with_responses(vec![topic_result.clone(), topic_result])
+}
+
+fn fetch_response(v: i16) -> FetchResponse {
+    let aborted = AbortedTransaction::default().with_first_offset(3);
+    let mut partition = PartitionData::default()
+        .with_high_watermark(10)
+        .with_aborted_transactions(Some(vec![aborted.clone(), aborted]))
+        .with_records(Some(Bytes::from_static(b"opaque batches")));
+    if v >= 12 {
+        let leader = LeaderIdAndEpoch::default()
+            .with_leader_id(BrokerId(1))
+            .with_leader_epoch(4);
+        partition = partition.with_current_leader(leader);
+    }
+    let topic_result = FetchableTopicResponse::default()
+        .with_topic(topic("orders"))
+        .with_partitions(vec![partition.clone(), partition]);
+    FetchResponse::default().with_responses(vec![topic_result.clone(), topic_result])
+}
+
+fn create_topics_response(v: i16) -> CreateTopicsResponse {
+    let mut result = CreatableTopicResult::default()
+        .with_name(topic("orders"))
+        .with_error_message(Some(text("ok")));
+    if v >= 5 {
+        let config = CreatableTopicConfigs::default()
+            .with_name(text("retention.ms"))
+            .with_value(Some(text("1000")));
+        result = result
+            .with_num_partitions(3)
+            .with_replication_factor(1)
+            .with_topic_config_error_code(29)
+            .with_configs(Some(vec![config.clone(), config]));
+    }
+    CreateTopicsResponse::default().with_topics(vec![result.clone(), result])
+}
+
+fn describe_configs_response(_v: i16) -> DescribeConfigsResponse {
+    let synonym = DescribeConfigsSynonym::default()
+        .with_name(text("log.retention.ms"))
+        .with_value(Some(text("1000")))
+        .with_source(5);
+    let config = DescribeConfigsResourceResult::default()
+        .with_name(text("retention.ms"))
+        .with_value(Some(text("1000")))
+        .with_synonyms(vec![synonym.clone(), synonym]);
+    let result = DescribeConfigsResult::default()
+        .with_resource_type(2)
+        .with_resource_name(text("orders"))
+        .with_configs(vec![config.clone(), config]);
+    DescribeConfigsResponse::default().with_results(vec![result.clone(), result])
 }
