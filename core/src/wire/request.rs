@@ -20,6 +20,7 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 
 use super::body::RequestBody;
 use super::error::{describe, is_truncation, MessagePart, WireError};
+use super::frame::SIZE_PREFIX_LEN;
 use super::skim::check_array_lengths;
 use super::versions::supported_api;
 
@@ -188,10 +189,13 @@ pub fn encode_request(header: &RequestHeader, body: &RequestBody) -> Result<Byte
     write_size_prefix(frame)
 }
 
-/// Fills in the 4-byte size prefix reserved at the start of `frame`.
+/// Fills in the 4-byte size prefix reserved at the start of `frame` (which the encoders put
+/// there before writing the header).
 pub(crate) fn write_size_prefix(mut frame: BytesMut) -> Result<BytesMut, WireError> {
-    let len = frame.len() - 4;
+    let len = frame.len().saturating_sub(SIZE_PREFIX_LEN);
     let size = i32::try_from(len).map_err(|_| WireError::TooLargeToFrame { len })?;
-    frame[..4].copy_from_slice(&size.to_be_bytes());
+    if let Some(prefix) = frame.get_mut(..SIZE_PREFIX_LEN) {
+        prefix.copy_from_slice(&size.to_be_bytes());
+    }
     Ok(frame)
 }

@@ -23,7 +23,7 @@
 //!   the crate's minimum). v12 is the last version that names topics; v13+ identifies topics by
 //!   id only, which the node does not resolve yet.
 //! - **ListOffsets 1–7.** v0 (old multi-offset form) is gone from the crate and Kafka 4.0;
-//!   v8 adds tiered-storage timestamps (KIP-1005).
+//!   v7 is max-timestamp lookup (KIP-734); v8+ add tiered-storage offsets we do not have.
 //! - **CreateTopics 2–7, DeleteTopics 1–6, DescribeConfigs 1–4.** The crate's minimums (Kafka
 //!   4.0 removed the older versions too); the maxima are the latest versions.
 //! - **CreatePartitions 0–3, DescribeCluster 0–1.** DescribeCluster v2 (fenced brokers) is left
