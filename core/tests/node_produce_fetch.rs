@@ -215,3 +215,45 @@ fn fetch_past_the_end_is_offset_out_of_range_and_unknown_topics_are_reported() {
     };
     assert_eq!(response.responses[0].partitions[0].error_code, 3);
 }
+
+#[test]
+fn a_long_poll_fetch_keeps_waiting_while_only_other_partitions_grow() {
+    let mut h = Harness::new();
+    h.create_topic("poll", 2, &[]);
+    h.send(1, 12, fetch_request("poll", 0, 0, 5_000, 1));
+    h.send(
+        2,
+        9,
+        produce_request("poll", 1, 1, batch(0, &["elsewhere"])),
+    );
+    let drained = h.drain();
+    assert_eq!(drained.answers.len(), 1);
+    assert_eq!(drained.answers[0].connection.0, 2);
+    h.send(2, 9, produce_request("poll", 0, 1, batch(0, &["here"])));
+    let drained = h.drain();
+    assert_eq!(drained.answers.len(), 2);
+}
+
+#[test]
+fn fetch_max_bytes_caps_the_whole_response_across_partitions() {
+    let mut h = Harness::new();
+    h.create_topic("wide", 2, &[]);
+    let one = batch(0, &["0123456789"]);
+    for partition in 0..2 {
+        h.call(9, produce_request("wide", partition, 1, one.clone()));
+    }
+    let mut request = fetch_request("wide", 0, 0, 0, 1);
+    let mut second = request.topics[0].partitions[0].clone();
+    second.partition = 1;
+    request.topics[0].partitions.push(second);
+    request.max_bytes = (one.len() + 1) as i32;
+    let ResponseBody::Fetch(response) = h.call(12, request) else {
+        panic!()
+    };
+    let sizes: Vec<usize> = response.responses[0]
+        .partitions
+        .iter()
+        .map(|p| p.records.as_ref().map_or(0, |r| r.len()))
+        .collect();
+    assert_eq!(sizes, vec![one.len(), 0]);
+}

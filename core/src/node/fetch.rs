@@ -20,6 +20,7 @@ use crate::wire::{KafkaErrorCode, ResponseBody};
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse};
+use std::collections::BTreeSet;
 
 /// A fetch waiting for `min_bytes` or its deadline.
 pub(super) struct PendingFetch {
@@ -62,14 +63,19 @@ impl<P: StorageProvider> Node<P> {
 
     /// Answers every parked fetch that now has `min_bytes`, an error, or a passed deadline.
     pub(super) fn retry_fetches(&mut self, now: Now) {
+        let changed = std::mem::take(&mut self.changed_partitions);
         if self.pending_fetches.is_empty() {
             return;
         }
         let parked = std::mem::take(&mut self.pending_fetches);
         for pending in parked {
+            let expired = now.mono >= pending.deadline;
+            if !expired && !mentions_any(&pending.request, &changed) {
+                self.pending_fetches.push(pending);
+                continue;
+            }
             let min_bytes = usize::try_from(pending.request.min_bytes.max(0)).unwrap_or(0);
             let evaluated = self.evaluate_fetch(&pending.request);
-            let expired = now.mono >= pending.deadline;
             if expired || evaluated.has_error || evaluated.bytes >= min_bytes {
                 self.respond(pending.ctx, ResponseBody::Fetch(evaluated.response));
             } else {
@@ -146,23 +152,23 @@ impl<P: StorageProvider> Node<P> {
                 log_start_offset,
             );
         }
-        let mut records = BytesMut::new();
+        let mut chunks: Vec<Bytes> = Vec::new();
+        let mut taken = 0usize;
         let mut next = from;
         let result = loop {
-            if next >= log.log_end_offset()
-                || (records.len() >= limit && !(at_least_one && records.is_empty()))
-            {
+            if next >= log.log_end_offset() || (taken >= limit && !(at_least_one && taken == 0)) {
                 break Ok(());
             }
-            let room = limit.saturating_sub(records.len());
+            let room = limit.saturating_sub(taken);
             match log.read(next, room) {
                 Ok(read) if read.records.is_empty() => break Ok(()),
                 Ok(read) => {
                     let too_big = read.records.len() > room;
-                    if too_big && !(at_least_one && records.is_empty()) {
+                    if too_big && !(at_least_one && taken == 0) {
                         break Ok(());
                     }
-                    records.extend_from_slice(&read.records);
+                    taken += read.records.len();
+                    chunks.push(read.records);
                     next = read.next_offset;
                     if too_big {
                         break Ok(());
@@ -172,7 +178,7 @@ impl<P: StorageProvider> Node<P> {
             }
         };
         match result {
-            Err(error) if records.is_empty() => {
+            Err(error) if taken == 0 => {
                 error_data(log_error_code(&error), high_watermark, log_start_offset)
             }
             // A later batch failed to read: serve what was read; the next fetch reports it.
@@ -181,9 +187,31 @@ impl<P: StorageProvider> Node<P> {
                 .with_last_stable_offset(high_watermark)
                 .with_log_start_offset(log_start_offset)
                 .with_preferred_read_replica(BrokerId(-1))
-                .with_records(Some(records.freeze())),
+                .with_records(Some(concatenate(chunks))),
         }
     }
+}
+
+/// One buffer of the chunks read; no copy for the common single chunk.
+fn concatenate(mut chunks: Vec<Bytes>) -> Bytes {
+    if chunks.len() <= 1 {
+        return chunks.pop().unwrap_or_default();
+    }
+    let mut joined = BytesMut::with_capacity(chunks.iter().map(Bytes::len).sum());
+    chunks
+        .iter()
+        .for_each(|chunk| joined.extend_from_slice(chunk));
+    joined.freeze()
+}
+
+/// Does the fetch ask for any of these partitions?
+fn mentions_any(request: &FetchRequest, partitions: &BTreeSet<TopicPartition>) -> bool {
+    !partitions.is_empty()
+        && request.topics.iter().any(|topic| {
+            topic.partitions.iter().any(|p| {
+                partitions.contains(&TopicPartition::new(topic.topic.0.as_str(), p.partition))
+            })
+        })
 }
 
 fn error_data(code: i16, high_watermark: i64, log_start_offset: i64) -> PartitionData {

@@ -55,7 +55,7 @@ use fetch::PendingFetch;
 use kafka_protocol::messages::ApiKey;
 use metadata_store::MetadataStore;
 use produce::PendingProduce;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// This node's broker id (one node for now).
 pub const NODE_ID: i32 = 0;
@@ -94,6 +94,8 @@ pub struct Node<P: StorageProvider> {
     next_slot: u64,
     pending_produces: Vec<PendingProduce>,
     pending_fetches: Vec<PendingFetch>,
+    /// Partitions appended to, trimmed or removed since parked fetches were last evaluated.
+    changed_partitions: BTreeSet<TopicPartition>,
     outputs: VecDeque<NodeOutput>,
     last_now: Mono,
 }
@@ -170,6 +172,7 @@ impl<P: StorageProvider> Node<P> {
                 // next produce or fetch on the partition answers with the error.
                 let _ = log.handle_timeout(now);
             }
+            self.changed_partitions.insert(tp.clone());
             self.drain_log(&tp);
         }
         self.complete_produces();

@@ -39,6 +39,7 @@ impl<P: StorageProvider> Node<P> {
             next_slot: 0,
             pending_produces: Vec::new(),
             pending_fetches: Vec::new(),
+            changed_partitions: BTreeSet::new(),
             outputs: VecDeque::new(),
             last_now: now.mono,
         };
@@ -112,6 +113,7 @@ impl<P: StorageProvider> Node<P> {
         for tp in gone {
             self.partitions.remove(&tp);
             self.fail_waits_on(&tp);
+            self.changed_partitions.insert(tp.clone());
             self.provider.remove_directory(&tp.directory_name())?;
         }
         for directory in self.provider.list_directories()? {

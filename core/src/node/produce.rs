@@ -139,6 +139,9 @@ impl<P: StorageProvider> Node<P> {
             }
         }
         let log_start_offset = log.log_start_offset().0 as i64;
+        if first.is_some() {
+            self.changed_partitions.insert(tp.clone());
+        }
         self.drain_log(tp);
         let response = PartitionProduceResponse::default()
             .with_index(tp.partition)
