@@ -257,3 +257,56 @@ fn fetch_max_bytes_caps_the_whole_response_across_partitions() {
         .collect();
     assert_eq!(sizes, vec![one.len(), 0]);
 }
+
+#[test]
+fn produce_with_acks_all_under_flush_ms_is_answered_after_the_interval_sync() {
+    let mut h = Harness::new();
+    h.create_topic("interval", 1, &[("flush.ms", "100")]);
+    h.send(1, 9, produce_request("interval", 0, -1, batch(0, &["x"])));
+    let drained = h.drain();
+    assert!(
+        drained.answers.is_empty() && drained.syncs.is_empty(),
+        "{drained:?}"
+    );
+    assert_eq!(h.node.poll_timeout(), Some(h.now.mono.plus_millis(100)));
+    h.advance_ms(100);
+    h.node.handle_timeout(h.now);
+    let drained = h.drain();
+    assert!(drained.answers.is_empty());
+    assert_eq!(drained.syncs.len(), 1);
+    let after = h.perform_syncs(&drained.syncs);
+    assert_eq!(produce_answer(&after.answers[0].body), (0, 0));
+}
+
+#[test]
+fn a_batch_above_max_message_bytes_is_refused_with_message_too_large() {
+    let mut h = Harness::new();
+    h.create_topic("small", 1, &[("max.message.bytes", "100")]);
+    let big = batch(0, &[&"x".repeat(200)]);
+    assert_eq!(
+        produce_answer(&h.call(9, produce_request("small", 0, 1, big))).0,
+        10
+    );
+    let bad_acks = h.call(9, produce_request("small", 0, 2, batch(0, &["x"])));
+    assert_eq!(produce_answer(&bad_acks).0, 21);
+}
+
+#[test]
+fn deleting_a_topic_answers_the_fetches_parked_on_it() {
+    let mut h = Harness::new();
+    h.create_topic("gone", 1, &[]);
+    h.send(1, 12, fetch_request("gone", 0, 0, 5_000, 1));
+    let request = odradek_core::wire::kafka_protocol::messages::DeleteTopicsRequest::default()
+        .with_topic_names(vec![name("gone")]);
+    h.send(2, 5, request);
+    let drained = h.drain();
+    let fetch = drained
+        .answers
+        .iter()
+        .find(|a| a.connection.0 == 1)
+        .expect("fetch answered");
+    let ResponseBody::Fetch(response) = &fetch.body else {
+        panic!()
+    };
+    assert_eq!(response.responses[0].partitions[0].error_code, 3);
+}

@@ -153,6 +153,7 @@ impl<P: StorageProvider> Node<P> {
             }
             NodeInput::ConnectionClosed { connection } => self.forget_connection(connection),
         }
+        self.retry_fetches(now);
         self.complete_produces();
         self.check_invariants();
     }

@@ -40,17 +40,19 @@ impl<P: StorageProvider> Node<P> {
         let mut responses = Vec::new();
         for (topic_index, topic) in request.topic_data.into_iter().enumerate() {
             let name = topic.name.0.to_string();
-            let known = self.ensure_topic_for_produce(now, &name);
+            let known = if matches!(acks, -1..=1) {
+                self.ensure_topic_for_produce(now, &name)
+            } else {
+                Err(KafkaErrorCode::InvalidRequiredAcks.code())
+            };
             let mut partitions = Vec::new();
             for (index, data) in topic.partition_data.into_iter().enumerate() {
                 let tp = TopicPartition::new(&name, data.index);
                 let result = match known {
                     Err(code) => error_partition(data.index, code),
-                    Ok(()) if !matches!(acks, -1..=1) => {
-                        error_partition(data.index, KafkaErrorCode::InvalidRequiredAcks.code())
-                    }
-                    Ok(()) => {
-                        let (result, last) = self.append_partition(now, &tp, data);
+                    Ok(max_message_bytes) => {
+                        let (result, last) =
+                            self.append_partition(now, &tp, data, max_message_bytes);
                         if let Some(last) = last.filter(|_| acks == -1) {
                             if self.needs_sync_for_ack(&tp, last) {
                                 waits.push((topic_index, index, tp, last.plus(1)));
@@ -67,7 +69,6 @@ impl<P: StorageProvider> Node<P> {
                     .with_partition_responses(partitions),
             );
         }
-        self.retry_fetches(now);
         let response = ProduceResponse::default().with_responses(responses);
         if acks == 0 {
             return None;
@@ -83,12 +84,22 @@ impl<P: StorageProvider> Node<P> {
         None
     }
 
-    fn ensure_topic_for_produce(&mut self, now: Now, name: &str) -> Result<(), i16> {
-        if self.controller.image().topic_by_name(name).is_some() {
-            return Ok(());
+    /// Makes sure the topic exists (auto-creating it if allowed) and returns its
+    /// `max.message.bytes`, the largest batch it accepts.
+    fn ensure_topic_for_produce(&mut self, now: Now, name: &str) -> Result<usize, i16> {
+        if self.controller.image().topic_by_name(name).is_none() {
+            self.auto_create(now, name)
+                .map_err(|error| controller_error_code(&error))?;
         }
-        self.auto_create(now, name)
-            .map_err(|error| controller_error_code(&error))
+        let key = ["max.message.bytes".to_owned()];
+        let described = self
+            .controller
+            .describe_configs(name, Some(&key))
+            .map_err(|error| controller_error_code(&error))?;
+        Ok(described
+            .first()
+            .and_then(|config| config.value.parse::<usize>().ok())
+            .unwrap_or(usize::MAX))
     }
 
     /// Validates and appends one partition's record set. Returns the partition's answer and
@@ -98,6 +109,7 @@ impl<P: StorageProvider> Node<P> {
         now: Now,
         tp: &TopicPartition,
         data: PartitionProduceData,
+        max_message_bytes: usize,
     ) -> (PartitionProduceResponse, Option<Offset>) {
         let Some(log) = self.partitions.get_mut(tp) else {
             let code = KafkaErrorCode::UnknownTopicOrPartition.code();
@@ -118,6 +130,10 @@ impl<P: StorageProvider> Node<P> {
                 )
             }
         };
+        if batches.iter().any(|b| b.len() > max_message_bytes) {
+            let code = KafkaErrorCode::MessageTooLarge.code();
+            return (error_partition(tp.partition, code), None);
+        }
         if let Some(error) = batches.iter().find_map(|b| validate_batch(b).err()) {
             return (
                 error_partition(tp.partition, batch_error_code(&error)),
