@@ -158,3 +158,79 @@ fn every_metadata_record_kind_round_trips_through_the_store_format() {
         );
     }
 }
+
+#[test]
+fn a_node_on_real_files_recovers_topics_and_records_after_reopening() {
+    use odradek::storage::FileStorageProvider;
+    use odradek_core::node::{ConnectionId, Node, NodeConfig, NodeInput, NodeOutput};
+    use odradek_core::wire::kafka_protocol::messages::RequestHeader;
+    use odradek_core::wire::{decode_request, encode_request, RequestBody};
+
+    fn call(
+        node: &mut Node<FileStorageProvider>,
+        now: odradek_core::Now,
+        version: i16,
+        body: RequestBody,
+    ) -> ResponseBody {
+        let header = RequestHeader::default()
+            .with_request_api_key(body.api_key() as i16)
+            .with_request_api_version(version)
+            .with_correlation_id(1);
+        let frame = encode_request(&header, &body).unwrap().freeze();
+        let request = decode_request(frame.slice(4..)).unwrap();
+        node.handle(
+            now,
+            NodeInput::Request {
+                connection: ConnectionId(0),
+                request,
+            },
+        );
+        let mut answer = None;
+        while let Some(output) = node.poll_output() {
+            match output {
+                NodeOutput::Response { response, .. } => answer = Some(response.body),
+                NodeOutput::Sync { partition, request } => {
+                    node.perform_sync(now, &partition, &request).unwrap()
+                }
+                NodeOutput::Close { .. } => panic!("closed"),
+            }
+        }
+        answer.expect("an answer")
+    }
+
+    let root = tempfile::tempdir().unwrap();
+    let now = odradek_core::Now {
+        mono: odradek_core::Mono(0),
+        wall_ms: 1_000,
+    };
+    let open = || {
+        Node::open(
+            FileStorageProvider::open(root.path()).unwrap(),
+            NodeConfig::default(),
+            now,
+        )
+        .unwrap()
+    };
+    let mut node = open();
+    let records = batch(5, &["on", "disk"]);
+    let answer = call(
+        &mut node,
+        now,
+        9,
+        produce_request("files", 0, 1, records.clone()).into(),
+    );
+    let ResponseBody::Produce(produced) = answer else {
+        panic!()
+    };
+    assert_eq!(produced.responses[0].partition_responses[0].error_code, 0);
+    drop(node);
+    let mut node = open();
+    let fetched = fetched_records(&call(
+        &mut node,
+        now,
+        12,
+        fetch_request("files", 0, 0, 0, 1).into(),
+    ));
+    assert_eq!(&fetched[8..], &records[8..]);
+    assert!(root.path().join("files-0").is_dir());
+}
