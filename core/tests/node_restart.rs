@@ -234,3 +234,28 @@ fn a_node_on_real_files_recovers_topics_and_records_after_reopening() {
     assert_eq!(&fetched[8..], &records[8..]);
     assert!(root.path().join("files-0").is_dir());
 }
+
+#[test]
+fn a_partition_whose_log_cannot_open_is_offline_without_taking_the_node_down() {
+    // SimDisk flattens directory and file names into one name of at most 255 bytes, so a
+    // 240-byte topic name cannot hold segment files there.
+    let mut h = Harness::new();
+    let long = "a".repeat(240);
+    h.create_topic(&long, 1, &[]);
+    let offline = TopicPartition::new(&long, 0);
+    assert!(h.node.offline_partitions().contains_key(&offline));
+    let ResponseBody::Produce(response) = h.call(9, produce_request(&long, 0, 1, batch(0, &["x"])))
+    else {
+        panic!()
+    };
+    assert_eq!(response.responses[0].partition_responses[0].error_code, 56);
+    h.crash_and_restart();
+    assert!(h.node.offline_partitions().contains_key(&offline));
+    h.create_topic("fine", 1, &[]);
+    let ResponseBody::Produce(response) =
+        h.call(9, produce_request("fine", 0, 1, batch(0, &["x"])))
+    else {
+        panic!()
+    };
+    assert_eq!(response.responses[0].partition_responses[0].error_code, 0);
+}

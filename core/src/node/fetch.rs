@@ -141,7 +141,7 @@ impl<P: StorageProvider> Node<P> {
         negative_offset: bool,
     ) -> PartitionData {
         let Some(log) = self.partitions.get_mut(tp) else {
-            return error_data(KafkaErrorCode::UnknownTopicOrPartition.code(), -1, -1);
+            return error_data(self.missing_partition_code(tp), -1, -1);
         };
         let high_watermark = log.log_end_offset().0 as i64;
         let log_start_offset = log.log_start_offset().0 as i64;

@@ -124,7 +124,11 @@ pub enum NodeOutput {
         reason: String,
     },
     /// Make these files of the partition's directory durable, then report
-    /// [`NodeInput::Synced`] (or call `Node::perform_sync`).
+    /// [`NodeInput::Synced`] (or call `Node::perform_sync`). File names are relative to the
+    /// partition's directory ([`TopicPartition::directory_name`] under the provider's root).
+    /// Group commit: a driver may answer several requests of one partition with a single
+    /// fsync performed after the last of them was emitted, reporting every id; one failed
+    /// fsync must be reported as failed for every request it covered.
     Sync {
         /// The partition whose log asks.
         partition: TopicPartition,

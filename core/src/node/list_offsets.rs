@@ -58,7 +58,7 @@ impl<P: StorageProvider> Node<P> {
     /// (error code, offset, timestamp) for one partition.
     fn list_offset(&mut self, tp: &TopicPartition, target: i64) -> (i16, i64, i64) {
         let Some(log) = self.partitions.get_mut(tp) else {
-            return (KafkaErrorCode::UnknownTopicOrPartition.code(), -1, -1);
+            return (self.missing_partition_code(tp), -1, -1);
         };
         match target {
             EARLIEST_TIMESTAMP => (0, log.log_start_offset().0 as i64, -1),

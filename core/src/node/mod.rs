@@ -22,7 +22,9 @@
 //!   available across its partitions, on any partition error, or at `max_wait_ms`.
 //! - **Metadata is durable before it is acknowledged**, and startup replays it: every topic
 //!   created survives a restart; partition directories of deleted topics are removed, missing
-//!   ones of live topics created.
+//!   ones of live topics created. The metadata log is synced *inside* the call (a blocking
+//!   fsync per admin command: rare, and simpler than a second sync protocol). A partition
+//!   whose log cannot be opened is *offline* (KAFKA_STORAGE_ERROR) rather than fatal.
 //! - Invariants are checked after every input in debug builds.
 //!
 //! Files: `io` (inputs, outputs, config, errors), `metadata_store`, `partitions` (logs per
@@ -94,6 +96,10 @@ pub struct Node<P: StorageProvider> {
     next_slot: u64,
     pending_produces: Vec<PendingProduce>,
     pending_fetches: Vec<PendingFetch>,
+    /// Partitions of live topics whose logs could not be opened, with the reason: they
+    /// answer KAFKA_STORAGE_ERROR (Kafka's offline log directory) instead of taking the
+    /// whole node down; opening is retried at the next metadata change or restart.
+    offline_partitions: BTreeMap<TopicPartition, String>,
     /// Partitions appended to, trimmed or removed since parked fetches were last evaluated.
     changed_partitions: BTreeSet<TopicPartition>,
     outputs: VecDeque<NodeOutput>,
@@ -117,6 +123,20 @@ impl<P: StorageProvider> Node<P> {
         partition: &TopicPartition,
     ) -> Option<&mut PartitionLog<P::Storage>> {
         self.partitions.get_mut(partition)
+    }
+
+    /// Partitions of live topics whose logs could not be opened, with the reason.
+    pub fn offline_partitions(&self) -> &BTreeMap<TopicPartition, String> {
+        &self.offline_partitions
+    }
+
+    /// The error code for a partition without an open log: offline or unknown.
+    fn missing_partition_code(&self, partition: &TopicPartition) -> i16 {
+        if self.offline_partitions.contains_key(partition) {
+            KafkaErrorCode::KafkaStorageError.code()
+        } else {
+            KafkaErrorCode::UnknownTopicOrPartition.code()
+        }
     }
 
     /// Every partition this node hosts.

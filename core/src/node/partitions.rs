@@ -40,6 +40,7 @@ impl<P: StorageProvider> Node<P> {
             pending_produces: Vec::new(),
             pending_fetches: Vec::new(),
             changed_partitions: BTreeSet::new(),
+            offline_partitions: BTreeMap::new(),
             outputs: VecDeque::new(),
             last_now: now.mono,
         };
@@ -123,10 +124,18 @@ impl<P: StorageProvider> Node<P> {
                 self.provider.remove_directory(&directory)?;
             }
         }
+        self.offline_partitions.retain(|tp, _| wanted.contains(tp));
         for tp in wanted {
             if !self.partitions.contains_key(&tp) {
-                let log = self.open_partition_log(now, &tp)?;
-                self.partitions.insert(tp, log);
+                match self.open_partition_log(now, &tp) {
+                    Ok(log) => {
+                        self.offline_partitions.remove(&tp);
+                        self.partitions.insert(tp, log);
+                    }
+                    Err(error) => {
+                        self.offline_partitions.insert(tp, error.to_string());
+                    }
+                }
             }
         }
         Ok(())

@@ -112,7 +112,7 @@ impl<P: StorageProvider> Node<P> {
         max_message_bytes: usize,
     ) -> (PartitionProduceResponse, Option<Offset>) {
         let Some(log) = self.partitions.get_mut(tp) else {
-            let code = KafkaErrorCode::UnknownTopicOrPartition.code();
+            let code = self.missing_partition_code(tp);
             return (error_partition(tp.partition, code), None);
         };
         let batches = match data.records.map(split_batches) {
