@@ -324,3 +324,37 @@ fn list_offsets_answers_earliest_latest_and_by_timestamp() {
         ]
     );
 }
+
+#[test]
+fn topic_configs_become_the_partition_log_configuration() {
+    use odradek_core::log::FlushPolicy;
+    let mut h = Harness::new();
+    let configs = [
+        ("retention.ms", "-1"),
+        ("retention.bytes", "1000000"),
+        ("segment.bytes", "2000"),
+        ("segment.ms", "5000"),
+        ("flush.ms", "250"),
+    ];
+    h.create_topic("tuned", 1, &configs);
+    h.create_topic("plain", 1, &[]);
+    let tuned = h
+        .node
+        .partition_log(&odradek_core::node::TopicPartition::new("tuned", 0))
+        .unwrap()
+        .config()
+        .clone();
+    assert_eq!(tuned.retention_ms, None);
+    assert_eq!(tuned.retention_bytes, Some(1_000_000));
+    assert_eq!((tuned.segment_bytes, tuned.segment_ms), (2000, 5000));
+    assert_eq!(tuned.flush_policy, FlushPolicy::IntervalMs(250));
+    let plain = h
+        .node
+        .partition_log(&odradek_core::node::TopicPartition::new("plain", 0))
+        .unwrap()
+        .config()
+        .clone();
+    assert_eq!(plain.retention_ms, Some(604_800_000));
+    assert_eq!(plain.retention_bytes, None);
+    assert_eq!(plain.flush_policy, FlushPolicy::Never);
+}

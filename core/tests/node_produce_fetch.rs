@@ -310,3 +310,58 @@ fn deleting_a_topic_answers_the_fetches_parked_on_it() {
     };
     assert_eq!(response.responses[0].partitions[0].error_code, 3);
 }
+
+#[test]
+fn deleting_a_topic_answers_acks_all_produces_still_waiting_on_it() {
+    let mut h = Harness::new();
+    h.create_topic("durable", 1, &[("flush.messages", "1")]);
+    h.send(1, 9, produce_request("durable", 0, -1, batch(0, &["x"])));
+    let waiting = h.drain();
+    assert!(waiting.answers.is_empty());
+    let request = odradek_core::wire::kafka_protocol::messages::DeleteTopicsRequest::default()
+        .with_topic_names(vec![name("durable")]);
+    h.send(2, 5, request);
+    let drained = h.drain();
+    let produce = drained
+        .answers
+        .iter()
+        .find(|a| a.connection.0 == 1)
+        .expect("produce answered");
+    assert_eq!(produce_answer(&produce.body).0, 3);
+    // The stale sync's completion is ignored: the partition is gone.
+    let after = h.perform_syncs(&waiting.syncs);
+    assert!(after.answers.is_empty());
+}
+
+#[test]
+fn a_late_sync_of_a_deleted_topic_does_not_vouch_for_the_recreated_topic() {
+    use odradek_core::node::NodeInput;
+    let mut h = Harness::new();
+    h.create_topic("reborn", 1, &[("flush.messages", "1")]);
+    h.send(1, 9, produce_request("reborn", 0, -1, batch(0, &["old"])));
+    let old = h.drain().syncs;
+    let request = odradek_core::wire::kafka_protocol::messages::DeleteTopicsRequest::default()
+        .with_topic_names(vec![name("reborn")]);
+    h.send(2, 5, request);
+    h.drain();
+    h.create_topic("reborn", 1, &[("flush.messages", "1")]);
+    h.send(3, 9, produce_request("reborn", 0, -1, batch(0, &["new"])));
+    let new = h.drain().syncs;
+    assert_ne!(old[0].1.id, new[0].1.id, "sync ids are unique per node");
+    let (partition, request) = old[0].clone();
+    h.node.handle(
+        h.now,
+        NodeInput::Synced {
+            partition,
+            id: request.id,
+            result: Ok(()),
+        },
+    );
+    assert!(
+        h.drain().answers.is_empty(),
+        "the stale completion answered the new produce"
+    );
+    let after = h.perform_syncs(&new);
+    assert_eq!(after.answers.len(), 1);
+    assert_eq!(after.answers[0].connection.0, 3);
+}

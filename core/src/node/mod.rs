@@ -41,14 +41,15 @@ mod list_offsets;
 pub mod metadata_store;
 mod partitions;
 mod produce;
+mod sync;
 
 pub use io::{
     ConnectionId, NodeConfig, NodeError, NodeInput, NodeOutput, NodeResponse, TopicPartition,
 };
 
 use crate::controller::{Controller, LocalMetadataLog};
-use crate::log::{PartitionLog, SyncRequest};
-use crate::storage::{StorageError, StorageProvider};
+use crate::log::{PartitionLog, SyncId};
+use crate::storage::StorageProvider;
 use crate::time::{Mono, Now};
 use crate::wire::{
     api_versions_response, DecodedRequest, KafkaErrorCode, RequestBody, ResponseBody, WireError,
@@ -102,6 +103,9 @@ pub struct Node<P: StorageProvider> {
     offline_partitions: BTreeMap<TopicPartition, String>,
     /// Partitions appended to, trimmed or removed since parked fetches were last evaluated.
     changed_partitions: BTreeSet<TopicPartition>,
+    /// Node-unique sync id → (partition, the log's own id); see `sync`.
+    sync_ids: BTreeMap<SyncId, (TopicPartition, SyncId)>,
+    next_sync_id: u64,
     outputs: VecDeque<NodeOutput>,
     last_now: Mono,
 }
@@ -165,11 +169,7 @@ impl<P: StorageProvider> Node<P> {
                 id,
                 result,
             } => {
-                if let Some(log) = self.partitions.get_mut(&partition) {
-                    log.handle_synced(now, id, result);
-                }
-                self.drain_log(&partition);
-                self.complete_produces();
+                self.handle_synced(now, &partition, id, result);
             }
             NodeInput::ConnectionClosed { connection } => self.forget_connection(connection),
         }
@@ -214,25 +214,6 @@ impl<P: StorageProvider> Node<P> {
             .filter_map(PartitionLog::poll_timeout);
         let fetches = self.pending_fetches.iter().map(|fetch| fetch.deadline);
         logs.chain(fetches).min()
-    }
-
-    /// Performs a [`NodeOutput::Sync`] through the partition log's own storage and feeds the
-    /// result back, for drivers that may block (tests, tools).
-    pub fn perform_sync(
-        &mut self,
-        now: Now,
-        partition: &TopicPartition,
-        request: &SyncRequest,
-    ) -> Result<(), StorageError> {
-        self.observe(now);
-        let result = match self.partitions.get_mut(partition) {
-            Some(log) => log.perform_sync(now, request),
-            None => Ok(()),
-        };
-        self.drain_log(partition);
-        self.complete_produces();
-        self.check_invariants();
-        result
     }
 
     fn handle_request(&mut self, now: Now, connection: ConnectionId, request: DecodedRequest) {
@@ -352,18 +333,6 @@ impl<P: StorageProvider> Node<P> {
             .retain(|p| p.ctx.connection != connection);
     }
 
-    /// Moves the partition log's requested syncs to the node's outputs.
-    fn drain_log(&mut self, partition: &TopicPartition) {
-        if let Some(log) = self.partitions.get_mut(partition) {
-            while let Some(crate::log::LogOutput::Sync(request)) = log.poll_output() {
-                self.outputs.push_back(NodeOutput::Sync {
-                    partition: partition.clone(),
-                    request,
-                });
-            }
-        }
-    }
-
     fn observe(&mut self, now: Now) {
         assert!(now.mono >= self.last_now, "monotonic time went backwards");
         self.last_now = now.mono;
@@ -385,6 +354,12 @@ impl<P: StorageProvider> Node<P> {
                 pending <= slots,
                 "a pending request without a response slot"
             );
+            for (partition, _) in self.sync_ids.values() {
+                assert!(
+                    self.partitions.contains_key(partition),
+                    "sync id of a closed log"
+                );
+            }
             for fetch in &self.pending_fetches {
                 assert!(self.connections.contains_key(&fetch.ctx.connection));
             }

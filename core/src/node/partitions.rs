@@ -41,6 +41,8 @@ impl<P: StorageProvider> Node<P> {
             pending_fetches: Vec::new(),
             changed_partitions: BTreeSet::new(),
             offline_partitions: BTreeMap::new(),
+            sync_ids: BTreeMap::new(),
+            next_sync_id: 0,
             outputs: VecDeque::new(),
             last_now: now.mono,
         };
@@ -114,6 +116,7 @@ impl<P: StorageProvider> Node<P> {
         for tp in gone {
             self.partitions.remove(&tp);
             self.fail_waits_on(&tp);
+            self.forget_syncs_of(&tp);
             self.changed_partitions.insert(tp.clone());
             self.provider.remove_directory(&tp.directory_name())?;
         }
