@@ -365,3 +365,21 @@ fn a_late_sync_of_a_deleted_topic_does_not_vouch_for_the_recreated_topic() {
     assert_eq!(after.answers.len(), 1);
     assert_eq!(after.answers[0].connection.0, 3);
 }
+
+#[test]
+fn a_full_disk_part_way_through_a_record_set_answers_it_with_a_storage_error() {
+    let mut h = Harness::new();
+    h.create_topic("full", 1, &[]);
+    let one = batch(0, &[&"v".repeat(600)]);
+    let mut two = BytesMut::from(one.as_ref());
+    two.extend_from_slice(&one);
+    let mut faults = h.disk.faults();
+    faults.capacity_bytes = Some(h.disk.used_bytes() + one.len() as u64 + 10);
+    h.disk.set_faults(faults);
+    let answer = h.call(9, produce_request("full", 0, 1, two.freeze()));
+    assert_eq!(produce_answer(&answer).0, 56);
+    assert_eq!(
+        h.node.queued_responses(odradek_core::node::ConnectionId(0)),
+        0
+    );
+}

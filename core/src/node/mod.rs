@@ -143,6 +143,13 @@ impl<P: StorageProvider> Node<P> {
         }
     }
 
+    /// Responses owed on a connection (answered or not, not yet emitted). The node does not
+    /// bound this: like Kafka, which reads no further request from a connection while one is
+    /// in progress, the driver stops reading a connection above its own limit.
+    pub fn queued_responses(&self, connection: ConnectionId) -> usize {
+        self.connections.get(&connection).map_or(0, VecDeque::len)
+    }
+
     /// Every partition this node hosts.
     pub fn partition_names(&self) -> Vec<TopicPartition> {
         self.partitions.keys().cloned().collect()

@@ -2,7 +2,9 @@
 //! 0 — never; 1 — after the append; all (-1) — once the partition's durable offset covers the
 //! last appended offset when the topic's flush policy syncs (see the module docs of `node`).
 //! Missing topics are auto-created when allowed. Every batch of a partition's record set is
-//! validated before any is appended, so a bad batch appends nothing for that partition.
+//! validated before any is appended, so a bad batch appends nothing for that partition. A
+//! storage failure part way through a record set answers the whole set with the error (the
+//! batches already appended stay: a retry may duplicate them, an acknowledgment never lies).
 
 use super::cluster::topic_name;
 use super::errors::{controller_error_code, log_error_code};
@@ -148,10 +150,16 @@ impl<P: StorageProvider> Node<P> {
                     first.get_or_insert(info.base_offset);
                     last = Some(info.last_offset);
                 }
-                Err(error) if first.is_none() => {
+                Err(error) => {
+                    // Earlier batches of this record set may be in the log already; the
+                    // producer is told the whole set failed (it retries: at-least-once), never
+                    // that it all succeeded.
+                    if first.is_some() {
+                        self.changed_partitions.insert(tp.clone());
+                    }
+                    self.drain_log(tp);
                     return (error_partition(tp.partition, log_error_code(&error)), None);
                 }
-                Err(_) => break, // earlier batches are in; report them (Kafka appends atomically; see docs)
             }
         }
         let log_start_offset = log.log_start_offset().0 as i64;
