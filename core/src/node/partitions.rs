@@ -42,6 +42,7 @@ impl<P: StorageProvider> Node<P> {
             changed_partitions: BTreeSet::new(),
             offline_partitions: BTreeMap::new(),
             sync_ids: BTreeMap::new(),
+            max_message_bytes: BTreeMap::new(),
             next_sync_id: 0,
             outputs: VecDeque::new(),
             last_now: now.mono,
@@ -127,6 +128,7 @@ impl<P: StorageProvider> Node<P> {
                 self.provider.remove_directory(&directory)?;
             }
         }
+        self.refresh_topic_limits();
         self.offline_partitions.retain(|tp, _| wanted.contains(tp));
         for tp in wanted {
             if !self.partitions.contains_key(&tp) {
@@ -142,6 +144,26 @@ impl<P: StorageProvider> Node<P> {
             }
         }
         Ok(())
+    }
+
+    /// Caches every live topic's `max.message.bytes` for the produce path.
+    fn refresh_topic_limits(&mut self) {
+        let key = ["max.message.bytes".to_owned()];
+        let names: Vec<String> = self
+            .controller
+            .image()
+            .topic_ids_by_name()
+            .keys()
+            .cloned()
+            .collect();
+        self.max_message_bytes = names
+            .into_iter()
+            .filter_map(|name| {
+                let described = self.controller.describe_configs(&name, Some(&key)).ok()?;
+                let limit = described.first()?.value.parse::<usize>().ok()?;
+                Some((name, limit))
+            })
+            .collect();
     }
 
     fn open_partition_log(

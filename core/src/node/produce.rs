@@ -93,14 +93,10 @@ impl<P: StorageProvider> Node<P> {
             self.auto_create(now, name)
                 .map_err(|error| controller_error_code(&error))?;
         }
-        let key = ["max.message.bytes".to_owned()];
-        let described = self
-            .controller
-            .describe_configs(name, Some(&key))
-            .map_err(|error| controller_error_code(&error))?;
-        Ok(described
-            .first()
-            .and_then(|config| config.value.parse::<usize>().ok())
+        Ok(self
+            .max_message_bytes
+            .get(name)
+            .copied()
             .unwrap_or(usize::MAX))
     }
 
