@@ -383,3 +383,22 @@ fn a_full_disk_part_way_through_a_record_set_answers_it_with_a_storage_error() {
         0
     );
 }
+
+#[test]
+fn an_incremental_fetch_naming_a_session_is_refused_with_session_not_found() {
+    let mut h = Harness::new();
+    h.create_topic("s", 1, &[]);
+    let request = fetch_request("s", 0, 0, 0, 1)
+        .with_session_id(42)
+        .with_session_epoch(1);
+    let ResponseBody::Fetch(response) = h.call(12, request) else {
+        panic!()
+    };
+    assert_eq!((response.error_code, response.session_id), (70, 0));
+    let ResponseBody::Fetch(response) =
+        h.call(12, fetch_request("s", 0, 0, 0, 1).with_session_epoch(0))
+    else {
+        panic!()
+    };
+    assert_eq!((response.error_code, response.session_id), (0, 0));
+}
