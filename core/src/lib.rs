@@ -17,10 +17,13 @@
 //! - [`log`]: a partition's segmented, checksummed, crash-recoverable commit log.
 //! - [`controller`]: cluster metadata (topics, assignments, configs, brokers) as records applied
 //!   from a metadata log, and the commands that produce them.
+//! - [`node`]: the broker as a pure state machine over decoded Kafka requests, composing the
+//!   controller and one partition log per partition.
 //! - [`wire`]: the Kafka wire protocol codec (frames, requests, responses, error codes).
 
 pub mod controller;
 pub mod log;
+pub mod node;
 pub mod record;
 pub mod storage;
 pub mod time;

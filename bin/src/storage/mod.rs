@@ -16,6 +16,7 @@
 
 mod error;
 mod handles;
+mod provider;
 #[cfg(test)]
 mod tests;
 
@@ -28,6 +29,7 @@ use odradek_core::storage::{is_valid_name, Storage, StorageError};
 
 pub use handles::OPEN_FILES_MAX;
 use handles::{HandleCache, OpenFile};
+pub use provider::FileStorageProvider;
 
 /// A directory of files implementing [`Storage`] with real fsyncs.
 #[derive(Debug)]

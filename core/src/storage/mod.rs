@@ -22,8 +22,10 @@
 //! Names are flat (no directories) and consist of ASCII letters, digits, `.`, `-` and `_`.
 
 mod error;
+mod provider;
 
 pub use error::StorageError;
+pub use provider::StorageProvider;
 
 /// A directory of named files with the durability semantics described in the module docs.
 ///

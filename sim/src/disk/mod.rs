@@ -25,6 +25,7 @@
 mod crash;
 mod faults;
 mod file;
+mod provider;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -39,6 +40,7 @@ pub use crash::SECTOR_BYTES;
 pub use faults::{
     DiskLatency, DiskOperation, FaultKind, InjectedFault, LatencyDistribution, SimDiskFaults,
 };
+pub use provider::{SimDirectory, SimDiskProvider};
 use state::DiskState;
 
 /// A simulated disk: a shared handle onto one in-memory directory of files.

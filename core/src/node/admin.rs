@@ -1,0 +1,287 @@
+//! Topic administration: CreateTopics, DeleteTopics, CreatePartitions (through the
+//! controller, made durable before the answer, partition logs created or removed with the
+//! metadata), and DescribeConfigs for topics.
+
+use super::cluster::{str_bytes, topic_name, uuid_of};
+use super::errors::controller_error_code;
+use super::partitions::is_reserved_topic;
+use super::Node;
+use crate::controller::{
+    BrokerId, ConfigSource, ConfigType, ControllerError, CreateTopicRequest, DescribedConfig,
+    PartitionIndex, ReplicaAssignment, TopicId, TopicRef,
+};
+use crate::storage::StorageProvider;
+use crate::time::Now;
+use crate::wire::{KafkaErrorCode, ResponseBody};
+use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
+use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
+use kafka_protocol::messages::describe_configs_response::{
+    DescribeConfigsResourceResult, DescribeConfigsResult,
+};
+use kafka_protocol::messages::{
+    CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest, CreateTopicsResponse,
+    DeleteTopicsRequest, DeleteTopicsResponse, DescribeConfigsRequest, DescribeConfigsResponse,
+};
+
+/// DescribeConfigs resource type TOPIC.
+const RESOURCE_TOPIC: i8 = 2;
+/// DescribeConfigs resource type BROKER.
+const RESOURCE_BROKER: i8 = 4;
+
+fn storage_failure() -> ControllerError {
+    ControllerError::InvalidRequest {
+        reason: "the metadata log could not be written",
+    }
+}
+
+fn reserved(name: &str) -> ControllerError {
+    ControllerError::InvalidTopicName {
+        name: name.to_owned(),
+        problem: crate::controller::TopicNameProblem::IllegalCharacter,
+    }
+}
+
+impl<P: StorageProvider> Node<P> {
+    pub(super) fn handle_create_topics(
+        &mut self,
+        now: Now,
+        request: &CreateTopicsRequest,
+        version: i16,
+    ) -> ResponseBody {
+        let wanted: Vec<CreateTopicRequest> = request.topics.iter().map(create_request).collect();
+        let results = self
+            .controller
+            .create_topics(&wanted, request.validate_only);
+        let mut topics = Vec::new();
+        for result in results {
+            let outcome = match result.result {
+                Ok(_) if is_reserved_topic(&result.name) => Err(reserved(&result.name)),
+                Ok(created) => self
+                    .commit_metadata(now, created.records.clone())
+                    .map(|()| created)
+                    .map_err(|_| storage_failure()),
+                Err(error) => Err(error),
+            };
+            let mut entry = CreatableTopicResult::default().with_name(topic_name(&result.name));
+            match outcome {
+                Ok(created) => {
+                    entry = entry.with_topic_id(created.topic_id.map(uuid_of).unwrap_or_default());
+                    if version >= 5 {
+                        entry = entry
+                            .with_num_partitions(created.num_partitions)
+                            .with_replication_factor(created.replication_factor)
+                            .with_configs(Some(created.configs.iter().map(topic_config).collect()));
+                    }
+                }
+                Err(error) => {
+                    entry = entry
+                        .with_error_code(controller_error_code(&error))
+                        .with_error_message(Some(str_bytes(&error.to_string())));
+                }
+            }
+            topics.push(entry);
+        }
+        ResponseBody::CreateTopics(CreateTopicsResponse::default().with_topics(topics))
+    }
+
+    pub(super) fn handle_delete_topics(
+        &mut self,
+        now: Now,
+        request: &DeleteTopicsRequest,
+        version: i16,
+    ) -> ResponseBody {
+        let refs: Vec<TopicRef> = if version >= 6 {
+            request
+                .topics
+                .iter()
+                .map(|t| match &t.name {
+                    Some(name) => TopicRef::Name(name.0.to_string()),
+                    None => TopicRef::Id(TopicId::from_bytes(*t.topic_id.as_bytes())),
+                })
+                .collect()
+        } else {
+            request
+                .topic_names
+                .iter()
+                .map(|name| TopicRef::Name(name.0.to_string()))
+                .collect()
+        };
+        let mut responses = Vec::new();
+        for result in self.controller.delete_topics(&refs) {
+            let outcome = result.result.and_then(|deleted| {
+                self.commit_metadata(now, deleted.records.clone())
+                    .map(|()| deleted)
+                    .map_err(|_| storage_failure())
+            });
+            let mut entry = DeletableTopicResult::default();
+            match (&result.topic, &outcome) {
+                (_, Ok(deleted)) => {
+                    entry = entry
+                        .with_name(Some(topic_name(&deleted.name)))
+                        .with_topic_id(uuid_of(deleted.topic_id));
+                }
+                (TopicRef::Name(name), Err(_)) => entry = entry.with_name(Some(topic_name(name))),
+                (TopicRef::Id(id), Err(_)) => entry = entry.with_topic_id(uuid_of(*id)),
+            }
+            if let Err(error) = outcome {
+                entry = entry.with_error_code(controller_error_code(&error));
+                if version >= 5 {
+                    entry = entry.with_error_message(Some(str_bytes(&error.to_string())));
+                }
+            }
+            responses.push(entry);
+        }
+        ResponseBody::DeleteTopics(DeleteTopicsResponse::default().with_responses(responses))
+    }
+
+    pub(super) fn handle_create_partitions(
+        &mut self,
+        now: Now,
+        request: &CreatePartitionsRequest,
+    ) -> ResponseBody {
+        let mut results = Vec::new();
+        for topic in &request.topics {
+            let name = topic.name.0.to_string();
+            let assignments: Option<Vec<Vec<BrokerId>>> = topic
+                .assignments
+                .as_ref()
+                .filter(|list| !list.is_empty())
+                .map(|list| {
+                    list.iter()
+                        .map(|a| a.broker_ids.iter().map(|b| BrokerId(b.0)).collect())
+                        .collect()
+                });
+            let outcome = self
+                .controller
+                .create_partitions(
+                    &name,
+                    topic.count,
+                    assignments.as_deref(),
+                    request.validate_only,
+                )
+                .and_then(|records| {
+                    self.commit_metadata(now, records)
+                        .map_err(|_| storage_failure())
+                });
+            let mut entry = CreatePartitionsTopicResult::default().with_name(topic_name(&name));
+            if let Err(error) = outcome {
+                entry = entry
+                    .with_error_code(controller_error_code(&error))
+                    .with_error_message(Some(str_bytes(&error.to_string())));
+            }
+            results.push(entry);
+        }
+        ResponseBody::CreatePartitions(CreatePartitionsResponse::default().with_results(results))
+    }
+
+    pub(super) fn handle_describe_configs(
+        &self,
+        request: &DescribeConfigsRequest,
+        version: i16,
+    ) -> ResponseBody {
+        let results = request
+            .resources
+            .iter()
+            .map(|resource| {
+                let name = resource.resource_name.to_string();
+                let entry = DescribeConfigsResult::default()
+                    .with_resource_type(resource.resource_type)
+                    .with_resource_name(resource.resource_name.clone());
+                let keys: Option<Vec<String>> = resource
+                    .configuration_keys
+                    .as_ref()
+                    .map(|keys| keys.iter().map(|k| k.to_string()).collect());
+                match resource.resource_type {
+                    RESOURCE_TOPIC => {
+                        match self.controller.describe_configs(&name, keys.as_deref()) {
+                            Ok(configs) => entry.with_configs(
+                                configs
+                                    .iter()
+                                    .map(|c| described_config(c, version))
+                                    .collect(),
+                            ),
+                            Err(error) => entry
+                                .with_error_code(controller_error_code(&error))
+                                .with_error_message(Some(str_bytes(&error.to_string()))),
+                        }
+                    }
+                    RESOURCE_BROKER if name == super::NODE_ID.to_string() || name.is_empty() => {
+                        entry
+                    }
+                    _ => entry
+                        .with_error_code(KafkaErrorCode::InvalidRequest.code())
+                        .with_error_message(Some(str_bytes("unsupported resource"))),
+                }
+            })
+            .collect();
+        ResponseBody::DescribeConfigs(DescribeConfigsResponse::default().with_results(results))
+    }
+}
+
+fn create_request(
+    topic: &kafka_protocol::messages::create_topics_request::CreatableTopic,
+) -> CreateTopicRequest {
+    CreateTopicRequest {
+        name: topic.name.0.to_string(),
+        num_partitions: topic.num_partitions,
+        replication_factor: topic.replication_factor,
+        assignments: topic
+            .assignments
+            .iter()
+            .map(|a| ReplicaAssignment {
+                partition: PartitionIndex(a.partition_index),
+                broker_ids: a.broker_ids.iter().map(|b| BrokerId(b.0)).collect(),
+            })
+            .collect(),
+        configs: topic
+            .configs
+            .iter()
+            .map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string())))
+            .collect(),
+    }
+}
+
+/// Kafka's ConfigSource number.
+fn source_code(source: ConfigSource) -> i8 {
+    match source {
+        ConfigSource::TopicConfig => 1,
+        ConfigSource::StaticBrokerConfig => 4,
+        ConfigSource::DefaultConfig => 5,
+    }
+}
+
+/// Kafka's ConfigType number (DescribeConfigs v3+).
+fn type_code(config_type: ConfigType) -> i8 {
+    match config_type {
+        ConfigType::Boolean => 1,
+        ConfigType::String => 2,
+        ConfigType::Int => 3,
+        ConfigType::Long => 5,
+        ConfigType::List => 7,
+    }
+}
+
+fn topic_config(config: &DescribedConfig) -> CreatableTopicConfigs {
+    CreatableTopicConfigs::default()
+        .with_name(str_bytes(&config.name))
+        .with_value(Some(str_bytes(&config.value)))
+        .with_read_only(config.is_read_only)
+        .with_config_source(source_code(config.source))
+        .with_is_sensitive(config.is_sensitive)
+}
+
+fn described_config(config: &DescribedConfig, version: i16) -> DescribeConfigsResourceResult {
+    let mut result = DescribeConfigsResourceResult::default()
+        .with_name(str_bytes(&config.name))
+        .with_value(Some(str_bytes(&config.value)))
+        .with_read_only(config.is_read_only)
+        .with_config_source(source_code(config.source))
+        .with_is_sensitive(config.is_sensitive);
+    if version >= 3 {
+        result = result.with_config_type(type_code(config.config_type));
+    }
+    result
+}

@@ -1,0 +1,74 @@
+//! ListOffsets: `-2` earliest (log start offset), `-1` latest (log end offset = high
+//! watermark), `>= 0` the earliest offset whose timestamp is at or after the target (via the
+//! log's time index; offset and timestamp -1 when every record is older). Other negative
+//! specials (`-3` max timestamp, `-4`/`-5` tiered storage) answer INVALID_REQUEST for now.
+
+use super::cluster::topic_name;
+use super::errors::log_error_code;
+use super::io::TopicPartition;
+use super::Node;
+use crate::storage::StorageProvider;
+use crate::wire::{KafkaErrorCode, ResponseBody};
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+
+/// ListOffsets' special timestamp for the earliest offset.
+pub const EARLIEST_TIMESTAMP: i64 = -2;
+/// ListOffsets' special timestamp for the latest offset.
+pub const LATEST_TIMESTAMP: i64 = -1;
+
+impl<P: StorageProvider> Node<P> {
+    pub(super) fn handle_list_offsets(
+        &mut self,
+        request: &ListOffsetsRequest,
+        version: i16,
+    ) -> ResponseBody {
+        let topics = request
+            .topics
+            .iter()
+            .map(|topic| {
+                let name = topic.name.0.to_string();
+                let partitions = topic
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        let tp = TopicPartition::new(&name, p.partition_index);
+                        let (code, offset, timestamp) = self.list_offset(&tp, p.timestamp);
+                        let mut answer = ListOffsetsPartitionResponse::default()
+                            .with_partition_index(p.partition_index)
+                            .with_error_code(code)
+                            .with_offset(offset)
+                            .with_timestamp(timestamp);
+                        if version >= 4 && code == 0 {
+                            answer = answer.with_leader_epoch(0);
+                        }
+                        answer
+                    })
+                    .collect();
+                ListOffsetsTopicResponse::default()
+                    .with_name(topic_name(&name))
+                    .with_partitions(partitions)
+            })
+            .collect();
+        ResponseBody::ListOffsets(ListOffsetsResponse::default().with_topics(topics))
+    }
+
+    /// (error code, offset, timestamp) for one partition.
+    fn list_offset(&mut self, tp: &TopicPartition, target: i64) -> (i16, i64, i64) {
+        let Some(log) = self.partitions.get_mut(tp) else {
+            return (self.missing_partition_code(tp), -1, -1);
+        };
+        match target {
+            EARLIEST_TIMESTAMP => (0, log.log_start_offset().0 as i64, -1),
+            LATEST_TIMESTAMP => (0, log.log_end_offset().0 as i64, -1),
+            t if t < 0 => (KafkaErrorCode::InvalidRequest.code(), -1, -1),
+            t => match log.offset_for_timestamp(t) {
+                Ok(Some(found)) => (0, found.offset.0 as i64, found.timestamp),
+                Ok(None) => (0, -1, -1),
+                Err(error) => (log_error_code(&error), -1, -1),
+            },
+        }
+    }
+}

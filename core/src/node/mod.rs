@@ -1,0 +1,377 @@
+//! The broker as a pure state machine: a node owns the cluster metadata ([`Controller`] over a
+//! [`LocalMetadataLog`], persisted by [`metadata_store`]) and one [`PartitionLog`] per
+//! partition, takes decoded Kafka requests, and emits responses and fsync requests.
+//!
+//! # Contract
+//! - Shape: [`Node::handle`] / [`Node::handle_timeout`] in; [`Node::poll_output`] (drain until
+//!   `None`) and [`Node::poll_timeout`] out. `now.mono` never decreases (asserted).
+//! - **Responses per connection leave in request order.** Each request that gets a response
+//!   takes a slot in its connection's queue; a response is emitted only when every earlier
+//!   slot has been emitted, so a fast response waits behind a produce awaiting its fsync or a
+//!   long-polling fetch. A produce with `acks=0` takes no slot and gets no response.
+//! - **No acknowledgment before the durability it promises.** `acks=1` is answered after the
+//!   append (the leader has it). `acks=all` is answered only once the partition's
+//!   `durable_offset` covers the batch, i.e. after the [`NodeInput::Synced`] of a sync the log
+//!   requested, when the topic's flush policy syncs (`flush.messages=1` or `flush.ms`). With
+//!   Kafka's default policy (never fsync; durability by replication) a single replica *is*
+//!   the ISR, so `acks=all` is answered after the append, as Kafka does with RF=1.
+//! - **High watermark = log end offset** (one replica: Kafka's HW equals the leader's LEO
+//!   when the ISR is the leader alone). Consumers may therefore read records an `acks=all`
+//!   producer has not yet been answered for, exactly as with Kafka at RF=1.
+//! - **Long-poll fetches are timers.** A fetch is answered as soon as `min_bytes` are
+//!   available across its partitions, on any partition error, or at `max_wait_ms`.
+//! - **Metadata is durable before it is acknowledged**, and startup replays it: every topic
+//!   created survives a restart; partition directories of deleted topics are removed, missing
+//!   ones of live topics created. The metadata log is synced *inside* the call (a blocking
+//!   fsync per admin command: rare, and simpler than a second sync protocol). A partition
+//!   whose log cannot be opened is *offline* (KAFKA_STORAGE_ERROR) rather than fatal.
+//! - Invariants are checked after every input in debug builds.
+//!
+//! Files: `io` (inputs, outputs, config, errors), `metadata_store`, `partitions` (logs per
+//! partition, metadata commits), `errors` (Kafka error codes), and one file per API family:
+//! `cluster` (ApiVersions, Metadata, DescribeCluster), `admin` (CreateTopics, DeleteTopics,
+//! CreatePartitions, DescribeConfigs), `produce`, `fetch`, `list_offsets`.
+
+mod admin;
+mod cluster;
+pub mod errors;
+mod fetch;
+mod io;
+mod list_offsets;
+pub mod metadata_store;
+mod partitions;
+mod produce;
+mod sync;
+
+pub use io::{
+    ConnectionId, NodeConfig, NodeError, NodeInput, NodeOutput, NodeResponse, TopicPartition,
+};
+
+use crate::controller::{Controller, LocalMetadataLog};
+use crate::log::{PartitionLog, SyncId};
+use crate::storage::StorageProvider;
+use crate::time::{Mono, Now};
+use crate::wire::{
+    api_versions_response, DecodedRequest, KafkaErrorCode, RequestBody, ResponseBody, WireError,
+};
+use fetch::PendingFetch;
+use kafka_protocol::messages::ApiKey;
+use metadata_store::MetadataStore;
+use produce::PendingProduce;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// This node's broker id (one node for now).
+pub const NODE_ID: i32 = 0;
+/// Fetches that may long-poll at once; beyond this, fetches are answered immediately.
+pub const PENDING_FETCHES_MAX: usize = 10_000;
+
+/// The identity of a request being answered.
+#[derive(Clone, Copy, Debug)]
+struct RequestContext {
+    connection: ConnectionId,
+    slot: u64,
+    api_key: ApiKey,
+    api_version: i16,
+    correlation_id: i32,
+}
+
+enum Reply {
+    Response(NodeResponse),
+    Close(String),
+}
+
+struct Slot {
+    id: u64,
+    reply: Option<Reply>,
+}
+
+/// A broker node. See the module docs.
+pub struct Node<P: StorageProvider> {
+    provider: P,
+    config: NodeConfig,
+    controller: Controller,
+    metadata_log: LocalMetadataLog,
+    metadata_store: MetadataStore<P::Storage>,
+    partitions: BTreeMap<TopicPartition, PartitionLog<P::Storage>>,
+    connections: BTreeMap<ConnectionId, VecDeque<Slot>>,
+    next_slot: u64,
+    pending_produces: Vec<PendingProduce>,
+    pending_fetches: Vec<PendingFetch>,
+    /// Partitions of live topics whose logs could not be opened, with the reason: they
+    /// answer KAFKA_STORAGE_ERROR (Kafka's offline log directory) instead of taking the
+    /// whole node down; opening is retried at the next metadata change or restart.
+    offline_partitions: BTreeMap<TopicPartition, String>,
+    /// Partitions appended to, trimmed or removed since parked fetches were last evaluated.
+    changed_partitions: BTreeSet<TopicPartition>,
+    /// Each live topic's produce-time configs, refreshed with every metadata change.
+    produce_settings: BTreeMap<String, produce::ProduceSettings>,
+    /// Node-unique sync id → (partition, the log's own id); see `sync`.
+    sync_ids: BTreeMap<SyncId, (TopicPartition, SyncId)>,
+    next_sync_id: u64,
+    outputs: VecDeque<NodeOutput>,
+    last_now: Mono,
+}
+
+impl<P: StorageProvider> Node<P> {
+    /// The node's configuration.
+    pub fn config(&self) -> &NodeConfig {
+        &self.config
+    }
+
+    /// The controller (its image is the cluster metadata).
+    pub fn controller(&self) -> &Controller {
+        &self.controller
+    }
+
+    /// The log of a partition, if this node hosts it.
+    pub fn partition_log(
+        &mut self,
+        partition: &TopicPartition,
+    ) -> Option<&mut PartitionLog<P::Storage>> {
+        self.partitions.get_mut(partition)
+    }
+
+    /// Partitions of live topics whose logs could not be opened, with the reason.
+    pub fn offline_partitions(&self) -> &BTreeMap<TopicPartition, String> {
+        &self.offline_partitions
+    }
+
+    /// The error code for a partition without an open log: offline or unknown.
+    fn missing_partition_code(&self, partition: &TopicPartition) -> i16 {
+        if self.offline_partitions.contains_key(partition) {
+            KafkaErrorCode::KafkaStorageError.code()
+        } else {
+            KafkaErrorCode::UnknownTopicOrPartition.code()
+        }
+    }
+
+    /// Responses owed on a connection (answered or not, not yet emitted). The node does not
+    /// bound this: like Kafka, which reads no further request from a connection while one is
+    /// in progress, the driver stops reading a connection above its own limit.
+    pub fn queued_responses(&self, connection: ConnectionId) -> usize {
+        self.connections.get(&connection).map_or(0, VecDeque::len)
+    }
+
+    /// Every partition this node hosts.
+    pub fn partition_names(&self) -> Vec<TopicPartition> {
+        self.partitions.keys().cloned().collect()
+    }
+
+    /// The storage provider (for drivers and tests).
+    pub fn provider_mut(&mut self) -> &mut P {
+        &mut self.provider
+    }
+
+    /// Feeds one input. Drain [`Node::poll_output`] afterwards.
+    pub fn handle(&mut self, now: Now, input: NodeInput) {
+        self.observe(now);
+        match input {
+            NodeInput::Request {
+                connection,
+                request,
+            } => self.handle_request(now, connection, request),
+            NodeInput::Undecodable { connection, error } => {
+                self.handle_undecodable(connection, &error);
+            }
+            NodeInput::Synced {
+                partition,
+                id,
+                result,
+            } => {
+                self.handle_synced(now, &partition, id, result);
+            }
+            NodeInput::ConnectionClosed { connection } => self.forget_connection(connection),
+        }
+        self.retry_fetches(now);
+        self.complete_produces();
+        self.check_invariants();
+    }
+
+    /// Runs due timers: log flushes and retention, fetch deadlines.
+    pub fn handle_timeout(&mut self, now: Now) {
+        self.observe(now);
+        let due: Vec<TopicPartition> = self
+            .partitions
+            .iter()
+            .filter(|(_, log)| log.poll_timeout().is_some_and(|at| at <= now.mono))
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        for tp in due {
+            if let Some(log) = self.partitions.get_mut(&tp) {
+                // A failing retention or flush fences or reports through the log itself; the
+                // next produce or fetch on the partition answers with the error.
+                let _ = log.handle_timeout(now);
+            }
+            self.changed_partitions.insert(tp.clone());
+            self.drain_log(&tp);
+        }
+        self.complete_produces();
+        self.retry_fetches(now);
+        self.check_invariants();
+    }
+
+    /// The next output, if any. Drain after every call.
+    pub fn poll_output(&mut self) -> Option<NodeOutput> {
+        self.outputs.pop_front()
+    }
+
+    /// When [`Node::handle_timeout`] next has work.
+    pub fn poll_timeout(&self) -> Option<Mono> {
+        let logs = self
+            .partitions
+            .values()
+            .filter_map(PartitionLog::poll_timeout);
+        let fetches = self.pending_fetches.iter().map(|fetch| fetch.deadline);
+        logs.chain(fetches).min()
+    }
+
+    fn handle_request(&mut self, now: Now, connection: ConnectionId, request: DecodedRequest) {
+        let silent = matches!(&request.body, RequestBody::Produce(produce) if produce.acks == 0);
+        let slot = if silent {
+            u64::MAX
+        } else {
+            self.open_slot(connection)
+        };
+        let ctx = RequestContext {
+            connection,
+            slot,
+            api_key: request.api_key,
+            api_version: request.api_version,
+            correlation_id: request.correlation_id(),
+        };
+        let body = match request.body {
+            RequestBody::ApiVersions(_) => Some(ResponseBody::ApiVersions(api_versions_response(
+                KafkaErrorCode::None,
+            ))),
+            RequestBody::Metadata(body) => Some(self.handle_metadata(now, &body, ctx.api_version)),
+            RequestBody::DescribeCluster(body) => {
+                Some(self.handle_describe_cluster(&body, ctx.api_version))
+            }
+            RequestBody::CreateTopics(body) => {
+                Some(self.handle_create_topics(now, &body, ctx.api_version))
+            }
+            RequestBody::DeleteTopics(body) => {
+                Some(self.handle_delete_topics(now, &body, ctx.api_version))
+            }
+            RequestBody::CreatePartitions(body) => Some(self.handle_create_partitions(now, &body)),
+            RequestBody::DescribeConfigs(body) => {
+                Some(self.handle_describe_configs(&body, ctx.api_version))
+            }
+            RequestBody::ListOffsets(body) => {
+                Some(self.handle_list_offsets(&body, ctx.api_version))
+            }
+            RequestBody::Produce(body) => self.handle_produce(now, ctx, body),
+            RequestBody::Fetch(body) => self.handle_fetch(now, ctx, body),
+        };
+        if let Some(body) = body {
+            self.respond(ctx, body);
+        }
+    }
+
+    fn handle_undecodable(&mut self, connection: ConnectionId, error: &WireError) {
+        let slot = self.open_slot(connection);
+        let reply = match error {
+            WireError::UnsupportedVersion {
+                api_key: ApiKey::ApiVersions,
+                correlation_id,
+                ..
+            } => Reply::Response(NodeResponse {
+                api_key: ApiKey::ApiVersions,
+                api_version: 0,
+                correlation_id: *correlation_id,
+                body: ResponseBody::ApiVersions(api_versions_response(
+                    KafkaErrorCode::UnsupportedVersion,
+                )),
+            }),
+            other => Reply::Close(other.to_string()),
+        };
+        self.fill_slot(connection, slot, reply);
+    }
+
+    fn respond(&mut self, ctx: RequestContext, body: ResponseBody) {
+        let response = NodeResponse {
+            api_key: ctx.api_key,
+            api_version: ctx.api_version,
+            correlation_id: ctx.correlation_id,
+            body,
+        };
+        self.fill_slot(ctx.connection, ctx.slot, Reply::Response(response));
+    }
+
+    fn open_slot(&mut self, connection: ConnectionId) -> u64 {
+        let id = self.next_slot;
+        self.next_slot += 1;
+        self.connections
+            .entry(connection)
+            .or_default()
+            .push_back(Slot { id, reply: None });
+        id
+    }
+
+    /// Stores a reply and emits every reply at the front of the connection's queue.
+    fn fill_slot(&mut self, connection: ConnectionId, slot: u64, reply: Reply) {
+        let Some(queue) = self.connections.get_mut(&connection) else {
+            return; // the connection closed meanwhile
+        };
+        if let Some(waiting) = queue.iter_mut().find(|s| s.id == slot) {
+            waiting.reply = Some(reply);
+        }
+        while queue.front().is_some_and(|s| s.reply.is_some()) {
+            let front = queue.pop_front().and_then(|s| s.reply);
+            match front {
+                Some(Reply::Response(response)) => self.outputs.push_back(NodeOutput::Response {
+                    connection,
+                    response,
+                }),
+                Some(Reply::Close(reason)) => {
+                    self.outputs
+                        .push_back(NodeOutput::Close { connection, reason });
+                    self.forget_connection(connection);
+                    return;
+                }
+                None => {}
+            }
+        }
+    }
+
+    fn forget_connection(&mut self, connection: ConnectionId) {
+        self.connections.remove(&connection);
+        self.pending_fetches
+            .retain(|f| f.ctx.connection != connection);
+        self.pending_produces
+            .retain(|p| p.ctx.connection != connection);
+    }
+
+    fn observe(&mut self, now: Now) {
+        assert!(now.mono >= self.last_now, "monotonic time went backwards");
+        self.last_now = now.mono;
+    }
+
+    fn check_invariants(&self) {
+        if cfg!(debug_assertions) {
+            let image = self.controller.image();
+            for tp in self.partitions.keys() {
+                let topic = image.topic_by_name(&tp.topic);
+                assert!(
+                    topic.is_some_and(|t| (tp.partition as usize) < t.partitions.len()),
+                    "partition log {tp:?} without metadata"
+                );
+            }
+            let slots: usize = self.connections.values().map(VecDeque::len).sum();
+            let pending = self.pending_fetches.len() + self.pending_produces.len();
+            assert!(
+                pending <= slots,
+                "a pending request without a response slot"
+            );
+            for (partition, _) in self.sync_ids.values() {
+                assert!(
+                    self.partitions.contains_key(partition),
+                    "sync id of a closed log"
+                );
+            }
+            for fetch in &self.pending_fetches {
+                assert!(self.connections.contains_key(&fetch.ctx.connection));
+            }
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! Produce: validate and append each partition's batches, then answer by `acks`:
+//! 0 — never; 1 — after the append; all (-1) — once the partition's durable offset covers the
+//! last appended offset when the topic's flush policy syncs (see the module docs of `node`).
+//! Missing topics are auto-created when allowed. Every batch of a partition's record set is
+//! validated before any is appended, so a bad batch appends nothing for that partition. A
+//! storage failure part way through a record set answers the whole set with the error (the
+//! batches already appended stay: a retry may duplicate them, an acknowledgment never lies).
+
+use super::cluster::topic_name;
+use super::errors::{controller_error_code, log_error_code};
+use super::io::TopicPartition;
+use super::{Node, RequestContext};
+use crate::log::FlushPolicy;
+use crate::record::{
+    split_batches, validate_batch, BatchError, Offset, TIMESTAMP_TYPE_LOG_APPEND_TIME,
+};
+use crate::storage::StorageProvider;
+use crate::time::Now;
+use crate::wire::{KafkaErrorCode, ResponseBody};
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::produce_request::PartitionProduceData;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+
+/// The topic configs the produce path applies, cached per topic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct ProduceSettings {
+    /// `max.message.bytes`: larger batches get MESSAGE_TOO_LARGE.
+    pub(super) max_message_bytes: usize,
+    /// `message.timestamp.type=LogAppendTime`: the broker stamps each batch (see
+    /// [`stamp_log_append_time`]).
+    pub(super) log_append_time: bool,
+}
+
+const UNLIMITED: ProduceSettings = ProduceSettings {
+    max_message_bytes: usize::MAX,
+    log_append_time: false,
+};
+
+/// A produce request with `acks=all` waiting for fsyncs.
+pub(super) struct PendingProduce {
+    pub(super) ctx: RequestContext,
+    /// The response, complete except for partitions still waiting.
+    response: ProduceResponse,
+    /// (topic index, partition index in the response, partition, durable offset needed).
+    waits: Vec<(usize, usize, TopicPartition, Offset)>,
+}
+
+impl<P: StorageProvider> Node<P> {
+    /// Appends and answers (returns the body) unless `acks` says to wait or not answer.
+    pub(super) fn handle_produce(
+        &mut self,
+        now: Now,
+        ctx: RequestContext,
+        request: ProduceRequest,
+    ) -> Option<ResponseBody> {
+        let acks = request.acks;
+        let mut waits = Vec::new();
+        let mut responses = Vec::new();
+        for (topic_index, topic) in request.topic_data.into_iter().enumerate() {
+            let name = topic.name.0.to_string();
+            let known = if matches!(acks, -1..=1) {
+                self.ensure_topic_for_produce(now, &name)
+            } else {
+                Err(KafkaErrorCode::InvalidRequiredAcks.code())
+            };
+            let mut partitions = Vec::new();
+            for (index, data) in topic.partition_data.into_iter().enumerate() {
+                let tp = TopicPartition::new(&name, data.index);
+                let result = match known {
+                    Err(code) => error_partition(data.index, code),
+                    Ok(settings) => {
+                        let (result, last) = self.append_partition(now, &tp, data, settings);
+                        if let Some(last) = last.filter(|_| acks == -1) {
+                            if self.needs_sync_for_ack(&tp, last) {
+                                waits.push((topic_index, index, tp, last.plus(1)));
+                            }
+                        }
+                        result
+                    }
+                };
+                partitions.push(result);
+            }
+            responses.push(
+                TopicProduceResponse::default()
+                    .with_name(topic_name(&name))
+                    .with_partition_responses(partitions),
+            );
+        }
+        let response = ProduceResponse::default().with_responses(responses);
+        if acks == 0 {
+            return None;
+        }
+        if waits.is_empty() {
+            return Some(ResponseBody::Produce(response));
+        }
+        self.pending_produces.push(PendingProduce {
+            ctx,
+            response,
+            waits,
+        });
+        None
+    }
+
+    /// Makes sure the topic exists (auto-creating it if allowed) and returns its produce
+    /// settings.
+    fn ensure_topic_for_produce(&mut self, now: Now, name: &str) -> Result<ProduceSettings, i16> {
+        if self.controller.image().topic_by_name(name).is_none() {
+            self.auto_create(now, name)
+                .map_err(|error| controller_error_code(&error))?;
+        }
+        Ok(self
+            .produce_settings
+            .get(name)
+            .copied()
+            .unwrap_or(UNLIMITED))
+    }
+
+    /// Validates and appends one partition's record set. Returns the partition's answer and
+    /// the last offset appended, if any.
+    fn append_partition(
+        &mut self,
+        now: Now,
+        tp: &TopicPartition,
+        data: PartitionProduceData,
+        settings: ProduceSettings,
+    ) -> (PartitionProduceResponse, Option<Offset>) {
+        let Some(log) = self.partitions.get_mut(tp) else {
+            let code = self.missing_partition_code(tp);
+            return (error_partition(tp.partition, code), None);
+        };
+        let batches = match data.records.map(split_batches) {
+            Some(Ok(batches)) if !batches.is_empty() => batches,
+            Some(Err(error)) => {
+                return (
+                    error_partition(tp.partition, batch_error_code(&error)),
+                    None,
+                )
+            }
+            _ => {
+                return (
+                    error_partition(tp.partition, KafkaErrorCode::InvalidRecord.code()),
+                    None,
+                )
+            }
+        };
+        if batches.iter().any(|b| b.len() > settings.max_message_bytes) {
+            let code = KafkaErrorCode::MessageTooLarge.code();
+            return (error_partition(tp.partition, code), None);
+        }
+        if let Some(error) = batches.iter().find_map(|b| validate_batch(b).err()) {
+            return (
+                error_partition(tp.partition, batch_error_code(&error)),
+                None,
+            );
+        }
+        let mut first: Option<Offset> = None;
+        let mut last = None;
+        for batch in batches {
+            let mut batch = BytesMut::from(Bytes::as_ref(&batch));
+            if settings.log_append_time {
+                stamp_log_append_time(&mut batch, now.wall_ms);
+            }
+            match log.append(now, batch) {
+                Ok(info) => {
+                    first.get_or_insert(info.base_offset);
+                    last = Some(info.last_offset);
+                }
+                Err(error) => {
+                    // Earlier batches of this record set may be in the log already; the
+                    // producer is told the whole set failed (it retries: at-least-once), never
+                    // that it all succeeded.
+                    if first.is_some() {
+                        self.changed_partitions.insert(tp.clone());
+                    }
+                    self.drain_log(tp);
+                    return (error_partition(tp.partition, log_error_code(&error)), None);
+                }
+            }
+        }
+        let log_start_offset = log.log_start_offset().0 as i64;
+        if first.is_some() {
+            self.changed_partitions.insert(tp.clone());
+        }
+        self.drain_log(tp);
+        let response = PartitionProduceResponse::default()
+            .with_index(tp.partition)
+            .with_base_offset(first.map_or(-1, |o| o.0 as i64))
+            .with_log_append_time_ms(if settings.log_append_time {
+                now.wall_ms
+            } else {
+                -1
+            })
+            .with_log_start_offset(log_start_offset);
+        (response, last)
+    }
+
+    /// Does an `acks=all` answer for `last` have to wait for a sync?
+    fn needs_sync_for_ack(&self, tp: &TopicPartition, last: Offset) -> bool {
+        self.partitions.get(tp).is_some_and(|log| {
+            log.config().flush_policy != FlushPolicy::Never && log.durable_offset() <= last
+        })
+    }
+
+    /// Answers every waiting produce whose partitions are now durable (or failed).
+    pub(super) fn complete_produces(&mut self) {
+        let mut index = 0;
+        while index < self.pending_produces.len() {
+            let pending = &mut self.pending_produces[index];
+            let partitions = &self.partitions;
+            pending.waits.retain(|(topic, slot, tp, needed)| {
+                let outcome = match partitions.get(tp) {
+                    None => Some(KafkaErrorCode::UnknownTopicOrPartition.code()),
+                    Some(log) if log.is_fenced() => Some(KafkaErrorCode::KafkaStorageError.code()),
+                    Some(log) if log.durable_offset() >= *needed => Some(0),
+                    Some(_) => None,
+                };
+                if let Some(code) = outcome.filter(|code| *code != 0) {
+                    let partition =
+                        &mut pending.response.responses[*topic].partition_responses[*slot];
+                    *partition = error_partition(partition.index, code);
+                }
+                outcome.is_none()
+            });
+            if pending.waits.is_empty() {
+                let done = self.pending_produces.remove(index);
+                self.respond(done.ctx, ResponseBody::Produce(done.response));
+            } else {
+                index += 1;
+            }
+        }
+    }
+
+    /// Fails the waits on a partition that is going away (its topic was deleted), so a
+    /// re-created partition's syncs can never vouch for the old partition's records.
+    pub(super) fn fail_waits_on(&mut self, tp: &TopicPartition) {
+        for pending in &mut self.pending_produces {
+            let response = &mut pending.response;
+            pending.waits.retain(|(topic, slot, waiting, _)| {
+                if waiting != tp {
+                    return true;
+                }
+                let partition = &mut response.responses[*topic].partition_responses[*slot];
+                *partition = error_partition(
+                    partition.index,
+                    KafkaErrorCode::UnknownTopicOrPartition.code(),
+                );
+                false
+            });
+        }
+    }
+}
+
+/// Kafka's LogAppendTime: the batch's timestamp type bit (attributes bit 3) is set and its
+/// max timestamp becomes the broker's wall clock; readers then use that for every record.
+/// Both fields are covered by the CRC-32C, which is recomputed. `batch` was validated.
+fn stamp_log_append_time(batch: &mut BytesMut, wall_ms: i64) {
+    const CRC_AT: usize = 17;
+    const ATTRIBUTES_AT: usize = 21;
+    const MAX_TIMESTAMP_AT: usize = 35;
+    batch[ATTRIBUTES_AT + 1] |= TIMESTAMP_TYPE_LOG_APPEND_TIME as u8;
+    batch[MAX_TIMESTAMP_AT..MAX_TIMESTAMP_AT + 8].copy_from_slice(&wall_ms.to_be_bytes());
+    let crc = crc32c::crc32c(&batch[ATTRIBUTES_AT..]);
+    batch[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
+}
+
+fn error_partition(index: i32, code: i16) -> PartitionProduceResponse {
+    PartitionProduceResponse::default()
+        .with_index(index)
+        .with_error_code(code)
+        .with_base_offset(-1)
+        .with_log_append_time_ms(-1)
+        .with_log_start_offset(-1)
+}
+
+/// A malformed batch: CORRUPT_MESSAGE for a CRC mismatch, UNSUPPORTED_FOR_MESSAGE_FORMAT for
+/// an old magic, INVALID_RECORD otherwise.
+fn batch_error_code(error: &BatchError) -> i16 {
+    log_error_code(&crate::log::LogError::InvalidBatch(error.clone()))
+}

@@ -1,0 +1,84 @@
+//! Sync requests between the partition logs and the driver, with node-unique ids.
+//!
+//! Each log numbers its sync requests from zero, so after a topic is deleted and re-created
+//! under the same name, a late completion of the old log's sync could carry the id of a sync
+//! the new log is still waiting for, and vouch for data that was never synced. The node
+//! therefore hands out its own ids ([`SyncId`]s unique for the node's lifetime), remembers
+//! which partition log and log-local id each stands for, and forgets the ids of a partition
+//! when its log is closed: a completion for a forgotten id is ignored.
+
+use super::io::{NodeOutput, TopicPartition};
+use super::Node;
+use crate::log::{LogOutput, SyncId, SyncRequest};
+use crate::storage::{Storage, StorageError, StorageProvider};
+use crate::time::Now;
+
+impl<P: StorageProvider> Node<P> {
+    /// Moves the partition log's requested syncs to the node's outputs, under node ids.
+    pub(super) fn drain_log(&mut self, partition: &TopicPartition) {
+        let Some(log) = self.partitions.get_mut(partition) else {
+            return;
+        };
+        while let Some(LogOutput::Sync(mut request)) = log.poll_output() {
+            let node_id = SyncId(self.next_sync_id);
+            self.next_sync_id += 1;
+            self.sync_ids
+                .insert(node_id, (partition.clone(), request.id));
+            request.id = node_id;
+            self.outputs.push_back(NodeOutput::Sync {
+                partition: partition.clone(),
+                request,
+            });
+        }
+    }
+
+    /// Feeds a sync completion to the log it belongs to, if that log is still open.
+    pub(super) fn handle_synced(
+        &mut self,
+        now: Now,
+        partition: &TopicPartition,
+        id: SyncId,
+        result: Result<(), StorageError>,
+    ) {
+        match self.sync_ids.remove(&id) {
+            Some((owner, log_id)) if owner == *partition => {
+                if let Some(log) = self.partitions.get_mut(partition) {
+                    log.handle_synced(now, log_id, result);
+                }
+            }
+            Some(other) => {
+                // Reported for the wrong partition: a driver bug; keep the id for its owner.
+                self.sync_ids.insert(id, other);
+            }
+            None => {}
+        }
+        self.drain_log(partition);
+    }
+
+    /// Performs a [`NodeOutput::Sync`] through the partition log's own storage and feeds the
+    /// result back, for drivers that may block (tests, tools).
+    pub fn perform_sync(
+        &mut self,
+        now: Now,
+        partition: &TopicPartition,
+        request: &SyncRequest,
+    ) -> Result<(), StorageError> {
+        self.observe(now);
+        let result = match self.partitions.get_mut(partition) {
+            Some(log) => request
+                .files
+                .iter()
+                .try_for_each(|file| log.storage_mut().sync(file)),
+            None => Ok(()),
+        };
+        self.handle_synced(now, partition, request.id, result.clone());
+        self.complete_produces();
+        self.check_invariants();
+        result
+    }
+
+    /// Forgets the sync ids of a partition whose log was closed.
+    pub(super) fn forget_syncs_of(&mut self, partition: &TopicPartition) {
+        self.sync_ids.retain(|_, (owner, _)| owner != partition);
+    }
+}
