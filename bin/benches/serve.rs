@@ -4,12 +4,13 @@
 //! Groups: produce `acks=1` one request at a time and pipelined (32 requests written before
 //! the answers are read), and pipelined `acks=all` under `--flush every-batch`, where the
 //! disk worker's group commit lets the pipelined requests share fsyncs. Each request carries
-//! one batch of 16 records of 100 bytes.
+//! one batch of 16 records of 100 bytes. Run:
+//! `cargo bench -p odradek --bench serve -- --warm-up-time 1 --measurement-time 3`.
 
 #[path = "../tests/serve_support/mod.rs"]
 mod serve_support;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput};
 use odradek_core::wire::kafka_protocol::messages::ApiKey;
 use serve_support::*;
 
@@ -60,5 +61,8 @@ fn produce(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, produce);
-criterion_main!(benches);
+fn main() {
+    let mut criterion = Criterion::default().configure_from_args();
+    produce(&mut criterion);
+    criterion.final_summary();
+}
