@@ -25,7 +25,7 @@ use odradek_core::node::{ConnectionId, NodeInput};
 use odradek_core::wire::{decode_request, DecodedRequest, FrameDecoder, RequestBody};
 use std::io::IoSlice;
 use std::net::SocketAddr;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
@@ -36,7 +36,7 @@ pub const OUTBOUND_CAPACITY: usize = IN_FLIGHT_MAX + 2;
 /// Most response frames written with one vectored write.
 const FRAMES_PER_WRITE: usize = 64;
 /// Bytes read from a socket per read call.
-const READ_CHUNK: usize = 64 * 1024;
+const READ_CHUNK: usize = 32 * 1024;
 
 /// What the node task sends a connection.
 #[derive(Debug)]
@@ -135,7 +135,6 @@ impl ConnectionTask {
         stream: &mut TcpStream,
         responses: &mut mpsc::Receiver<Outbound>,
     ) -> String {
-        let mut buffer = vec![0u8; READ_CHUNK];
         loop {
             let readable = self.in_flight < IN_FLIGHT_MAX;
             tokio::select! {
@@ -157,17 +156,35 @@ impl ConnectionTask {
                     Some(Outbound::Close) => return "closed by the broker".to_owned(),
                     None => return "broker shutting down".to_owned(),
                 },
-                read = stream.read(&mut buffer), if readable => match read {
-                    Ok(0) => return "closed by the client".to_owned(),
-                    Ok(n) => {
-                        self.decoder.push(&buffer[..n]);
-                        if let Err(reason) = self.forward_frames().await {
-                            return reason;
-                        }
+                ready = stream.readable(), if readable => {
+                    if let Err(error) = ready {
+                        return format!("read failed: {error}");
                     }
-                    Err(error) => return format!("read failed: {error}"),
-                },
+                    match self.read_available(stream) {
+                        Ok(true) => {}
+                        Ok(false) => return "closed by the client".to_owned(),
+                        Err(error) => return format!("read failed: {error}"),
+                    }
+                    if let Err(reason) = self.forward_frames().await {
+                        return reason;
+                    }
+                }
             }
+        }
+    }
+
+    /// Moves what the socket has into the frame decoder, through a stack buffer (so an idle
+    /// connection holds no read buffer). False at end of stream.
+    fn read_available(&mut self, stream: &TcpStream) -> std::io::Result<bool> {
+        let mut chunk = [0u8; READ_CHUNK];
+        match stream.try_read(&mut chunk) {
+            Ok(0) => Ok(false),
+            Ok(read) => {
+                self.decoder.push(&chunk[..read]);
+                Ok(true)
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => Ok(true),
+            Err(error) => Err(error),
         }
     }
 
