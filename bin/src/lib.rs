@@ -8,5 +8,7 @@
 //! in `odradek-core`.
 
 pub mod check;
+pub mod client;
 pub mod config;
+pub mod console;
 pub mod storage;
