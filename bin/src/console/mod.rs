@@ -31,7 +31,7 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(clap::Args, Debug, Clone)]
 pub struct BootstrapArgs {
     /// The broker to connect to first (`host:port`).
-    #[arg(long, default_value = DEFAULT_BOOTSTRAP)]
+    #[arg(long, default_value = DEFAULT_BOOTSTRAP, global = true)]
     pub bootstrap_server: String,
 }
 
