@@ -3,11 +3,11 @@
 //! Contract: reads the chosen partitions (`--partition`, else all) from their start position
 //! — `--offset N` (needs `--partition`), `--offset earliest|latest`, `--from-beginning`
 //! (= earliest), default latest — looked up with ListOffsets at each partition's leader. Then
-//! long-poll Fetches (`max_wait_ms` ≤ 500, `min_bytes` 1) to each leader; whole uncompressed
+//! long-poll Fetches (`max_wait_ms` ≤ 500, `min_bytes` 1) to each leader; whole
 //! batches are decoded with [`RecordIter`] and every record at or after the position is
 //! printed with `--format` (default `{value}`), in offset order per partition. Control
-//! batches are skipped; compressed batches are skipped with a note on stderr (the console
-//! consumer does not decompress yet). Stops after `--max-messages` records, or once
+//! batches are skipped; compressed batches (gzip, snappy, lz4, zstd) are decompressed first
+//! ([`super::decompress`]). Stops after `--max-messages` records, or once
 //! `--timeout-ms` passes without a new record; prints `Processed a total of N messages` to
 //! stderr. Exit status 1 on a broker or connection error, 3 on bad flags.
 
@@ -30,6 +30,7 @@ use odradek_core::wire::kafka_protocol::messages::{
 use odradek_core::wire::kafka_protocol::protocol::StrBytes;
 use odradek_core::wire::{RequestBody, ResponseBody};
 
+use super::decompress::decompress_batch;
 use super::format::{OutputFormat, RecordLine};
 use super::{fail, BootstrapArgs, EXIT_BAD_FLAGS, EXIT_OK, IO_TIMEOUT};
 use crate::client::{BrokerError, Client, ClientError, TopicInfo};
@@ -103,7 +104,6 @@ struct Consumer<'a> {
     format: OutputFormat,
     positions: BTreeMap<i32, i64>,
     printed: u64,
-    compressed_noted: bool,
 }
 
 /// Runs `odradek consume …`; returns the exit status.
@@ -135,7 +135,6 @@ pub fn run(args: &ConsumeArgs) -> u8 {
         format,
         positions: BTreeMap::new(),
         printed: 0,
-        compressed_noted: false,
     };
     let outcome = consumer.start().and_then(|()| consumer.fetch_loop());
     eprintln!("Processed a total of {} messages", consumer.printed);
@@ -353,12 +352,16 @@ impl Consumer<'_> {
             }
             if header.attributes & CONTROL_BATCH == 0 {
                 if header.attributes & COMPRESSION_CODEC_MASK != 0 {
-                    self.note_compressed(partition, &header);
+                    let plain = decompress_batch(batch).map_err(|error| ConsumeError::Corrupt {
+                        partition,
+                        reason: error.to_string(),
+                    })?;
+                    self.print_batch(partition, &plain, &header, position, out)?;
                 } else {
                     self.print_batch(partition, batch, &header, position, out)?;
-                    if self.reached_max() {
-                        return Ok(());
-                    }
+                }
+                if self.reached_max() {
+                    return Ok(());
                 }
             }
             self.positions.insert(partition, next);
@@ -407,21 +410,6 @@ impl Consumer<'_> {
             }
         }
         Ok(())
-    }
-
-    fn note_compressed(&mut self, partition: i32, header: &BatchHeader) {
-        if !self.compressed_noted {
-            eprintln!(
-                "note: skipping compressed batches (codec {}): the console consumer does not decompress yet",
-                header.attributes & COMPRESSION_CODEC_MASK
-            );
-            self.compressed_noted = true;
-        }
-        eprintln!(
-            "note: partition {partition}: skipped compressed offsets {}..={}",
-            header.base_offset,
-            header.last_offset()
-        );
     }
 }
 

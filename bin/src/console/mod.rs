@@ -9,6 +9,7 @@
 //! Why here: the library part of the binary, so tests can call the pieces directly.
 
 pub mod consume;
+pub mod decompress;
 pub mod format;
 pub mod produce;
 pub mod topics;
