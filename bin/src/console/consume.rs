@@ -9,7 +9,9 @@
 //! batches are skipped; compressed batches (gzip, snappy, lz4, zstd) are decompressed first
 //! ([`super::decompress`]). Stops after `--max-messages` records, or once
 //! `--timeout-ms` passes without a new record; prints `Processed a total of N messages` to
-//! stderr. Exit status 1 on a broker or connection error, 3 on bad flags.
+//! stderr. A partition answering NOT_LEADER_OR_FOLLOWER or LEADER_NOT_AVAILABLE makes the
+//! consumer look its leaders up again and go on. Exit status 1 on a broker or connection
+//! error, 3 on bad flags.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -28,7 +30,7 @@ use odradek_core::wire::kafka_protocol::messages::{
     ApiKey, FetchRequest, ListOffsetsRequest, TopicName,
 };
 use odradek_core::wire::kafka_protocol::protocol::StrBytes;
-use odradek_core::wire::{RequestBody, ResponseBody};
+use odradek_core::wire::{KafkaErrorCode, RequestBody, ResponseBody};
 
 use super::decompress::decompress_batch;
 use super::format::{OutputFormat, RecordLine};
@@ -262,11 +264,16 @@ impl Consumer<'_> {
             };
             let partitions: Vec<i32> = self.positions.keys().copied().collect();
             let before = self.printed;
+            let mut leadership_moved = false;
             for (leader, led) in self.by_leader(&partitions) {
-                self.fetch(leader, &led, wait_ms, &mut out)?;
+                leadership_moved |= self.fetch(leader, &led, wait_ms, &mut out)?;
                 if self.reached_max() {
                     break;
                 }
+            }
+            if leadership_moved {
+                std::thread::sleep(Duration::from_millis(200));
+                self.topic = self.client.topic(&self.args.topic, false)?;
             }
             out.flush().map_err(ConsumeError::Output)?;
             if self.printed > before {
@@ -281,13 +288,15 @@ impl Consumer<'_> {
             .is_some_and(|max| self.printed >= max)
     }
 
+    /// Fetches `partitions` from `leader` and prints what came; `Ok(true)` when a partition's
+    /// leadership moved (look the leaders up again).
     fn fetch(
         &mut self,
         leader: i32,
         partitions: &[i32],
         wait_ms: u64,
         out: &mut impl Write,
-    ) -> Result<(), ConsumeError> {
+    ) -> Result<bool, ConsumeError> {
         let fetch_partitions = partitions
             .iter()
             .map(|&p| {
@@ -312,8 +321,15 @@ impl Consumer<'_> {
         };
         BrokerError::check(response.error_code, None)
             .map_err(|error| ConsumeError::Client(error.into()))?;
+        let mut leadership_moved = false;
         for data in response.responses.iter().flat_map(|t| t.partitions.iter()) {
             let partition = data.partition_index;
+            if data.error_code == KafkaErrorCode::NotLeaderOrFollower.code()
+                || data.error_code == KafkaErrorCode::LeaderNotAvailable.code()
+            {
+                leadership_moved = true;
+                continue;
+            }
             BrokerError::check(data.error_code, None)
                 .map_err(|error| ConsumeError::Partition { partition, error })?;
             if let Some(records) = &data.records {
@@ -323,7 +339,7 @@ impl Consumer<'_> {
                 break;
             }
         }
-        Ok(())
+        Ok(leadership_moved)
     }
 
     /// Prints the records of `records` (concatenated batches; a trailing partial batch is

@@ -8,13 +8,15 @@
 //! `--batch-size` bytes, when its first record is `--linger-ms` old, or at end of input. With
 //! `--acks 0` nothing is awaited; with 1 or all every Produce is answered before the next is
 //! sent, so per-partition order is input order. A summary goes to stderr; the exit status is
-//! 1 if any record failed.
+//! 1 if any record failed. A batch refused with NOT_LEADER_OR_FOLLOWER or
+//! LEADER_NOT_AVAILABLE is re-sent to the leader a fresh Metadata names (3 tries).
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use clap::Args;
 use odradek_core::record::{Record, RecordBatchBuilder};
 use odradek_core::wire::kafka_protocol::messages::produce_request::{
@@ -22,13 +24,16 @@ use odradek_core::wire::kafka_protocol::messages::produce_request::{
 };
 use odradek_core::wire::kafka_protocol::messages::{ApiKey, ProduceRequest, TopicName};
 use odradek_core::wire::kafka_protocol::protocol::StrBytes;
-use odradek_core::wire::{RequestBody, ResponseBody};
+use odradek_core::wire::{KafkaErrorCode, RequestBody, ResponseBody};
 
 use super::{fail, BootstrapArgs, EXIT_ERROR, EXIT_OK, IO_TIMEOUT};
 use crate::client::partitioner::{partition_for_key, RoundRobin};
 use crate::client::{BrokerError, Client, ClientError, TopicInfo};
 
 const PRODUCE_TIMEOUT_MS: i32 = 30_000;
+/// Tries per batch when the partition's leader moved.
+const SEND_ATTEMPTS: u32 = 3;
+const RETRY_PAUSE: Duration = Duration::from_millis(200);
 
 /// `odradek produce …`.
 #[derive(Args, Debug)]
@@ -235,7 +240,9 @@ impl Producer<'_> {
         });
     }
 
-    /// Sends every batch `ready` selects, one Produce request per leader.
+    /// Sends every batch `ready` selects, one Produce request per leader. Batches refused
+    /// because leadership moved are re-sent to the new leader (after a Metadata refresh) up
+    /// to [`SEND_ATTEMPTS`] times.
     fn flush(&mut self, ready: impl Fn(&PartitionBatch) -> bool) {
         let chosen: Vec<i32> = self
             .batches
@@ -243,49 +250,80 @@ impl Producer<'_> {
             .filter(|(_, batch)| !batch.records.is_empty() && ready(batch))
             .map(|(partition, _)| *partition)
             .collect();
-        let mut by_leader: BTreeMap<i32, Vec<(i32, PartitionBatch)>> = BTreeMap::new();
-        for partition in chosen {
-            if let Some(batch) = self.batches.remove(&partition) {
-                let leader = self
-                    .topic
-                    .partitions
-                    .iter()
-                    .find(|p| p.index == partition)
-                    .map_or(-1, |p| p.leader);
-                by_leader
-                    .entry(leader)
-                    .or_default()
-                    .push((partition, batch));
+        let mut outgoing: Vec<Outgoing> = chosen
+            .into_iter()
+            .filter_map(|partition| {
+                let batch = self.batches.remove(&partition)?;
+                Some(Outgoing {
+                    partition,
+                    records: batch.records.len() as u64,
+                    batch: build_batch(&batch.records).freeze(),
+                })
+            })
+            .collect();
+        for attempt in 1..=SEND_ATTEMPTS {
+            let mut retry = Vec::new();
+            for (leader, group) in self.by_leader(outgoing) {
+                retry.extend(self.send(leader, group, attempt < SEND_ATTEMPTS));
             }
-        }
-        for (leader, batches) in by_leader {
-            self.send(leader, batches);
+            if retry.is_empty() {
+                return;
+            }
+            std::thread::sleep(RETRY_PAUSE);
+            if let Ok(topic) = self.client.topic(&self.args.topic, true) {
+                self.topic = topic;
+            }
+            outgoing = retry;
         }
     }
 
-    fn send(&mut self, leader: i32, batches: Vec<(i32, PartitionBatch)>) {
-        let counts: BTreeMap<i32, u64> = batches
-            .iter()
-            .map(|(partition, batch)| (*partition, batch.records.len() as u64))
-            .collect();
-        let total: u64 = counts.values().sum();
-        let request = produce_request(&self.args.topic, self.args.acks, batches);
-        match self.exchange(leader, request) {
-            Ok(failures) => {
-                let mut failed = 0;
-                for (partition, error) in failures {
-                    let records = counts.get(&partition).copied().unwrap_or(0);
-                    eprintln!("error: {records} records to partition {partition} failed: {error}");
-                    failed += records;
-                }
-                self.summary.failed += failed;
-                self.summary.produced += total - failed.min(total);
-            }
+    fn by_leader(&self, outgoing: Vec<Outgoing>) -> BTreeMap<i32, Vec<Outgoing>> {
+        let mut grouped: BTreeMap<i32, Vec<Outgoing>> = BTreeMap::new();
+        for item in outgoing {
+            let leader = self
+                .topic
+                .partitions
+                .iter()
+                .find(|p| p.index == item.partition)
+                .map_or(-1, |p| p.leader);
+            grouped.entry(leader).or_default().push(item);
+        }
+        grouped
+    }
+
+    /// Sends one Produce request; counts successes and failures, and returns the batches to
+    /// try again (refused with a retriable leadership error while `may_retry`).
+    fn send(&mut self, leader: i32, group: Vec<Outgoing>, may_retry: bool) -> Vec<Outgoing> {
+        let request = produce_request(&self.args.topic, self.args.acks, &group);
+        let failures = match self.exchange(leader, request) {
+            Ok(failures) => failures,
             Err(error) => {
+                let total: u64 = group.iter().map(|item| item.records).sum();
                 eprintln!("error: {total} records failed: {error}");
                 self.summary.failed += total;
+                return Vec::new();
+            }
+        };
+        let mut retry = Vec::new();
+        for item in group {
+            match failures
+                .iter()
+                .find(|(partition, _)| *partition == item.partition)
+            {
+                None => self.summary.produced += item.records,
+                Some((_, error)) if may_retry && is_leadership_error(error.code) => {
+                    retry.push(item)
+                }
+                Some((partition, error)) => {
+                    eprintln!(
+                        "error: {} records to partition {partition} failed: {error}",
+                        item.records
+                    );
+                    self.summary.failed += item.records;
+                }
             }
         }
+        retry
     }
 
     /// Sends one Produce request; returns the partitions the broker refused, with why.
@@ -318,31 +356,40 @@ impl Producer<'_> {
             .collect();
         let mut failures = Vec::new();
         for partition in sent {
-            match answers.iter().find(|a| a.index == partition) {
+            let outcome = match answers.iter().find(|a| a.index == partition) {
                 Some(answer) => {
-                    if let Err(error) =
-                        BrokerError::check(answer.error_code, answer.error_message.as_deref())
-                    {
-                        failures.push((partition, error));
-                    }
+                    BrokerError::check(answer.error_code, answer.error_message.as_deref())
                 }
-                None => failures.push((
-                    partition,
-                    BrokerError::new(-1, Some("no answer for partition")),
-                )),
+                None => Err(BrokerError::new(-1, Some("no answer for this partition"))),
+            };
+            if let Err(error) = outcome {
+                failures.push((partition, error));
             }
         }
         Ok(failures)
     }
 }
 
-fn produce_request(topic: &str, acks: i16, batches: Vec<(i32, PartitionBatch)>) -> ProduceRequest {
-    let partition_data = batches
-        .into_iter()
-        .map(|(partition, batch)| {
+/// A built batch on its way to a partition.
+struct Outgoing {
+    partition: i32,
+    records: u64,
+    batch: Bytes,
+}
+
+/// Errors after which the partition's leader should be looked up again and the batch re-sent.
+fn is_leadership_error(code: i16) -> bool {
+    code == KafkaErrorCode::NotLeaderOrFollower.code()
+        || code == KafkaErrorCode::LeaderNotAvailable.code()
+}
+
+fn produce_request(topic: &str, acks: i16, group: &[Outgoing]) -> ProduceRequest {
+    let partition_data = group
+        .iter()
+        .map(|item| {
             PartitionProduceData::default()
-                .with_index(partition)
-                .with_records(Some(build_batch(&batch.records).freeze()))
+                .with_index(item.partition)
+                .with_records(Some(item.batch.clone()))
         })
         .collect();
     let topic_data = TopicProduceData::default()
