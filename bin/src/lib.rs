@@ -11,4 +11,5 @@ pub mod check;
 pub mod client;
 pub mod config;
 pub mod console;
+pub mod serve;
 pub mod storage;

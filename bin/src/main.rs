@@ -5,6 +5,7 @@
 
 use clap::{Parser, Subcommand};
 use odradek::check::{self, CheckArgs, EXIT_BAD_INPUT};
+use odradek::config::ServeFlags;
 use std::process::ExitCode;
 
 /// Odradek: a Kafka-compatible streaming broker, a deterministic simulator, and a
@@ -27,6 +28,10 @@ enum Command {
     Produce(odradek::console::produce::ProduceArgs),
     /// Print a topic's records (like kafka-console-consumer.sh), by assignment.
     Consume(odradek::console::consume::ConsumeArgs),
+    /// Run a broker: the Kafka protocol on a TCP listener, data in a directory. Prints one
+    /// line with the listen address once serving; SIGINT/SIGTERM shut it down gracefully.
+    /// Exit status: 0 after a clean shutdown, 1 if it cannot start.
+    Serve(ServeFlags),
 }
 
 fn main() -> ExitCode {
@@ -46,5 +51,6 @@ fn main() -> ExitCode {
         Command::Topics(args) => ExitCode::from(odradek::console::topics::run(&args)),
         Command::Produce(args) => ExitCode::from(odradek::console::produce::run(&args)),
         Command::Consume(args) => ExitCode::from(odradek::console::consume::run(&args)),
+        Command::Serve(flags) => odradek::serve::run(&flags),
     }
 }
