@@ -200,3 +200,84 @@ fn connect(address: &str, timeout: Duration) -> Result<TcpStream, ClientError> {
         std::io::Error::new(std::io::ErrorKind::NotFound, "address resolved to nothing")
     })))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use odradek_core::wire::kafka_protocol::messages::MetadataRequest;
+    use odradek_core::wire::{
+        api_versions_response, encode_api_versions_fallback, encode_response, peek_request_prefix,
+        KafkaErrorCode,
+    };
+    use std::net::TcpListener;
+
+    /// Reads one request frame from `stream`; returns its correlation id and api version.
+    fn read_request(stream: &mut TcpStream) -> (i32, i16) {
+        let mut prefix = [0u8; 4];
+        stream.read_exact(&mut prefix).unwrap();
+        let mut frame = vec![0u8; i32::from_be_bytes(prefix) as usize];
+        stream.read_exact(&mut frame).unwrap();
+        let request = peek_request_prefix(&frame).unwrap();
+        (request.correlation_id, request.api_version)
+    }
+
+    /// A one-connection fake broker running `script` on the accepted socket.
+    fn fake_broker(script: impl FnOnce(TcpStream) + Send + 'static) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            script(stream);
+        });
+        address
+    }
+
+    #[test]
+    fn a_kip_511_fallback_answer_still_yields_the_brokers_ranges() {
+        let address = fake_broker(|mut stream| {
+            let (correlation_id, version) = read_request(&mut stream);
+            assert_eq!(version, API_VERSIONS_VERSION);
+            let answer = encode_api_versions_fallback(correlation_id).unwrap();
+            stream.write_all(&answer).unwrap();
+        });
+        let connection = Connection::open(&address, Duration::from_secs(5)).unwrap();
+        for api in CLIENT_APIS {
+            assert_eq!(connection.version(api.api_key).unwrap(), api.max_version);
+        }
+    }
+
+    #[test]
+    fn a_response_with_another_correlation_id_is_an_error() {
+        let address = fake_broker(|mut stream| {
+            let (correlation_id, _) = read_request(&mut stream);
+            let body = ResponseBody::ApiVersions(api_versions_response(KafkaErrorCode::None));
+            let answer = encode_response(
+                ApiKey::ApiVersions,
+                API_VERSIONS_VERSION,
+                correlation_id,
+                &body,
+            )
+            .unwrap();
+            stream.write_all(&answer).unwrap();
+            let (correlation_id, version) = read_request(&mut stream);
+            let body = ResponseBody::Metadata(Default::default());
+            let wrong = encode_response(ApiKey::Metadata, version, correlation_id + 7, &body);
+            stream.write_all(&wrong.unwrap()).unwrap();
+        });
+        let mut connection = Connection::open(&address, Duration::from_secs(5)).unwrap();
+        let error = connection
+            .call(RequestBody::Metadata(MetadataRequest::default()))
+            .unwrap_err();
+        assert!(
+            matches!(error, ClientError::CorrelationMismatch { expected, received } if received == expected + 7),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_broker_that_hangs_up_gives_an_io_error_naming_its_address() {
+        let address = fake_broker(drop);
+        let error = Connection::open(&address, Duration::from_secs(5)).unwrap_err();
+        assert!(error.to_string().contains(&address), "{error}");
+    }
+}
