@@ -144,7 +144,7 @@ fn a_consumer_without_a_start_position_sees_only_records_produced_after_it_start
     let broker = Broker::start();
     broker.ok(&["topics", "create", "live"], "");
     broker.ok(&["produce", "live"], "old\n");
-    let consumer = broker.spawn(&[
+    let mut consumer = broker.spawn(&[
         "consume",
         "live",
         "--max-messages",
@@ -152,10 +152,37 @@ fn a_consumer_without_a_start_position_sees_only_records_produced_after_it_start
         "--timeout-ms",
         "15000",
     ]);
-    std::thread::sleep(Duration::from_millis(1000));
-    broker.ok(&["produce", "live"], "new\n");
+    // Keep producing until the consumer (whose start-up time is unknown) has seen one record.
+    for _ in 0..40 {
+        std::thread::sleep(Duration::from_millis(250));
+        broker.ok(&["produce", "live"], "new\n");
+        if consumer.try_wait().expect("poll consumer").is_some() {
+            break;
+        }
+    }
     let output = consumer.wait_with_output().expect("consumer exits");
     assert_eq!(String::from_utf8_lossy(&output.stdout), "new\n");
+}
+
+#[test]
+fn producing_to_a_partition_the_topic_does_not_have_fails_with_status_1() {
+    let broker = Broker::start();
+    broker.ok(&["topics", "create", "narrow", "--partitions", "2"], "");
+    let output = broker.run(&["produce", "narrow", "--partition", "2"], "x\n");
+    let (status, stderr) = status_and_stderr(&output);
+    assert_eq!(status, Some(1));
+    assert!(stderr.contains("no partition 2"), "{stderr}");
+    let stdout = broker.ok(
+        &[
+            "consume",
+            "narrow",
+            "--from-beginning",
+            "--timeout-ms",
+            "500",
+        ],
+        "",
+    );
+    assert_eq!(stdout, "");
 }
 
 #[test]
