@@ -324,6 +324,9 @@ impl Consumer<'_> {
         let mut leadership_moved = false;
         for data in response.responses.iter().flat_map(|t| t.partitions.iter()) {
             let partition = data.partition_index;
+            if !partitions.contains(&partition) {
+                continue; // not asked for: a confused broker must not move our positions
+            }
             if data.error_code == KafkaErrorCode::NotLeaderOrFollower.code()
                 || data.error_code == KafkaErrorCode::LeaderNotAvailable.code()
             {
