@@ -8,6 +8,8 @@
 //! in `odradek-core`.
 
 pub mod check;
+pub mod client;
 pub mod config;
+pub mod console;
 pub mod serve;
 pub mod storage;

@@ -22,6 +22,12 @@ enum Command {
     /// Check a history (JSON lines or Jepsen EDN) for Kafka queue anomalies or
     /// linearizability. Exit status: 0 valid, 1 invalid, 2 unknown, 3 bad input.
     Check(CheckArgs),
+    /// Create, list, describe and delete topics (like kafka-topics.sh).
+    Topics(odradek::console::topics::TopicsArgs),
+    /// Produce stdin lines to a topic (like kafka-console-producer.sh).
+    Produce(odradek::console::produce::ProduceArgs),
+    /// Print a topic's records (like kafka-console-consumer.sh), by assignment.
+    Consume(odradek::console::consume::ConsumeArgs),
     /// Run a broker: the Kafka protocol on a TCP listener, data in a directory. Prints one
     /// line with the listen address once serving; SIGINT/SIGTERM shut it down gracefully.
     /// Exit status: 0 after a clean shutdown, 1 if it cannot start.
@@ -42,6 +48,9 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check(args) => ExitCode::from(check::run(&args)),
+        Command::Topics(args) => ExitCode::from(odradek::console::topics::run(&args)),
+        Command::Produce(args) => ExitCode::from(odradek::console::produce::run(&args)),
+        Command::Consume(args) => ExitCode::from(odradek::console::consume::run(&args)),
         Command::Serve(flags) => odradek::serve::run(&flags),
     }
 }
