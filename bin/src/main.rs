@@ -21,6 +21,9 @@ enum Command {
     /// Check a history (JSON lines or Jepsen EDN) for Kafka queue anomalies or
     /// linearizability. Exit status: 0 valid, 1 invalid, 2 unknown, 3 bad input.
     Check(CheckArgs),
+    /// Load-generate against a Kafka broker (Odradek or any other): produce, fixed-rate
+    /// latency, consume; prints one `RESULT` line per phase.
+    Bench(odradek::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,5 +40,6 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check(args) => ExitCode::from(check::run(&args)),
+        Command::Bench(args) => ExitCode::from(odradek::bench::run(&args)),
     }
 }
