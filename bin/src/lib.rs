@@ -10,4 +10,5 @@
 pub mod bench;
 pub mod check;
 pub mod config;
+pub mod serve;
 pub mod storage;

@@ -5,6 +5,7 @@
 
 use clap::{Parser, Subcommand};
 use odradek::check::{self, CheckArgs, EXIT_BAD_INPUT};
+use odradek::config::ServeFlags;
 use std::process::ExitCode;
 
 /// Odradek: a Kafka-compatible streaming broker, a deterministic simulator, and a
@@ -24,6 +25,10 @@ enum Command {
     /// Load-generate against a Kafka broker (Odradek or any other): produce, fixed-rate
     /// latency, consume; prints one `RESULT` line per phase.
     Bench(odradek::bench::BenchArgs),
+    /// Run a broker: the Kafka protocol on a TCP listener, data in a directory. Prints one
+    /// line with the listen address once serving; SIGINT/SIGTERM shut it down gracefully.
+    /// Exit status: 0 after a clean shutdown, 1 if it cannot start.
+    Serve(ServeFlags),
 }
 
 fn main() -> ExitCode {
@@ -41,5 +46,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => ExitCode::from(check::run(&args)),
         Command::Bench(args) => ExitCode::from(odradek::bench::run(&args)),
+        Command::Serve(flags) => odradek::serve::run(&flags),
     }
 }
