@@ -1,7 +1,9 @@
 //! `odradek bench`: a load generator that speaks the Kafka protocol over TCP to any broker
 //! (Odradek or another), through `odradek_core::wire`'s encoder and decoder.
 //!
-//! Phases, run in the order given by `--phases`:
+//! Every run first creates the topic (unless `--no-create`) and waits for the partition's
+//! leader. Phases, run in the order given by `--phases`:
+//! - `setup`: nothing more (a script's way to create a topic before another client runs).
 //! - `produce`: N records of S bytes, `--batch-records` per request, up to `--in-flight`
 //!   requests outstanding, at `--acks` 0/1/all; reports msgs/s and MB/s (payload bytes).
 //! - `latency`: produce at a fixed `--rate` (records/s) for `--latency-secs`; reports request
@@ -130,6 +132,8 @@ pub enum BenchError {
 /// One step of a bench run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Phase {
+    /// Nothing beyond what every run does first: create the topic and wait for its leader.
+    Setup,
     /// Produce as fast as possible.
     Produce,
     /// Produce at a fixed rate and record latency.
@@ -325,6 +329,9 @@ pub fn run(args: &BenchArgs) -> u8 {
     }
 }
 
+/// Runs one measured phase on a fresh connection.
+type PhaseRunner = fn(Connection, &BenchArgs) -> Result<ResultLine, BenchError>;
+
 fn run_phases(args: &BenchArgs) -> Result<(), BenchError> {
     let mut admin = Connection::open(args.bootstrap, args.io_timeout())?;
     if !args.no_create {
@@ -332,13 +339,15 @@ fn run_phases(args: &BenchArgs) -> Result<(), BenchError> {
     }
     admin.wait_for_leader(&args.topic, args.partition)?;
     for phase in &args.phases {
+        let run_phase: PhaseRunner = match phase {
+            Phase::Setup => continue,
+            Phase::Produce => |c, a| produce_report(c, &a.produce_plan(), "produce"),
+            Phase::Latency => |c, a| produce_report(c, &a.latency_plan(), "latency"),
+            Phase::Consume => |c, a| consume_report(c, &a.consume_plan()),
+        };
         let cpu_before = broker_cpu_seconds(args.broker_pid)?;
         let connection = Connection::open(args.bootstrap, args.io_timeout())?;
-        let mut line = match phase {
-            Phase::Produce => produce_report(connection, &args.produce_plan(), "produce")?,
-            Phase::Latency => produce_report(connection, &args.latency_plan(), "latency")?,
-            Phase::Consume => consume_report(connection, &args.consume_plan())?,
-        };
+        let mut line = run_phase(connection, args)?;
         if let (Some(before), Some(after)) = (cpu_before, broker_cpu_seconds(args.broker_pid)?) {
             let cpu = after - before;
             let per_million = cpu_seconds_per_million(cpu, line.records);
