@@ -6,6 +6,7 @@
 # Usage: papers/bench/compare-brokers.sh [--records N] [--latency-secs S] [--rate R]
 #                                        [--broker-core C] [--client-core C]
 #                                        [--tansu-port P] [--odradek-port P] [--step-timeout S]
+#                                        [--brokers "tansu odradek"]
 #
 # Everything it installs or writes lives under target/ (venv, built tools, broker data, logs);
 # brokers listen on 127.0.0.1 only and are killed by PID on exit. Needs: python3 (venv + pip),
@@ -21,6 +22,7 @@ CLIENT_CORE=1
 TANSU_PORT=19192
 ODRADEK_PORT=19292
 STEP_TIMEOUT=1800
+BROKERS="tansu odradek"
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -32,7 +34,8 @@ while [ $# -gt 0 ]; do
         --tansu-port) TANSU_PORT="$2"; shift 2 ;;
         --odradek-port) ODRADEK_PORT="$2"; shift 2 ;;
         --step-timeout) STEP_TIMEOUT="$2"; shift 2 ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        --brokers) BROKERS="$2"; shift 2 ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -324,6 +327,11 @@ fi
 install_tansu
 build_rdkafka_performance
 build_odradek
-bench_broker tansu "$TANSU_PORT"
-bench_broker odradek "$ODRADEK_PORT"
+for broker in $BROKERS; do
+    case "$broker" in
+        tansu) bench_broker tansu "$TANSU_PORT" ;;
+        odradek) bench_broker odradek "$ODRADEK_PORT" ;;
+        *) echo "unknown broker: $broker" >&2; exit 2 ;;
+    esac
+done
 print_table
