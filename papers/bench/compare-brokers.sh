@@ -6,7 +6,7 @@
 # Usage: papers/bench/compare-brokers.sh [--records N] [--latency-secs S] [--rate R]
 #                                        [--broker-core C] [--client-core C]
 #                                        [--tansu-port P] [--odradek-port P] [--step-timeout S]
-#                                        [--brokers "tansu odradek"]
+#                                        [--brokers "tansu odradek"] [--fsync-records N]
 #
 # Everything it installs or writes lives under target/ (venv, built tools, broker data, logs);
 # brokers listen on 127.0.0.1 only and are killed by PID on exit. Needs: python3 (venv + pip),
@@ -24,6 +24,8 @@ TANSU_PORT=19192
 ODRADEK_PORT=19292
 STEP_TIMEOUT=1800
 BROKERS="tansu odradek"
+FSYNC_RECORDS=""
+FSYNC_LINE=""
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -36,7 +38,8 @@ while [ $# -gt 0 ]; do
         --odradek-port) ODRADEK_PORT="$2"; shift 2 ;;
         --step-timeout) STEP_TIMEOUT="$2"; shift 2 ;;
         --brokers) BROKERS="$2"; shift 2 ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        --fsync-records) FSYNC_RECORDS="$2"; shift 2 ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -50,6 +53,7 @@ DATA="$ROOT/target/bench-data"
 RESULTS="$WORK/results.txt"
 ODRADEK="$ROOT/target/release/odradek"
 LATENCY_RECORDS=$((RATE * LATENCY_SECS))
+FSYNC_RECORDS="${FSYNC_RECORDS:-$((RECORDS / 10))}"
 mkdir -p "$WORK" "$TOOLS" "$LOGS"
 : > "$RESULTS"
 
@@ -118,6 +122,11 @@ start_broker() {
             $PIN_BROKER "$ODRADEK" serve --listen "127.0.0.1:$port" --data-dir "$DATA" \
                 > "$LOGS/odradek.log" 2>&1 &
             ;;
+        odradek-fsync)
+            rm -rf "$DATA"
+            $PIN_BROKER "$ODRADEK" serve --listen "127.0.0.1:$port" --data-dir "$DATA" \
+                --flush every-batch > "$LOGS/odradek-fsync.log" 2>&1 &
+            ;;
     esac
     BROKER_PID=$!
     wait_for_port "$port"
@@ -174,7 +183,7 @@ odradek_bench() {
     local broker="$1" port="$2"
     shift 2
     timeout "$STEP_TIMEOUT" $PIN_CLIENT "$ODRADEK" bench --bootstrap "127.0.0.1:$port" \
-        --broker-pid "$BROKER_PID" --label "$broker" --record-size "$RECORD_SIZE" "$@" \
+        --broker-pid "$BROKER_PID" --label "$broker" --record-size "${BENCH_RECORD_SIZE:-$RECORD_SIZE}" "$@" \
         | tee -a "$LOGS/odradek-bench.log" | { grep '^RESULT' || true; }
 }
 
@@ -222,6 +231,18 @@ bench_broker() {
     cleanup
 }
 
+# The group-commit goal: Odradek with --flush every-batch (fsync before every ack), 1 KiB
+# records, acks=1, odradek bench (Odradek only: tansu's memory engine has no fsync).
+bench_fsync() {
+    local port="$1" line
+    [ "$FSYNC_RECORDS" -gt 0 ] || return 0
+    start_broker odradek-fsync "$port"
+    line="$(BENCH_RECORD_SIZE=1024 odradek_bench odradek "$port" --topic ob-fsync \
+        --records "$FSYNC_RECORDS" --acks 1 --phases produce)"
+    FSYNC_LINE="odradek --flush every-batch, $FSYNC_RECORDS x 1 KiB, acks=1, odradek bench: $(field "$line" msgs_per_s) msgs/s, $(field "$line" mb_per_s) MB/s"
+    cleanup
+}
+
 # --- table ---------------------------------------------------------------------------------
 
 print_table() {
@@ -253,6 +274,7 @@ print_table() {
         done
         printf '| %-46s | %14s | %14s | %14s | %14s |\n' "$label" "${cells[@]}"
     done
+    [ -z "$FSYNC_LINE" ] || { echo; echo "$FSYNC_LINE"; }
 }
 
 # --- main ----------------------------------------------------------------------------------
@@ -270,7 +292,7 @@ build_odradek
 for broker in $BROKERS; do
     case "$broker" in
         tansu) bench_broker tansu "$TANSU_PORT" ;;
-        odradek) bench_broker odradek "$ODRADEK_PORT" ;;
+        odradek) bench_broker odradek "$ODRADEK_PORT"; bench_fsync "$ODRADEK_PORT" ;;
         *) echo "unknown broker: $broker" >&2; exit 2 ;;
     esac
 done
