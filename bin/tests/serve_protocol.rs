@@ -191,3 +191,68 @@ fn an_idle_long_polling_fetch_is_answered_empty_at_its_max_wait() {
     let records = response.responses[0].partitions[0].records.clone();
     assert!(records.is_none_or(|r| r.is_empty()));
 }
+
+#[test]
+fn a_thousand_requests_written_in_one_go_are_all_answered_in_order() {
+    use odradek_core::wire::encode_request;
+    use odradek_core::wire::kafka_protocol::messages::RequestHeader;
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = ServeProcess::start(&dir.path().join("data"), &[]);
+    let mut client = broker.connect();
+    let mut bytes = Vec::new();
+    for correlation_id in 0..1000 {
+        let header = RequestHeader::default()
+            .with_request_api_key(ApiKey::ApiVersions as i16)
+            .with_request_api_version(API_VERSIONS_V)
+            .with_correlation_id(correlation_id)
+            .with_client_id(Some(text("burst")));
+        let body = ApiVersionsRequest::default()
+            .with_client_software_name(text("burst"))
+            .with_client_software_version(text("1"));
+        bytes.extend_from_slice(&encode_request(&header, &body.into()).unwrap());
+    }
+    let mut writer = client.stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || writer.write_all(&bytes).unwrap());
+    for correlation_id in 0..1000 {
+        let (answered, _) = client.receive(ApiKey::ApiVersions, API_VERSIONS_V);
+        assert_eq!(answered, correlation_id);
+    }
+    sender.join().unwrap();
+}
+
+#[test]
+fn twenty_clients_producing_at_once_each_find_all_their_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = ServeProcess::start(&dir.path().join("data"), &["--flush", "every-batch"]);
+    create_topic(&mut broker.connect(), "crowd", 4);
+    let address = broker.address;
+    let producers: Vec<_> = (0..20)
+        .map(|client| {
+            std::thread::spawn(move || {
+                let mut connection = Client::connect(address);
+                for round in 0..10 {
+                    let batch = values(&format!("c{client}-r{round}"), 3);
+                    let (error, _) = produce(&mut connection, "crowd", client % 4, -1, &batch);
+                    assert_eq!(error, 0);
+                }
+            })
+        })
+        .collect();
+    for producer in producers {
+        producer.join().unwrap();
+    }
+    let mut consumer = broker.connect();
+    for partition in 0..4 {
+        let fetched = fetch_all(&mut consumer, "crowd", partition);
+        assert_eq!(fetched.len(), 5 * 10 * 3, "partition {partition}");
+        for client in (0..20).filter(|c| c % 4 == partition) {
+            let prefix = format!("c{client}-");
+            let mine: Vec<&String> = fetched.iter().filter(|v| v.starts_with(&prefix)).collect();
+            let expected: Vec<String> = (0..10)
+                .flat_map(|round| values(&format!("c{client}-r{round}"), 3))
+                .collect();
+            assert_eq!(mine, expected.iter().collect::<Vec<_>>(), "client {client}");
+        }
+    }
+}

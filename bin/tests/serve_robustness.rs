@@ -108,3 +108,47 @@ fn a_second_broker_on_the_same_data_dir_refuses_to_start() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("data directory"));
 }
+
+#[test]
+fn a_client_leaving_with_an_acks_all_produce_pending_harms_no_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = ServeProcess::start(&dir.path().join("data"), &["--flush", "300"]);
+    let mut setup = broker.connect();
+    create_topic(&mut setup, "left", 1);
+    {
+        let mut leaver = broker.connect();
+        leaver.send(
+            PRODUCE_V,
+            produce_request("left", 0, -1, &values("gone", 3)),
+        );
+    } // dropped: the connection closes before the interval flush answers it
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(broker.is_running());
+    let mut stayer = broker.connect();
+    assert_eq!(
+        produce(&mut stayer, "left", 0, -1, &values("kept", 2)),
+        (0, 3)
+    );
+    let mut expected = values("gone", 3);
+    expected.extend(values("kept", 2));
+    assert_eq!(fetch_all(&mut stayer, "left", 0), expected);
+}
+
+#[test]
+fn max_request_bytes_from_the_config_file_bounds_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("odradek.toml");
+    std::fs::write(&config, "max_request_bytes = 2048\n").unwrap();
+    let config = config.display().to_string();
+    let broker = ServeProcess::start(&dir.path().join("data"), &["--config", &config]);
+    let mut small = broker.connect();
+    create_topic(&mut small, "bounded", 1);
+    assert_eq!(produce(&mut small, "bounded", 0, 1, &values("s", 2)).0, 0);
+    let mut large = broker.connect();
+    large.send(
+        PRODUCE_V,
+        produce_request("bounded", 0, 1, &values(&"x".repeat(100), 40)),
+    );
+    assert!(large.is_closed_by_broker());
+    assert_eq!(fetch_all(&mut small, "bounded", 0), values("s", 2));
+}
