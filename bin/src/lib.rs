@@ -7,6 +7,7 @@
 //! This crate makes no protocol decisions: if code here compares offsets or epochs it belongs
 //! in `odradek-core`.
 
+pub mod bench;
 pub mod check;
 pub mod client;
 pub mod config;

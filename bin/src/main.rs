@@ -28,6 +28,9 @@ enum Command {
     Produce(odradek::console::produce::ProduceArgs),
     /// Print a topic's records (like kafka-console-consumer.sh), by assignment.
     Consume(odradek::console::consume::ConsumeArgs),
+    /// Load-generate against a Kafka broker (Odradek or any other): produce, fixed-rate
+    /// latency, consume; prints one `RESULT` line per phase.
+    Bench(odradek::bench::BenchArgs),
     /// Run a broker: the Kafka protocol on a TCP listener, data in a directory. Prints one
     /// line with the listen address once serving; SIGINT/SIGTERM shut it down gracefully.
     /// Exit status: 0 after a clean shutdown, 1 if it cannot start.
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::Topics(args) => ExitCode::from(odradek::console::topics::run(&args)),
         Command::Produce(args) => ExitCode::from(odradek::console::produce::run(&args)),
         Command::Consume(args) => ExitCode::from(odradek::console::consume::run(&args)),
+        Command::Bench(args) => ExitCode::from(odradek::bench::run(&args)),
         Command::Serve(flags) => odradek::serve::run(&flags),
     }
 }
