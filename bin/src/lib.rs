@@ -8,4 +8,5 @@
 //! in `odradek-core`.
 
 pub mod check;
+pub mod config;
 pub mod storage;

@@ -1,0 +1,288 @@
+//! `odradek serve` configuration: embedded defaults, overridden by a TOML file
+//! (`--config odradek.toml`), overridden by command-line flags. Unknown keys in the file are
+//! errors (a typo must not silently fall back to a default), and every error names the file
+//! and, for TOML syntax and type errors, the line and column.
+//!
+//! The defaults run a one-broker cluster on 127.0.0.1:9092 with data in `./odradek-data`.
+
+use odradek_core::log::FlushPolicy;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The broker's settings after defaults, file and flags are merged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServeConfig {
+    /// This broker's id in the cluster.
+    pub node_id: i32,
+    /// Where the Kafka listener binds.
+    pub listen: SocketAddr,
+    /// The `host:port` clients are told to connect to (Metadata responses).
+    pub advertised_host: String,
+    /// The advertised port.
+    pub advertised_port: u16,
+    /// Root of all partition directories and cluster metadata.
+    pub data_dir: PathBuf,
+    /// Create unknown topics on produce/metadata (`auto.create.topics.enable`).
+    pub auto_create_topics_enable: bool,
+    /// Partitions of auto-created topics (`num.partitions`).
+    pub num_partitions: i32,
+    /// Largest request frame accepted; larger ones close the connection
+    /// (`socket.request.max.bytes`).
+    pub max_request_bytes: usize,
+    /// Default flush policy of partition logs (`log.flush.*`).
+    pub flush_policy: FlushPolicy,
+    /// Default `segment.bytes`.
+    pub segment_bytes: u64,
+    /// Default `retention.ms` (`None`: keep forever).
+    pub retention_ms: Option<u64>,
+    /// Default `retention.bytes` (`None`: no size limit).
+    pub retention_bytes: Option<u64>,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            node_id: 0,
+            listen: SocketAddr::from(([127, 0, 0, 1], 9092)),
+            advertised_host: "127.0.0.1".to_string(),
+            advertised_port: 9092,
+            data_dir: PathBuf::from("odradek-data"),
+            auto_create_topics_enable: true,
+            num_partitions: 1,
+            max_request_bytes: 100 * 1024 * 1024,
+            flush_policy: FlushPolicy::Never,
+            segment_bytes: 1024 * 1024 * 1024,
+            retention_ms: Some(7 * 24 * 60 * 60 * 1000),
+            retention_bytes: None,
+        }
+    }
+}
+
+/// Command-line flags of `odradek serve`; each overrides the file and the defaults.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct ServeFlags {
+    /// A TOML file of settings (keys as in this list, in snake_case).
+    #[arg(long = "config")]
+    pub config_file: Option<PathBuf>,
+    /// This broker's node id (default 0).
+    #[arg(long)]
+    pub node_id: Option<i32>,
+    /// Address the Kafka listener binds (default 127.0.0.1:9092).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// `host:port` advertised to clients (default: the listen address).
+    #[arg(long)]
+    pub advertised_listener: Option<String>,
+    /// Data directory (default ./odradek-data).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Flush policy: never, every-batch, or a number of milliseconds.
+    #[arg(long)]
+    pub flush: Option<String>,
+}
+
+/// The TOML file's shape. Every key is optional; unknown keys are rejected.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    node_id: Option<i32>,
+    listen: Option<String>,
+    advertised_listener: Option<String>,
+    data_dir: Option<PathBuf>,
+    auto_create_topics_enable: Option<bool>,
+    num_partitions: Option<i32>,
+    max_request_bytes: Option<usize>,
+    flush: Option<String>,
+    segment_bytes: Option<u64>,
+    retention_ms: Option<i64>,
+    retention_bytes: Option<i64>,
+}
+
+/// Why a configuration could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {detail}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        detail: String,
+    },
+    /// TOML syntax, an unknown key, or a value of the wrong type (with line and column).
+    #[error("config file {path}: {detail}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, naming the key and position.
+        detail: String,
+    },
+    /// A value of the right type but outside what the broker accepts.
+    #[error("{key}: {detail}")]
+    BadValue {
+        /// The setting.
+        key: &'static str,
+        /// What is wrong with it.
+        detail: String,
+    },
+}
+
+/// Merges defaults, the file named by `flags.config_file` (if any) and the flags.
+pub fn resolve(flags: &ServeFlags) -> Result<ServeConfig, ConfigError> {
+    let file = match &flags.config_file {
+        Some(path) => read_file(path)?,
+        None => FileConfig::default(),
+    };
+    let mut config = ServeConfig::default();
+    apply_file(&mut config, &file)?;
+    apply_flags(&mut config, flags, file.advertised_listener.is_some())?;
+    Ok(config)
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Unreadable {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        detail: e.to_string().trim_end().to_string(),
+    })
+}
+
+fn apply_file(config: &mut ServeConfig, file: &FileConfig) -> Result<(), ConfigError> {
+    config.node_id = file.node_id.unwrap_or(config.node_id);
+    if let Some(listen) = &file.listen {
+        set_listen(config, listen)?;
+    }
+    if let Some(advertised) = &file.advertised_listener {
+        set_advertised(config, advertised)?;
+    }
+    config.data_dir = file.data_dir.clone().unwrap_or(config.data_dir.clone());
+    config.auto_create_topics_enable = file
+        .auto_create_topics_enable
+        .unwrap_or(config.auto_create_topics_enable);
+    if let Some(partitions) = file.num_partitions {
+        config.num_partitions = positive("num_partitions", partitions)?;
+    }
+    if let Some(bytes) = file.max_request_bytes {
+        config.max_request_bytes = at_least("max_request_bytes", bytes, 1024)?;
+    }
+    if let Some(flush) = &file.flush {
+        config.flush_policy = parse_flush(flush)?;
+    }
+    if let Some(bytes) = file.segment_bytes {
+        config.segment_bytes = at_least("segment_bytes", bytes as usize, 14)? as u64;
+    }
+    if let Some(ms) = file.retention_ms {
+        config.retention_ms = unlimited_if_negative_one("retention_ms", ms)?;
+    }
+    if let Some(bytes) = file.retention_bytes {
+        config.retention_bytes = unlimited_if_negative_one("retention_bytes", bytes)?;
+    }
+    Ok(())
+}
+
+fn apply_flags(
+    config: &mut ServeConfig,
+    flags: &ServeFlags,
+    advertised_in_file: bool,
+) -> Result<(), ConfigError> {
+    config.node_id = flags.node_id.unwrap_or(config.node_id);
+    if let Some(listen) = &flags.listen {
+        set_listen(config, listen)?;
+        if !advertised_in_file {
+            config.advertised_host = config.listen.ip().to_string();
+            config.advertised_port = config.listen.port();
+        }
+    }
+    if let Some(advertised) = &flags.advertised_listener {
+        set_advertised(config, advertised)?;
+    }
+    if let Some(dir) = &flags.data_dir {
+        config.data_dir = dir.clone();
+    }
+    if let Some(flush) = &flags.flush {
+        config.flush_policy = parse_flush(flush)?;
+    }
+    Ok(())
+}
+
+fn set_listen(config: &mut ServeConfig, listen: &str) -> Result<(), ConfigError> {
+    let address: SocketAddr = listen.parse().map_err(|_| ConfigError::BadValue {
+        key: "listen",
+        detail: format!("expected ip:port such as 127.0.0.1:9092, got {listen:?}"),
+    })?;
+    config.listen = address;
+    config.advertised_host = address.ip().to_string();
+    config.advertised_port = address.port();
+    Ok(())
+}
+
+fn set_advertised(config: &mut ServeConfig, advertised: &str) -> Result<(), ConfigError> {
+    let bad = || ConfigError::BadValue {
+        key: "advertised_listener",
+        detail: format!("expected host:port, got {advertised:?}"),
+    };
+    let (host, port) = advertised.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    if host.is_empty() {
+        return Err(bad());
+    }
+    config.advertised_host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    config.advertised_port = port;
+    Ok(())
+}
+
+/// `never`, `every-batch`, or a whole number of milliseconds.
+pub fn parse_flush(text: &str) -> Result<FlushPolicy, ConfigError> {
+    match text {
+        "never" => Ok(FlushPolicy::Never),
+        "every-batch" => Ok(FlushPolicy::EveryBatch),
+        ms => match ms.parse::<u64>() {
+            Ok(ms) if ms > 0 => Ok(FlushPolicy::IntervalMs(ms)),
+            _ => Err(ConfigError::BadValue {
+                key: "flush",
+                detail: format!("expected never, every-batch or milliseconds > 0, got {text:?}"),
+            }),
+        },
+    }
+}
+
+fn positive(key: &'static str, value: i32) -> Result<i32, ConfigError> {
+    if value < 1 {
+        return Err(ConfigError::BadValue {
+            key,
+            detail: format!("must be at least 1, got {value}"),
+        });
+    }
+    Ok(value)
+}
+
+fn at_least(key: &'static str, value: usize, minimum: usize) -> Result<usize, ConfigError> {
+    if value < minimum {
+        return Err(ConfigError::BadValue {
+            key,
+            detail: format!("must be at least {minimum}, got {value}"),
+        });
+    }
+    Ok(value)
+}
+
+fn unlimited_if_negative_one(key: &'static str, value: i64) -> Result<Option<u64>, ConfigError> {
+    match value {
+        -1 => Ok(None),
+        v if v >= 0 => Ok(Some(v as u64)),
+        v => Err(ConfigError::BadValue {
+            key,
+            detail: format!("must be -1 (unlimited) or non-negative, got {v}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests;

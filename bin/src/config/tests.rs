@@ -1,0 +1,107 @@
+//! Defaults < file < flags, and every bad input is a typed error naming what is wrong.
+
+use super::*;
+
+fn flags_with_file(text: &str) -> (tempfile::TempDir, ServeFlags) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("odradek.toml");
+    std::fs::write(&path, text).unwrap();
+    let flags = ServeFlags {
+        config_file: Some(path),
+        ..ServeFlags::default()
+    };
+    (dir, flags)
+}
+
+#[test]
+fn embedded_defaults_listen_on_loopback_9092_with_data_in_odradek_data() {
+    let config = resolve(&ServeFlags::default()).unwrap();
+    assert_eq!(config.listen.to_string(), "127.0.0.1:9092");
+    assert_eq!(
+        (config.advertised_host.as_str(), config.advertised_port),
+        ("127.0.0.1", 9092)
+    );
+    assert_eq!(config.data_dir, PathBuf::from("odradek-data"));
+    assert_eq!(config.node_id, 0);
+    assert!(config.auto_create_topics_enable);
+}
+
+#[test]
+fn the_file_overrides_defaults_and_flags_override_the_file() {
+    let (_dir, mut flags) = flags_with_file(
+        "node_id = 3\nlisten = \"127.0.0.1:19092\"\nflush = \"every-batch\"\nretention_ms = -1\nnum_partitions = 6\n",
+    );
+    let from_file = resolve(&flags).unwrap();
+    assert_eq!(from_file.node_id, 3);
+    assert_eq!(from_file.listen.port(), 19092);
+    assert_eq!(from_file.advertised_port, 19092);
+    assert_eq!(from_file.flush_policy, FlushPolicy::EveryBatch);
+    assert_eq!(from_file.retention_ms, None);
+    assert_eq!(from_file.num_partitions, 6);
+    flags.node_id = Some(7);
+    flags.flush = Some("250".to_string());
+    flags.advertised_listener = Some("broker.example:9093".to_string());
+    let overridden = resolve(&flags).unwrap();
+    assert_eq!(overridden.node_id, 7);
+    assert_eq!(overridden.flush_policy, FlushPolicy::IntervalMs(250));
+    assert_eq!(overridden.advertised_host, "broker.example");
+    assert_eq!(overridden.advertised_port, 9093);
+    assert_eq!(
+        overridden.listen.port(),
+        19092,
+        "file value kept where no flag is given"
+    );
+}
+
+#[test]
+fn unknown_keys_are_errors_that_name_the_key_and_line() {
+    let (_dir, flags) = flags_with_file("node_id = 1\nlisten_adress = \"127.0.0.1:1\"\n");
+    let error = resolve(&flags).unwrap_err().to_string();
+    assert!(error.contains("listen_adress"), "{error}");
+    assert!(error.contains("line 2"), "{error}");
+}
+
+#[test]
+fn wrong_types_and_bad_values_are_errors() {
+    let (_dir, flags) = flags_with_file("node_id = \"zero\"\n");
+    assert!(matches!(resolve(&flags), Err(ConfigError::Invalid { .. })));
+    let (_dir, flags) = flags_with_file("listen = \"localhost\"\n");
+    assert!(matches!(
+        resolve(&flags),
+        Err(ConfigError::BadValue { key: "listen", .. })
+    ));
+    let (_dir, flags) = flags_with_file("retention_bytes = -5\n");
+    assert!(matches!(
+        resolve(&flags),
+        Err(ConfigError::BadValue {
+            key: "retention_bytes",
+            ..
+        })
+    ));
+    let (_dir, flags) = flags_with_file("num_partitions = 0\n");
+    assert!(matches!(
+        resolve(&flags),
+        Err(ConfigError::BadValue {
+            key: "num_partitions",
+            ..
+        })
+    ));
+    let bad_flush = ServeFlags {
+        flush: Some("sometimes".to_string()),
+        ..ServeFlags::default()
+    };
+    assert!(matches!(
+        resolve(&bad_flush),
+        Err(ConfigError::BadValue { key: "flush", .. })
+    ));
+}
+
+#[test]
+fn a_missing_file_is_an_error_naming_it() {
+    let flags = ServeFlags {
+        config_file: Some(PathBuf::from("/nonexistent/odradek.toml")),
+        ..ServeFlags::default()
+    };
+    let error = resolve(&flags).unwrap_err().to_string();
+    assert!(error.contains("/nonexistent/odradek.toml"), "{error}");
+}
