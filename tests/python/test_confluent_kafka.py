@@ -31,7 +31,8 @@ def admin(broker):
 
 
 def create_topic(broker, topic, partitions=3):
-    futures = admin(broker).create_topics(
+    client = admin(broker)  # must outlive its futures (destroying it fails them)
+    futures = client.create_topics(
         [NewTopic(topic, num_partitions=partitions, replication_factor=1)],
         operation_timeout=TIMEOUT_S,
         request_timeout=TIMEOUT_S,
@@ -207,6 +208,7 @@ def test_offsets_for_times_finds_the_first_record_at_or_after_a_timestamp(broker
 def test_a_deleted_topic_disappears_from_metadata(broker, topic_name):
     create_topic(broker, topic_name)
     produce(broker, topic_name, keyed_records(topic_name, 5))
-    futures = admin(broker).delete_topics([topic_name], operation_timeout=TIMEOUT_S)
+    client = admin(broker)  # must outlive its futures
+    futures = client.delete_topics([topic_name], operation_timeout=TIMEOUT_S)
     futures[topic_name].result(timeout=TIMEOUT_S)
     wait_until(lambda: topic_partitions(broker, topic_name) is None, "the topic to be gone")

@@ -100,7 +100,7 @@ def test_admin_creates_a_three_partition_topic_that_metadata_shows(broker, topic
     finally:
         client.close()
     assert described["error_code"] == 0
-    assert sorted(p["partition"] for p in described["partitions"]) == [0, 1, 2]
+    assert sorted(p["partition_index"] for p in described["partitions"]) == [0, 1, 2]
 
 
 @pytest.mark.parametrize("acks,codec", PRODUCE_CASES)

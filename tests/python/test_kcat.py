@@ -151,7 +151,8 @@ def test_kcat_consumes_from_a_timestamp(broker, topic_name):
 def test_kcat_metadata_no_longer_lists_a_deleted_topic(broker, topic_name):
     create_topic(broker, topic_name)
     kcat_produce(broker, topic_name, keyed_records(topic_name, 5))
-    futures = admin(broker).delete_topics([topic_name], operation_timeout=TIMEOUT_S)
+    client = admin(broker)  # must outlive its futures
+    futures = client.delete_topics([topic_name], operation_timeout=TIMEOUT_S)
     futures[topic_name].result(timeout=TIMEOUT_S)
 
     def listed():
