@@ -118,7 +118,7 @@ def test_kcat_consuming_from_latest_sees_only_records_produced_afterwards(broker
         # librdkafka's fetch debug log names the offset it fetches from once "end" is
         # resolved; only then may the new records be produced.
         wait_until(
-            lambda: any(b"offset 10" in line for line in log) or reader.poll() is not None,
+            lambda: any(b"[2] at offset 10 " in line for line in log) or reader.poll() is not None,
             "kcat to fetch from the end offset 10",
         )
         assert reader.poll() is None, b"".join(log[-20:]).decode(errors="replace")
