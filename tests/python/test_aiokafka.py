@@ -99,14 +99,12 @@ async def consume_to_end(consumer, partitions):
 def test_admin_creates_a_three_partition_topic_that_metadata_shows(broker, topic_name):
     async def scenario():
         await create_topic(broker, topic_name)
-        consumer = await started_consumer(broker)
-        try:
-            assert topic_name in await consumer.topics()  # a fresh metadata request
-            return sorted(consumer.partitions_for_topic(topic_name) or [])
-        finally:
-            await consumer.stop()
+        return await with_admin(broker, lambda c: c.describe_topics([topic_name]))
 
-    assert run(scenario()) == [0, 1, 2]
+    (described,) = run(scenario())
+    assert (described["topic"], described["error_code"]) == (topic_name, 0)
+    assert sorted(p["partition"] for p in described["partitions"]) == [0, 1, 2]
+    assert all(p["error_code"] == 0 and p["leader"] == 0 for p in described["partitions"])
 
 
 @pytest.mark.parametrize("acks,codec", PRODUCE_CASES)

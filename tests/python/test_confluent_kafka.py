@@ -155,13 +155,20 @@ def test_consuming_from_latest_sees_only_records_produced_afterwards(broker, top
     cons = consumer(broker)
     try:
         cons.assign([TopicPartition(topic_name, 2, OFFSET_END)])
+        # position() stays unset until a record is consumed; the partition-EOF event
+        # shows that "latest" was resolved (its offset is where the fetch stands).
+        eof_offsets = []
 
-        def resolved():
-            cons.poll(0.1)
-            return cons.position([TopicPartition(topic_name, 2)])[0].offset >= 0
+        def reached_end():
+            message = cons.poll(0.1)
+            if message is not None and message.error() is not None:
+                assert message.error().code() == -191, message.error()  # _PARTITION_EOF
+                eof_offsets.append(message.offset())
+            assert message is None or message.error() is not None, "an old record was read"
+            return eof_offsets
 
-        wait_until(resolved, "the consumer to resolve the latest offset")
-        assert cons.position([TopicPartition(topic_name, 2)])[0].offset == 10
+        wait_until(reached_end, "the consumer to reach the latest offset")
+        assert eof_offsets == [10]
         new = produce(broker, topic_name, keyed_records("new", 5), partition=2)
         consumed = []
         wait_until(
