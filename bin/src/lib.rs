@@ -9,4 +9,5 @@
 
 pub mod check;
 pub mod config;
+pub mod serve;
 pub mod storage;

@@ -5,6 +5,7 @@
 
 use clap::{Parser, Subcommand};
 use odradek::check::{self, CheckArgs, EXIT_BAD_INPUT};
+use odradek::config::ServeFlags;
 use std::process::ExitCode;
 
 /// Odradek: a Kafka-compatible streaming broker, a deterministic simulator, and a
@@ -21,6 +22,10 @@ enum Command {
     /// Check a history (JSON lines or Jepsen EDN) for Kafka queue anomalies or
     /// linearizability. Exit status: 0 valid, 1 invalid, 2 unknown, 3 bad input.
     Check(CheckArgs),
+    /// Run a broker: the Kafka protocol on a TCP listener, data in a directory. Prints one
+    /// line with the listen address once serving; SIGINT/SIGTERM shut it down gracefully.
+    /// Exit status: 0 after a clean shutdown, 1 if it cannot start.
+    Serve(ServeFlags),
 }
 
 fn main() -> ExitCode {
@@ -37,5 +42,6 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check(args) => ExitCode::from(check::run(&args)),
+        Command::Serve(flags) => odradek::serve::run(&flags),
     }
 }

@@ -383,3 +383,41 @@ fn a_full_disk_part_way_through_a_record_set_answers_it_with_a_storage_error() {
         0
     );
 }
+
+#[test]
+fn an_incremental_fetch_naming_a_session_is_refused_with_session_not_found() {
+    let mut h = Harness::new();
+    h.create_topic("s", 1, &[]);
+    let request = fetch_request("s", 0, 0, 0, 1)
+        .with_session_id(42)
+        .with_session_epoch(1);
+    let ResponseBody::Fetch(response) = h.call(12, request) else {
+        panic!()
+    };
+    assert_eq!((response.error_code, response.session_id), (70, 0));
+    let ResponseBody::Fetch(response) =
+        h.call(12, fetch_request("s", 0, 0, 0, 1).with_session_epoch(0))
+    else {
+        panic!()
+    };
+    assert_eq!((response.error_code, response.session_id), (0, 0));
+}
+
+#[test]
+fn a_log_append_time_topic_stamps_batches_with_the_broker_clock() {
+    use odradek_core::record::{validate_batch, TIMESTAMP_TYPE_LOG_APPEND_TIME};
+    let mut h = Harness::new();
+    h.create_topic("stamped", 1, &[("message.timestamp.type", "LogAppendTime")]);
+    let answer = h.call(9, produce_request("stamped", 0, 1, batch(5, &["a", "b"])));
+    let ResponseBody::Produce(response) = answer else {
+        panic!()
+    };
+    assert_eq!(
+        response.responses[0].partition_responses[0].log_append_time_ms,
+        h.now.wall_ms
+    );
+    let fetched = fetched_records(&h.call(12, fetch_request("stamped", 0, 0, 0, 1)));
+    let header = validate_batch(&fetched).expect("the CRC was recomputed");
+    assert_ne!(header.attributes & TIMESTAMP_TYPE_LOG_APPEND_TIME, 0);
+    assert_eq!(header.max_timestamp, h.now.wall_ms);
+}

@@ -81,3 +81,23 @@ fn one_sim_disk_crash_hits_every_directory_and_keeps_directories() {
         vec!["t-0".to_owned(), "t-1".to_owned()]
     );
 }
+
+#[test]
+fn a_removed_sim_directory_stays_removed_after_a_crash() {
+    let disk = SimDisk::new(5);
+    let mut provider = SimDiskProvider::new(disk.clone());
+    let mut doomed = provider.open_directory("gone-0").unwrap();
+    doomed.create("00.log").unwrap();
+    doomed.append("00.log", b"data").unwrap();
+    doomed.sync("00.log").unwrap();
+    drop(doomed);
+    provider.open_directory("kept-0").unwrap();
+    provider.remove_directory("gone-0").unwrap();
+    disk.crash();
+    assert_eq!(
+        provider.list_directories().unwrap(),
+        vec!["kept-0".to_owned()]
+    );
+    let mut reopened = provider.open_directory("gone-0").unwrap();
+    assert_eq!(reopened.list().unwrap(), Vec::<String>::new());
+}

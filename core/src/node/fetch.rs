@@ -22,6 +22,10 @@ use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, Partition
 use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse};
 use std::collections::BTreeSet;
 
+/// FETCH_SESSION_ID_NOT_FOUND: the node keeps no fetch sessions, so an incremental fetch
+/// naming one is refused and the client falls back to full fetches (session id 0).
+const FETCH_SESSION_ID_NOT_FOUND: i16 = 70;
+
 /// A fetch waiting for `min_bytes` or its deadline.
 pub(super) struct PendingFetch {
     pub(super) ctx: RequestContext,
@@ -44,6 +48,12 @@ impl<P: StorageProvider> Node<P> {
         ctx: RequestContext,
         request: FetchRequest,
     ) -> Option<ResponseBody> {
+        if ctx.api_version >= 7 && request.session_id != 0 {
+            let response = FetchResponse::default()
+                .with_error_code(FETCH_SESSION_ID_NOT_FOUND)
+                .with_session_id(0);
+            return Some(ResponseBody::Fetch(response));
+        }
         let evaluated = self.evaluate_fetch(&request);
         let satisfied = evaluated.has_error
             || evaluated.bytes >= usize::try_from(request.min_bytes.max(0)).unwrap_or(0)

@@ -162,7 +162,13 @@ pub fn encode_record(record: &MetadataRecord) -> Vec<u8> {
     out
 }
 
+/// Strings here are topic names (≤ 249 bytes), validated config keys and values, and the
+/// operator's listener host: all far below the u16 length limit.
 fn put_str(out: &mut Vec<u8>, text: &str) {
+    debug_assert!(
+        text.len() <= usize::from(u16::MAX),
+        "metadata string too long"
+    );
     out.put_u16(text.len() as u16);
     out.put_slice(text.as_bytes());
 }

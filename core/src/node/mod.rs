@@ -103,8 +103,8 @@ pub struct Node<P: StorageProvider> {
     offline_partitions: BTreeMap<TopicPartition, String>,
     /// Partitions appended to, trimmed or removed since parked fetches were last evaluated.
     changed_partitions: BTreeSet<TopicPartition>,
-    /// Each live topic's `max.message.bytes`, refreshed with every metadata change.
-    max_message_bytes: BTreeMap<String, usize>,
+    /// Each live topic's produce-time configs, refreshed with every metadata change.
+    produce_settings: BTreeMap<String, produce::ProduceSettings>,
     /// Node-unique sync id → (partition, the log's own id); see `sync`.
     sync_ids: BTreeMap<SyncId, (TopicPartition, SyncId)>,
     next_sync_id: u64,

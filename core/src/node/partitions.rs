@@ -4,6 +4,7 @@
 
 use super::io::{NodeConfig, NodeError, TopicPartition};
 use super::metadata_store::{MetadataStore, METADATA_DIRECTORY, METADATA_TOPIC};
+use super::produce::ProduceSettings;
 use super::{Node, NODE_ID};
 use crate::controller::{
     BrokerId, BrokerRegistration, Controller, ControllerError, IncarnationId, Listener,
@@ -42,7 +43,7 @@ impl<P: StorageProvider> Node<P> {
             changed_partitions: BTreeSet::new(),
             offline_partitions: BTreeMap::new(),
             sync_ids: BTreeMap::new(),
-            max_message_bytes: BTreeMap::new(),
+            produce_settings: BTreeMap::new(),
             next_sync_id: 0,
             outputs: VecDeque::new(),
             last_now: now.mono,
@@ -148,7 +149,10 @@ impl<P: StorageProvider> Node<P> {
 
     /// Caches every live topic's `max.message.bytes` for the produce path.
     fn refresh_topic_limits(&mut self) {
-        let key = ["max.message.bytes".to_owned()];
+        let keys = [
+            "max.message.bytes".to_owned(),
+            "message.timestamp.type".to_owned(),
+        ];
         let names: Vec<String> = self
             .controller
             .image()
@@ -156,12 +160,21 @@ impl<P: StorageProvider> Node<P> {
             .keys()
             .cloned()
             .collect();
-        self.max_message_bytes = names
+        self.produce_settings = names
             .into_iter()
             .filter_map(|name| {
-                let described = self.controller.describe_configs(&name, Some(&key)).ok()?;
-                let limit = described.first()?.value.parse::<usize>().ok()?;
-                Some((name, limit))
+                let described = self.controller.describe_configs(&name, Some(&keys)).ok()?;
+                let value = |key: &str| {
+                    described
+                        .iter()
+                        .find(|c| c.name == key)
+                        .map(|c| c.value.as_str())
+                };
+                let settings = ProduceSettings {
+                    max_message_bytes: value("max.message.bytes")?.parse().ok()?,
+                    log_append_time: value("message.timestamp.type") == Some("LogAppendTime"),
+                };
+                Some((name, settings))
             })
             .collect();
     }

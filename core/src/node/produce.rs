@@ -11,7 +11,9 @@ use super::errors::{controller_error_code, log_error_code};
 use super::io::TopicPartition;
 use super::{Node, RequestContext};
 use crate::log::FlushPolicy;
-use crate::record::{split_batches, validate_batch, BatchError, Offset};
+use crate::record::{
+    split_batches, validate_batch, BatchError, Offset, TIMESTAMP_TYPE_LOG_APPEND_TIME,
+};
 use crate::storage::StorageProvider;
 use crate::time::Now;
 use crate::wire::{KafkaErrorCode, ResponseBody};
@@ -19,6 +21,21 @@ use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::produce_request::PartitionProduceData;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+
+/// The topic configs the produce path applies, cached per topic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct ProduceSettings {
+    /// `max.message.bytes`: larger batches get MESSAGE_TOO_LARGE.
+    pub(super) max_message_bytes: usize,
+    /// `message.timestamp.type=LogAppendTime`: the broker stamps each batch (see
+    /// [`stamp_log_append_time`]).
+    pub(super) log_append_time: bool,
+}
+
+const UNLIMITED: ProduceSettings = ProduceSettings {
+    max_message_bytes: usize::MAX,
+    log_append_time: false,
+};
 
 /// A produce request with `acks=all` waiting for fsyncs.
 pub(super) struct PendingProduce {
@@ -52,9 +69,8 @@ impl<P: StorageProvider> Node<P> {
                 let tp = TopicPartition::new(&name, data.index);
                 let result = match known {
                     Err(code) => error_partition(data.index, code),
-                    Ok(max_message_bytes) => {
-                        let (result, last) =
-                            self.append_partition(now, &tp, data, max_message_bytes);
+                    Ok(settings) => {
+                        let (result, last) = self.append_partition(now, &tp, data, settings);
                         if let Some(last) = last.filter(|_| acks == -1) {
                             if self.needs_sync_for_ack(&tp, last) {
                                 waits.push((topic_index, index, tp, last.plus(1)));
@@ -86,18 +102,18 @@ impl<P: StorageProvider> Node<P> {
         None
     }
 
-    /// Makes sure the topic exists (auto-creating it if allowed) and returns its
-    /// `max.message.bytes`, the largest batch it accepts.
-    fn ensure_topic_for_produce(&mut self, now: Now, name: &str) -> Result<usize, i16> {
+    /// Makes sure the topic exists (auto-creating it if allowed) and returns its produce
+    /// settings.
+    fn ensure_topic_for_produce(&mut self, now: Now, name: &str) -> Result<ProduceSettings, i16> {
         if self.controller.image().topic_by_name(name).is_none() {
             self.auto_create(now, name)
                 .map_err(|error| controller_error_code(&error))?;
         }
         Ok(self
-            .max_message_bytes
+            .produce_settings
             .get(name)
             .copied()
-            .unwrap_or(usize::MAX))
+            .unwrap_or(UNLIMITED))
     }
 
     /// Validates and appends one partition's record set. Returns the partition's answer and
@@ -107,7 +123,7 @@ impl<P: StorageProvider> Node<P> {
         now: Now,
         tp: &TopicPartition,
         data: PartitionProduceData,
-        max_message_bytes: usize,
+        settings: ProduceSettings,
     ) -> (PartitionProduceResponse, Option<Offset>) {
         let Some(log) = self.partitions.get_mut(tp) else {
             let code = self.missing_partition_code(tp);
@@ -128,7 +144,7 @@ impl<P: StorageProvider> Node<P> {
                 )
             }
         };
-        if batches.iter().any(|b| b.len() > max_message_bytes) {
+        if batches.iter().any(|b| b.len() > settings.max_message_bytes) {
             let code = KafkaErrorCode::MessageTooLarge.code();
             return (error_partition(tp.partition, code), None);
         }
@@ -141,7 +157,11 @@ impl<P: StorageProvider> Node<P> {
         let mut first: Option<Offset> = None;
         let mut last = None;
         for batch in batches {
-            match log.append(now, BytesMut::from(Bytes::as_ref(&batch))) {
+            let mut batch = BytesMut::from(Bytes::as_ref(&batch));
+            if settings.log_append_time {
+                stamp_log_append_time(&mut batch, now.wall_ms);
+            }
+            match log.append(now, batch) {
                 Ok(info) => {
                     first.get_or_insert(info.base_offset);
                     last = Some(info.last_offset);
@@ -166,7 +186,11 @@ impl<P: StorageProvider> Node<P> {
         let response = PartitionProduceResponse::default()
             .with_index(tp.partition)
             .with_base_offset(first.map_or(-1, |o| o.0 as i64))
-            .with_log_append_time_ms(-1)
+            .with_log_append_time_ms(if settings.log_append_time {
+                now.wall_ms
+            } else {
+                -1
+            })
             .with_log_start_offset(log_start_offset);
         (response, last)
     }
@@ -225,6 +249,19 @@ impl<P: StorageProvider> Node<P> {
             });
         }
     }
+}
+
+/// Kafka's LogAppendTime: the batch's timestamp type bit (attributes bit 3) is set and its
+/// max timestamp becomes the broker's wall clock; readers then use that for every record.
+/// Both fields are covered by the CRC-32C, which is recomputed. `batch` was validated.
+fn stamp_log_append_time(batch: &mut BytesMut, wall_ms: i64) {
+    const CRC_AT: usize = 17;
+    const ATTRIBUTES_AT: usize = 21;
+    const MAX_TIMESTAMP_AT: usize = 35;
+    batch[ATTRIBUTES_AT + 1] |= TIMESTAMP_TYPE_LOG_APPEND_TIME as u8;
+    batch[MAX_TIMESTAMP_AT..MAX_TIMESTAMP_AT + 8].copy_from_slice(&wall_ms.to_be_bytes());
+    let crc = crc32c::crc32c(&batch[ATTRIBUTES_AT..]);
+    batch[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
 }
 
 fn error_partition(index: i32, code: i16) -> PartitionProduceResponse {

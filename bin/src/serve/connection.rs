@@ -1,0 +1,208 @@
+//! Client connections: the acceptor and one task per connection.
+//!
+//! # Contract
+//! - The acceptor numbers each accepted socket with a fresh [`ConnectionId`], announces it to
+//!   the node task ([`Event::Opened`], carrying the connection's outbound sender) *before* any
+//!   of its requests, and spawns its task. It stops when told to (shutdown).
+//! - A connection task splits the byte stream with [`FrameDecoder`] (frames above
+//!   `max_request_bytes` are refused), decodes each frame with [`decode_request`] and sends
+//!   [`NodeInput::Request`] or [`NodeInput::Undecodable`] to the node task, in arrival order.
+//!   It writes the frames the node task hands it in the order handed (the node orders
+//!   responses per connection), and closes the socket on [`Outbound::Close`], after the
+//!   frames before it.
+//! - Backpressure: at most [`IN_FLIGHT_MAX`] requests awaiting a response per connection; the
+//!   task stops reading the socket above that (as Kafka mutes a channel with a request in
+//!   progress). The outbound channel holds more than that, so the node task never waits for
+//!   a client.
+//! - A frame error (negative or oversized size prefix), a read or write error, or EOF ends the
+//!   task: it logs why, naming the peer, and reports [`NodeInput::ConnectionClosed`].
+//!
+//! No protocol decisions: the only thing looked at is whether a produce has `acks=0` (it gets
+//! no response, so it takes no in-flight slot).
+
+use bytes::BytesMut;
+use odradek_core::node::{ConnectionId, NodeInput};
+use odradek_core::wire::{decode_request, DecodedRequest, FrameDecoder, RequestBody};
+use std::net::SocketAddr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+
+/// Most requests per connection awaiting their response before reading pauses.
+pub const IN_FLIGHT_MAX: usize = 128;
+/// Capacity of a connection's outbound channel (responses plus a close).
+pub const OUTBOUND_CAPACITY: usize = IN_FLIGHT_MAX + 2;
+/// Bytes read from a socket per read call.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// What the node task sends a connection.
+#[derive(Debug)]
+pub enum Outbound {
+    /// A size-prefixed response frame to write.
+    Frame(BytesMut),
+    /// Close after the frames sent before.
+    Close,
+}
+
+/// What connection tasks send the node task.
+#[derive(Debug)]
+pub enum Event {
+    /// A connection was accepted; its responses go to `outbound`.
+    Opened {
+        /// The connection.
+        connection: ConnectionId,
+        /// The peer, for logs.
+        peer: SocketAddr,
+        /// Where its responses go.
+        outbound: mpsc::Sender<Outbound>,
+    },
+    /// An input for the node (boxed: a decoded request is large).
+    Input(Box<NodeInput>),
+}
+
+/// Accepts connections until `stop` turns true, spawning a task for each.
+pub async fn accept_loop(
+    listener: TcpListener,
+    events: mpsc::Sender<Event>,
+    max_request_bytes: usize,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut next_id = 0u64;
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.wait_for(|stop| *stop) => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(error) => {
+                // Out of descriptors and the like: back off instead of spinning.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = ConnectionId(next_id);
+        next_id += 1;
+        let (outbound, responses) = mpsc::channel(OUTBOUND_CAPACITY);
+        let opened = Event::Opened {
+            connection,
+            peer,
+            outbound,
+        };
+        if events.send(opened).await.is_err() {
+            break; // the node task is gone
+        }
+        tracing::debug!(%peer, id = connection.0, "connection accepted");
+        let task = ConnectionTask {
+            connection,
+            peer,
+            events: events.clone(),
+            decoder: FrameDecoder::new(max_request_bytes),
+            in_flight: 0,
+        };
+        tokio::spawn(task.run(stream, responses));
+    }
+    tracing::info!("stopped accepting connections");
+}
+
+struct ConnectionTask {
+    connection: ConnectionId,
+    peer: SocketAddr,
+    events: mpsc::Sender<Event>,
+    decoder: FrameDecoder,
+    in_flight: usize,
+}
+
+impl ConnectionTask {
+    async fn run(mut self, mut stream: TcpStream, mut responses: mpsc::Receiver<Outbound>) {
+        let reason = self.serve(&mut stream, &mut responses).await;
+        tracing::debug!(peer = %self.peer, id = self.connection.0, %reason, "connection closed");
+        let _ = stream.shutdown().await;
+        let closed = NodeInput::ConnectionClosed {
+            connection: self.connection,
+        };
+        let _ = self.events.send(Event::Input(Box::new(closed))).await;
+    }
+
+    /// Serves until the connection ends; returns why.
+    async fn serve(
+        &mut self,
+        stream: &mut TcpStream,
+        responses: &mut mpsc::Receiver<Outbound>,
+    ) -> String {
+        let mut buffer = vec![0u8; READ_CHUNK];
+        loop {
+            let readable = self.in_flight < IN_FLIGHT_MAX;
+            tokio::select! {
+                outbound = responses.recv() => match outbound {
+                    Some(Outbound::Frame(frame)) => {
+                        if let Err(error) = stream.write_all(&frame).await {
+                            return format!("write failed: {error}");
+                        }
+                        self.in_flight = self.in_flight.saturating_sub(1);
+                    }
+                    Some(Outbound::Close) => return "closed by the broker".to_owned(),
+                    None => return "broker shutting down".to_owned(),
+                },
+                read = stream.read(&mut buffer), if readable => match read {
+                    Ok(0) => return "closed by the client".to_owned(),
+                    Ok(n) => {
+                        self.decoder.push(&buffer[..n]);
+                        if let Err(reason) = self.forward_frames().await {
+                            return reason;
+                        }
+                    }
+                    Err(error) => return format!("read failed: {error}"),
+                },
+            }
+        }
+    }
+
+    /// Decodes every complete frame buffered and hands it to the node task.
+    async fn forward_frames(&mut self) -> Result<(), String> {
+        loop {
+            let frame = match self.decoder.next_frame() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return Ok(()),
+                Err(error) => {
+                    tracing::warn!(peer = %self.peer, %error, "closing connection: bad frame");
+                    return Err(format!("bad frame: {error}"));
+                }
+            };
+            let input = match decode_request(frame) {
+                Ok(request) => {
+                    if expects_response(&request) {
+                        self.in_flight += 1;
+                    }
+                    NodeInput::Request {
+                        connection: self.connection,
+                        request,
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(peer = %self.peer, %error, "undecodable request");
+                    self.in_flight += 1;
+                    NodeInput::Undecodable {
+                        connection: self.connection,
+                        error,
+                    }
+                }
+            };
+            if self
+                .events
+                .send(Event::Input(Box::new(input)))
+                .await
+                .is_err()
+            {
+                return Err("broker shutting down".to_owned());
+            }
+        }
+    }
+}
+
+/// Everything but a produce with `acks=0` gets exactly one response (or a close).
+fn expects_response(request: &DecodedRequest) -> bool {
+    !matches!(&request.body, RequestBody::Produce(produce) if produce.acks == 0)
+}

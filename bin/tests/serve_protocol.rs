@@ -1,0 +1,108 @@
+//! `odradek serve` end to end over real TCP: the Kafka requests a client starts with, produce
+//! and fetch at both durability levels, and pipelining.
+
+mod serve_support;
+
+use odradek_core::wire::kafka_protocol::messages::{ApiKey, ApiVersionsRequest};
+use odradek_core::wire::ResponseBody;
+use serve_support::*;
+
+#[test]
+fn api_versions_lists_produce_and_fetch() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = ServeProcess::start(&dir.path().join("data"), &[]);
+    let mut client = broker.connect();
+    let ResponseBody::ApiVersions(response) =
+        client.call(API_VERSIONS_V, ApiVersionsRequest::default())
+    else {
+        panic!("not ApiVersions")
+    };
+    assert_eq!(response.error_code, 0);
+    let keys: Vec<i16> = response.api_keys.iter().map(|k| k.api_key).collect();
+    assert!(keys.contains(&(ApiKey::Produce as i16)), "{keys:?}");
+    assert!(keys.contains(&(ApiKey::Fetch as i16)), "{keys:?}");
+}
+
+#[test]
+fn the_startup_line_names_the_bound_port_and_metadata_advertises_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let broker = ServeProcess::start(&data, &[]);
+    assert_ne!(broker.address.port(), 0);
+    let advertised = format!("advertised 127.0.0.1:{}", broker.address.port());
+    assert!(
+        broker.startup_line.contains(&advertised),
+        "{}",
+        broker.startup_line
+    );
+    assert!(broker.startup_line.contains(&data.display().to_string()));
+
+    let mut client = broker.connect();
+    create_topic(&mut client, "three", 3);
+    let ResponseBody::Metadata(metadata) = client.call(METADATA_V, metadata_request(&["three"]))
+    else {
+        panic!("not Metadata")
+    };
+    assert_eq!(metadata.brokers.len(), 1);
+    assert_eq!(metadata.brokers[0].host.as_str(), "127.0.0.1");
+    assert_eq!(metadata.brokers[0].port, i32::from(broker.address.port()));
+    assert_eq!(metadata.topics.len(), 1);
+    assert_eq!(metadata.topics[0].error_code, 0);
+    let mut partitions: Vec<i32> = metadata.topics[0]
+        .partitions
+        .iter()
+        .map(|p| p.partition_index)
+        .collect();
+    partitions.sort_unstable();
+    assert_eq!(partitions, vec![0, 1, 2]);
+}
+
+#[test]
+fn records_produced_with_acks_1_and_acks_all_are_fetched_back_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = ServeProcess::start(&dir.path().join("data"), &["--flush", "every-batch"]);
+    let mut client = broker.connect();
+    create_topic(&mut client, "events", 3);
+    let leader = values("leader", 10);
+    let all = values("all", 10);
+    assert_eq!(produce(&mut client, "events", 1, 1, &leader), (0, 0));
+    assert_eq!(produce(&mut client, "events", 1, -1, &all), (0, 10));
+    let expected: Vec<String> = leader.iter().chain(&all).cloned().collect();
+    assert_eq!(fetch_all(&mut client, "events", 1), expected);
+    assert!(fetch_all(&mut client, "events", 0).is_empty());
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_request_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = ServeProcess::start(&dir.path().join("data"), &["--flush", "every-batch"]);
+    let mut client = broker.connect();
+    create_topic(&mut client, "pipe", 2);
+    let mut sent = Vec::new();
+    for round in 0..20 {
+        let batch = values(&format!("r{round}"), 3);
+        let acks = if round % 2 == 0 { -1 } else { 1 };
+        sent.push((
+            client.send(PRODUCE_V, produce_request("pipe", round % 2, acks, &batch)),
+            ApiKey::Produce,
+            PRODUCE_V,
+        ));
+        sent.push((
+            client.send(METADATA_V, metadata_request(&["pipe"])),
+            ApiKey::Metadata,
+            METADATA_V,
+        ));
+        sent.push((
+            client.send(FETCH_V, fetch_request("pipe", 0, 0)),
+            ApiKey::Fetch,
+            FETCH_V,
+        ));
+    }
+    for (correlation_id, api_key, version) in sent {
+        let (answered, body) = client.receive(api_key, version);
+        assert_eq!(answered, correlation_id);
+        assert_eq!(body.api_key(), api_key);
+    }
+    assert_eq!(fetch_all(&mut client, "pipe", 0).len(), 30);
+    assert_eq!(fetch_all(&mut client, "pipe", 1).len(), 30);
+}
