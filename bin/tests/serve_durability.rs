@@ -93,3 +93,22 @@ fn sigterm_logs_a_graceful_shutdown() {
     assert!(log.contains("SIGTERM"), "{log}");
     assert!(log.contains("shutdown complete"), "{log}");
 }
+
+#[test]
+fn sigterm_answers_a_request_in_flight_before_exiting() {
+    use odradek_core::wire::kafka_protocol::messages::ApiKey;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = ServeProcess::start(&dir.path().join("data"), &[]);
+    let mut consumer = broker.connect();
+    create_topic(&mut consumer, "drain", 1);
+    let waiting = fetch_request("drain", 0, 0)
+        .with_max_wait_ms(1_000)
+        .with_min_bytes(1);
+    let correlation_id = consumer.send(FETCH_V, waiting);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let status = broker.terminate();
+    assert_eq!(status.code(), Some(0));
+    let (answered, body) = consumer.receive(ApiKey::Fetch, FETCH_V);
+    assert_eq!(answered, correlation_id);
+    assert_eq!(body.api_key(), ApiKey::Fetch);
+}

@@ -106,3 +106,88 @@ fn pipelined_requests_are_answered_in_request_order() {
     assert_eq!(fetch_all(&mut client, "pipe", 0).len(), 30);
     assert_eq!(fetch_all(&mut client, "pipe", 1).len(), 30);
 }
+
+#[test]
+fn acks_all_under_every_batch_flush_is_answered_after_the_disk_worker_synced() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = ServeProcess::start_logging(
+        &dir.path().join("data"),
+        &["--flush", "every-batch"],
+        "info,odradek::serve::disk=debug",
+    );
+    let mut client = broker.connect();
+    create_topic(&mut client, "synced", 1);
+    assert_eq!(
+        produce(&mut client, "synced", 0, -1, &values("v", 3)),
+        (0, 0)
+    );
+    let log = broker.log();
+    assert!(
+        log.contains("group commit"),
+        "no sync went through the disk worker:\n{log}"
+    );
+}
+
+#[test]
+fn acks_all_under_an_interval_flush_is_answered_once_the_timer_synced() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = ServeProcess::start(&dir.path().join("data"), &["--flush", "50"]);
+    let mut client = broker.connect();
+    create_topic(&mut client, "interval", 1);
+    for round in 0..3 {
+        let batch = values(&format!("r{round}"), 2);
+        assert_eq!(
+            produce(&mut client, "interval", 0, -1, &batch),
+            (0, 2 * round)
+        );
+    }
+    assert_eq!(fetch_all(&mut client, "interval", 0).len(), 6);
+}
+
+#[test]
+fn a_long_polling_fetch_is_answered_when_another_connection_produces() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = ServeProcess::start(&dir.path().join("data"), &[]);
+    let mut consumer = broker.connect();
+    let mut producer = broker.connect();
+    create_topic(&mut producer, "poll", 1);
+    let waiting = fetch_request("poll", 0, 0)
+        .with_max_wait_ms(30_000)
+        .with_min_bytes(1);
+    let started = std::time::Instant::now();
+    let correlation_id = consumer.send(FETCH_V, waiting);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(
+        produce(&mut producer, "poll", 0, 1, &values("wake", 1)).0,
+        0
+    );
+    let (answered, body) = consumer.receive(ApiKey::Fetch, FETCH_V);
+    assert_eq!(answered, correlation_id);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let ResponseBody::Fetch(response) = body else {
+        panic!("not Fetch")
+    };
+    let records = response.responses[0].partitions[0].records.clone();
+    assert!(
+        records.is_some_and(|r| !r.is_empty()),
+        "the fetch woke without records"
+    );
+}
+
+#[test]
+fn an_idle_long_polling_fetch_is_answered_empty_at_its_max_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = ServeProcess::start(&dir.path().join("data"), &[]);
+    let mut consumer = broker.connect();
+    create_topic(&mut consumer, "idle", 1);
+    let started = std::time::Instant::now();
+    let waiting = fetch_request("idle", 0, 0)
+        .with_max_wait_ms(300)
+        .with_min_bytes(1);
+    let ResponseBody::Fetch(response) = consumer.call(FETCH_V, waiting) else {
+        panic!("not Fetch")
+    };
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    let records = response.responses[0].partitions[0].records.clone();
+    assert!(records.is_none_or(|r| r.is_empty()));
+}

@@ -9,7 +9,8 @@
 //!   after the responses before it, a sync goes to the disk worker.
 //! - Shutdown: the acceptor stops, requests in flight are finished (until no connection owes a
 //!   response and no sync is outstanding, or [`SHUTDOWN_GRACE`] passed), then every file of
-//!   every partition is fsynced through the logs' own handles, and the connections close.
+//!   every partition is fsynced through the logs' own handles, and the connections close after
+//!   writing what they were handed (waiting at most [`CLOSE_GRACE`]).
 //!
 //! No protocol decisions happen here: everything is the node's.
 
@@ -19,7 +20,7 @@ use crate::storage::FileStorageProvider;
 use odradek_core::node::{ConnectionId, Node, NodeInput, NodeOutput};
 use odradek_core::storage::Storage;
 use odradek_core::time::{Mono, Now};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -30,6 +31,8 @@ use tokio::time::Instant;
 pub const EVENTS_PER_TURN: usize = 256;
 /// Longest wait for requests in flight when shutting down.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// Longest wait for connections to write their last responses when shutting down.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// The node's clocks: monotonic time from a fixed base, wall time from the system.
 #[derive(Debug, Clone, Copy)]
@@ -289,9 +292,12 @@ impl Broker {
         }
         self.dispatch();
         self.sync_everything();
-        for (_, peer) in std::mem::take(&mut self.peers) {
+        let mut closing = BTreeSet::new();
+        for (connection, peer) in std::mem::take(&mut self.peers) {
             let _ = peer.outbound.try_send(Outbound::Close);
+            closing.insert(connection);
         }
+        wait_for_closes(closing, &mut inbox.events).await;
         let Broker { disk, .. } = self;
         disk.finish();
         tracing::info!("shutdown complete");
@@ -316,6 +322,32 @@ impl Broker {
             }
         }
         tracing::info!(files = synced, "synced every partition file");
+    }
+}
+
+/// Waits (up to [`CLOSE_GRACE`]) until every connection in `closing` has written what it was
+/// handed and closed: the runtime drops unfinished tasks when serving returns.
+async fn wait_for_closes(mut closing: BTreeSet<ConnectionId>, events: &mut mpsc::Receiver<Event>) {
+    let deadline = Instant::now() + CLOSE_GRACE;
+    while !closing.is_empty() {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(Event::Input(input))) => {
+                if let NodeInput::ConnectionClosed { connection } = *input {
+                    closing.remove(&connection);
+                }
+            }
+            Ok(Some(Event::Opened { outbound, .. })) => {
+                let _ = outbound.try_send(Outbound::Close);
+            }
+            Ok(None) => return,
+            Err(_) => {
+                tracing::warn!(
+                    connections = closing.len(),
+                    "connections still writing at exit"
+                );
+                return;
+            }
+        }
     }
 }
 

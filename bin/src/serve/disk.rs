@@ -104,7 +104,11 @@ fn run(queue: &mpsc::Receiver<SyncJob>, completions: &UnboundedSender<NodeInput>
         };
         let mut batch = vec![first];
         batch.extend(queue.try_iter());
-        for completion in files.sync_batch(batch) {
+        let (jobs, fsyncs_before) = (batch.len(), files.fsyncs());
+        let done = files.sync_batch(batch);
+        let fsyncs = files.fsyncs() - fsyncs_before;
+        tracing::debug!(jobs, fsyncs, "group commit");
+        for completion in done {
             // The node task is gone (shutting down): nothing is waiting for the answer.
             let _ = completions.send(completion);
         }

@@ -45,13 +45,18 @@ impl ServeProcess {
     /// Starts `odradek serve --listen 127.0.0.1:0 --data-dir <data_dir> <extra...>` and waits
     /// for its startup line.
     pub fn start(data_dir: &Path, extra: &[&str]) -> ServeProcess {
+        ServeProcess::start_logging(data_dir, extra, "info")
+    }
+
+    /// Like [`ServeProcess::start`], with `RUST_LOG=<rust_log>`.
+    pub fn start_logging(data_dir: &Path, extra: &[&str], rust_log: &str) -> ServeProcess {
         let log_path = data_dir.with_extension(format!("{}.log", unique()));
         let log = std::fs::File::create(&log_path).expect("log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_odradek"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(extra)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", rust_log)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
