@@ -1,5 +1,7 @@
-"""kcat (Debian's 1.7.x on librdkafka 2.0.x, an old-client regression check: it breaks on
-brokers that send tagged fields holding defaults) against a real broker: metadata,
+"""kcat (Debian's 1.7.x) against a real broker, twice: on Debian's librdkafka 2.0.x (an
+old-client regression check: it breaks on brokers that send tagged fields holding
+defaults) and on the confluent-kafka wheel's current librdkafka (same soname and C API,
+loaded through LD_LIBRARY_PATH; the test checks kcat reports that version): metadata,
 keyed produce with every acks mode and codec, consume by assignment from earliest / an
 offset / latest, and consume from a timestamp (ListOffsets by timestamp).
 
@@ -12,20 +14,54 @@ import shutil
 import subprocess
 import threading
 from collections import defaultdict
+from pathlib import Path
 
+import confluent_kafka
 import pytest
 
 from clientcheck import BASE_TIMESTAMP_MS, PRODUCE_CASES, TIMEOUT_S, keyed_records, wait_until
-from test_confluent_kafka import admin, create_topic, produce
+from test_confluent_kafka import ALL_TOPICS_METADATA_BUG, admin, create_topic, produce
+
+DEBIAN_LIBRDKAFKA_PREFIX = "2.0."  # Debian 12's librdkafka1
 
 KCAT = os.environ.get("KCAT") or shutil.which("kcat") or "kcat"
+KCAT_ENV = None  # environment of kcat processes: None (inherit) or the wheel's librdkafka
+
+
+@pytest.fixture(scope="session")
+def wheel_librdkafka_dir(tmp_path_factory):
+    """A directory whose librdkafka.so.1 is the confluent-kafka wheel's bundled library."""
+    libs = Path(confluent_kafka.__file__).resolve().parent.parent / "confluent_kafka.libs"
+    (library,) = sorted(libs.glob("librdkafka*.so*"))
+    directory = tmp_path_factory.mktemp("wheel-librdkafka")
+    (directory / "librdkafka.so.1").symlink_to(library)
+    return directory
+
+
+@pytest.fixture(autouse=True, params=["debian-librdkafka", "wheel-librdkafka"])
+def librdkafka_under_kcat(request, wheel_librdkafka_dir):
+    """Runs each test with kcat on Debian's librdkafka and on the wheel's."""
+    global KCAT_ENV
+    expected = DEBIAN_LIBRDKAFKA_PREFIX
+    if request.param == "wheel-librdkafka":
+        if request.node.get_closest_marker("lists_all_topics"):
+            # the same librdkafka Metadata encoding as confluent-kafka's list_topics()
+            request.applymarker(ALL_TOPICS_METADATA_BUG)
+        KCAT_ENV = dict(os.environ, LD_LIBRARY_PATH=str(wheel_librdkafka_dir))
+        expected = confluent_kafka.libversion()[0]
+    version = subprocess.run(
+        [KCAT, "-V"], capture_output=True, env=KCAT_ENV, timeout=10, check=True
+    ).stdout.decode()
+    assert f"librdkafka {expected}" in version, version
+    yield request.param
+    KCAT_ENV = None
 
 
 def kcat(broker, *args, stdin=None):
     """Runs kcat to completion (bounded); returns stdout as text, fails on a non-zero exit."""
     command = [KCAT, "-b", broker.bootstrap, "-X", "socket.timeout.ms=10000", *args]
     done = subprocess.run(
-        command, input=stdin, capture_output=True, timeout=TIMEOUT_S, check=False
+        command, input=stdin, capture_output=True, timeout=TIMEOUT_S, check=False, env=KCAT_ENV
     )
     assert done.returncode == 0, (
         f"{' '.join(command)} exited {done.returncode}: {done.stderr.decode(errors='replace')}"
@@ -61,6 +97,7 @@ def kcat_consume(broker, topic, offset="beginning", partition=None):
     return parse(kcat(broker, *args))
 
 
+@pytest.mark.lists_all_topics
 def test_kcat_metadata_lists_a_three_partition_topic_created_by_the_admin_api(
     broker, topic_name
 ):
@@ -108,7 +145,9 @@ def test_kcat_consuming_from_latest_sees_only_records_produced_afterwards(broker
     produce(broker, topic_name, keyed_records("old", 10), partition=2)
     command = [KCAT, "-b", broker.bootstrap, "-C", "-t", topic_name, "-p", "2"]
     command += ["-o", "end", "-c", "5", "-f", FORMAT, "-d", "fetch"]
-    reader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=KCAT_ENV
+    )
     log = []
     drain = threading.Thread(target=lambda: log.extend(reader.stderr), daemon=True)
     drain.start()
@@ -148,6 +187,7 @@ def test_kcat_consumes_from_a_timestamp(broker, topic_name):
     assert from_between == acked[7:]
 
 
+@pytest.mark.lists_all_topics
 def test_kcat_metadata_no_longer_lists_a_deleted_topic(broker, topic_name):
     create_topic(broker, topic_name)
     kcat_produce(broker, topic_name, keyed_records(topic_name, 5))
