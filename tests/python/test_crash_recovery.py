@@ -1,6 +1,6 @@
 """Crash test: with `--flush every-batch` an acks=all acknowledgment means the record is
 on disk. A producer streams records, the broker is killed with SIGKILL mid-stream and
-restarted on the same data directory: every acknowledged record is still there at the
+restarted on the same data directory, three times over: every acknowledged record is still there at the
 offset it was acknowledged with, the log reads back cleanly from offset 0 to the end with
 no gap, and the broker carries on appending after what it recovered."""
 
@@ -14,6 +14,7 @@ from clientcheck import TIMEOUT_S, keyed_records, wait_until
 from test_confluent_kafka import create_topic, produce
 
 ACKED_BEFORE_KILL = 400
+CRASH_CYCLES = 3
 PARTITIONS = 3
 
 
@@ -21,7 +22,7 @@ class StreamingProducer:
     """Produces distinct keyed records with acks=all from a thread until stopped,
     collecting delivery reports."""
 
-    def __init__(self, bootstrap, topic):
+    def __init__(self, bootstrap, topic, prefix):
         self.producer = Producer(
             {
                 "bootstrap.servers": bootstrap,
@@ -32,6 +33,7 @@ class StreamingProducer:
             }
         )
         self.topic = topic
+        self.prefix = prefix
         self.acked = []
         self.failed = 0
         self.stopping = threading.Event()
@@ -48,7 +50,7 @@ class StreamingProducer:
     def run(self):
         i = 0
         while not self.stopping.is_set():
-            key, value = f"key-{i % 11}".encode(), f"crash-{i:07d}".encode()
+            key, value = f"key-{i % 11}".encode(), f"{self.prefix}-{i:07d}".encode()
             try:
                 self.producer.produce(self.topic, value=value, key=key, on_delivery=self.on_delivery)
                 i += 1
@@ -97,22 +99,9 @@ def read_everything(bootstrap, topic):
         consumer.close()
 
 
-def test_acknowledged_records_survive_kill_9_and_the_broker_serves_on(durable_broker, topic_name):
-    broker = durable_broker
-    create_topic(broker, topic_name, PARTITIONS)
-    stream = StreamingProducer(broker.bootstrap, topic_name)
-    stream.thread.start()
-    try:
-        wait_until(lambda: len(stream.acked) >= ACKED_BEFORE_KILL, "acknowledgments", interval_s=0.01)
-        broker.kill9()
-    finally:
-        stream.stop()
-    acked = list(stream.acked)
-    assert len(acked) >= ACKED_BEFORE_KILL
-
-    broker.start()
-    recovered = read_everything(broker.bootstrap, topic_name)
-
+def assert_recovered(acked, recovered):
+    """Every acknowledged record at its offset; no duplicate; offsets 0.. with no gap.
+    Returns the log end offset per partition."""
     at = {(p, o): (k, v) for p, o, k, v in recovered}
     lost = [r for r in acked if at.get((r[0], r[1])) != (r[2], r[3])]
     assert not lost, f"{len(lost)} of {len(acked)} acknowledged records lost, e.g. {lost[:3]}"
@@ -122,9 +111,31 @@ def test_acknowledged_records_survive_kill_9_and_the_broker_serves_on(durable_br
     for partition, offset, _k, _v in recovered:
         assert offset == ends[partition], f"gap or disorder in partition {partition}"
         ends[partition] = offset + 1
+    return ends
 
-    records = keyed_records("after-restart", 30)
-    more = produce(broker, topic_name, records)
+
+def test_acknowledged_records_survive_kill_9_and_the_broker_serves_on(durable_broker, topic_name):
+    broker = durable_broker
+    create_topic(broker, topic_name, PARTITIONS)
+    acked = []
+    for cycle in range(CRASH_CYCLES):
+        stream = StreamingProducer(broker.bootstrap, topic_name, f"cycle{cycle}")
+        stream.thread.start()
+        try:
+            wait_until(
+                lambda: len(stream.acked) >= ACKED_BEFORE_KILL, "acknowledgments", interval_s=0.01
+            )
+            broker.kill9()
+        finally:
+            stream.stop()
+        assert len(stream.acked) >= ACKED_BEFORE_KILL
+        print(f"cycle {cycle}: {len(stream.acked)} acknowledged, {stream.failed} unacknowledged at the kill")
+        acked.extend(stream.acked)
+        broker.start()
+        recovered = read_everything(broker.bootstrap, topic_name)
+        ends = assert_recovered(acked, recovered)
+
+    more = produce(broker, topic_name, keyed_records("after-restart", 30))
     appended = defaultdict(list)
     for partition, offset, _k, _v in more:
         appended[partition].append(offset)
