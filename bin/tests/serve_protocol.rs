@@ -191,3 +191,32 @@ fn an_idle_long_polling_fetch_is_answered_empty_at_its_max_wait() {
     let records = response.responses[0].partitions[0].records.clone();
     assert!(records.is_none_or(|r| r.is_empty()));
 }
+
+#[test]
+fn a_thousand_requests_written_in_one_go_are_all_answered_in_order() {
+    use odradek_core::wire::encode_request;
+    use odradek_core::wire::kafka_protocol::messages::RequestHeader;
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = ServeProcess::start(&dir.path().join("data"), &[]);
+    let mut client = broker.connect();
+    let mut bytes = Vec::new();
+    for correlation_id in 0..1000 {
+        let header = RequestHeader::default()
+            .with_request_api_key(ApiKey::ApiVersions as i16)
+            .with_request_api_version(API_VERSIONS_V)
+            .with_correlation_id(correlation_id)
+            .with_client_id(Some(text("burst")));
+        let body = ApiVersionsRequest::default()
+            .with_client_software_name(text("burst"))
+            .with_client_software_version(text("1"));
+        bytes.extend_from_slice(&encode_request(&header, &body.into()).unwrap());
+    }
+    let mut writer = client.stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || writer.write_all(&bytes).unwrap());
+    for correlation_id in 0..1000 {
+        let (answered, _) = client.receive(ApiKey::ApiVersions, API_VERSIONS_V);
+        assert_eq!(answered, correlation_id);
+    }
+    sender.join().unwrap();
+}

@@ -11,8 +11,8 @@
 //!   responses per connection), and closes the socket on [`Outbound::Close`], after the
 //!   frames before it.
 //! - Backpressure: at most [`IN_FLIGHT_MAX`] requests awaiting a response per connection; the
-//!   task stops reading the socket above that (as Kafka mutes a channel with a request in
-//!   progress). The outbound channel holds more than that, so the node task never waits for
+//!   task stops reading the socket, and stops handing on frames already read, above that
+//!   (as Kafka mutes a channel with a request in progress). The outbound channel holds more than that, so the node task never waits for
 //!   a client.
 //! - A frame error (negative or oversized size prefix), a read or write error, or EOF ends the
 //!   task: it logs why, naming the peer, and reports [`NodeInput::ConnectionClosed`].
@@ -142,6 +142,10 @@ impl ConnectionTask {
                             return format!("write failed: {error}");
                         }
                         self.in_flight = self.in_flight.saturating_sub(1);
+                        // Frames already buffered may now go on.
+                        if let Err(reason) = self.forward_frames().await {
+                            return reason;
+                        }
                     }
                     Some(Outbound::Close) => return "closed by the broker".to_owned(),
                     None => return "broker shutting down".to_owned(),
@@ -160,9 +164,10 @@ impl ConnectionTask {
         }
     }
 
-    /// Decodes every complete frame buffered and hands it to the node task.
+    /// Decodes complete buffered frames and hands them to the node task, while fewer than
+    /// [`IN_FLIGHT_MAX`] requests await a response.
     async fn forward_frames(&mut self) -> Result<(), String> {
-        loop {
+        while self.in_flight < IN_FLIGHT_MAX {
             let frame = match self.decoder.next_frame() {
                 Ok(Some(frame)) => frame,
                 Ok(None) => return Ok(()),
@@ -199,6 +204,7 @@ impl ConnectionTask {
                 return Err("broker shutting down".to_owned());
             }
         }
+        Ok(())
     }
 }
 

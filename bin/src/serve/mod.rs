@@ -107,6 +107,7 @@ pub async fn serve(mut config: ServeConfig) -> Result<(), ServeError> {
     if config.advertised_port == 0 {
         config.advertised_port = bound.port();
     }
+    warn_about_odd_settings(&config);
     let mut signals = Signals::install()?;
     let clock = Clock::start();
     let node = open_node(&config, &clock)?;
@@ -130,6 +131,27 @@ pub async fn serve(mut config: ServeConfig) -> Result<(), ServeError> {
         .run(&mut inbox, signals.received(), &stop_accepting)
         .await;
     Ok(())
+}
+
+fn warn_about_odd_settings(config: &ServeConfig) {
+    if config.node_id != odradek_core::node::NODE_ID {
+        tracing::warn!(
+            node_id = config.node_id,
+            "node_id ignored: this build runs one broker, always id {}",
+            odradek_core::node::NODE_ID
+        );
+    }
+    let unspecified = config
+        .advertised_host
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_unspecified());
+    if unspecified {
+        tracing::warn!(
+            host = %config.advertised_host,
+            "advertising an unspecified address; clients cannot connect to it \
+             (set --advertised-listener host:port)"
+        );
+    }
 }
 
 fn bind_error(config: &ServeConfig, source: std::io::Error) -> ServeError {
