@@ -112,3 +112,18 @@ fn sigterm_answers_a_request_in_flight_before_exiting() {
     assert_eq!(answered, correlation_id);
     assert_eq!(body.api_key(), ApiKey::Fetch);
 }
+
+#[test]
+fn sigint_exits_0_like_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let broker = ServeProcess::start(&data, &[]);
+    create_topic(&mut broker.connect(), "interrupted", 1);
+    assert_eq!(broker.signal("INT").code(), Some(0));
+    let restarted = ServeProcess::start(&data, &[]);
+    let mut client = restarted.connect();
+    assert_eq!(
+        produce(&mut client, "interrupted", 0, 1, &values("v", 1)),
+        (0, 0)
+    );
+}

@@ -108,3 +108,28 @@ fn a_second_broker_on_the_same_data_dir_refuses_to_start() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("data directory"));
 }
+
+#[test]
+fn a_client_leaving_with_an_acks_all_produce_pending_harms_no_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = ServeProcess::start(&dir.path().join("data"), &["--flush", "300"]);
+    let mut setup = broker.connect();
+    create_topic(&mut setup, "left", 1);
+    {
+        let mut leaver = broker.connect();
+        leaver.send(
+            PRODUCE_V,
+            produce_request("left", 0, -1, &values("gone", 3)),
+        );
+    } // dropped: the connection closes before the interval flush answers it
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(broker.is_running());
+    let mut stayer = broker.connect();
+    assert_eq!(
+        produce(&mut stayer, "left", 0, -1, &values("kept", 2)),
+        (0, 3)
+    );
+    let mut expected = values("gone", 3);
+    expected.extend(values("kept", 2));
+    assert_eq!(fetch_all(&mut stayer, "left", 0), expected);
+}

@@ -8,7 +8,7 @@
 //!   `max_request_bytes` are refused), decodes each frame with [`decode_request`] and sends
 //!   [`NodeInput::Request`] or [`NodeInput::Undecodable`] to the node task, in arrival order.
 //!   It writes the frames the node task hands it in the order handed (the node orders
-//!   responses per connection), and closes the socket on [`Outbound::Close`], after the
+//!   responses per connection; frames already queued go out in one vectored write), and closes the socket on [`Outbound::Close`], after the
 //!   frames before it.
 //! - Backpressure: at most [`IN_FLIGHT_MAX`] requests awaiting a response per connection; the
 //!   task stops reading the socket, and stops handing on frames already read, above that
@@ -23,8 +23,9 @@
 use bytes::BytesMut;
 use odradek_core::node::{ConnectionId, NodeInput};
 use odradek_core::wire::{decode_request, DecodedRequest, FrameDecoder, RequestBody};
+use std::io::IoSlice;
 use std::net::SocketAddr;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
@@ -32,8 +33,10 @@ use tokio::sync::{mpsc, watch};
 pub const IN_FLIGHT_MAX: usize = 128;
 /// Capacity of a connection's outbound channel (responses plus a close).
 pub const OUTBOUND_CAPACITY: usize = IN_FLIGHT_MAX + 2;
+/// Most response frames written with one vectored write.
+const FRAMES_PER_WRITE: usize = 64;
 /// Bytes read from a socket per read call.
-const READ_CHUNK: usize = 64 * 1024;
+const READ_CHUNK: usize = 32 * 1024;
 
 /// What the node task sends a connection.
 #[derive(Debug)]
@@ -132,16 +135,19 @@ impl ConnectionTask {
         stream: &mut TcpStream,
         responses: &mut mpsc::Receiver<Outbound>,
     ) -> String {
-        let mut buffer = vec![0u8; READ_CHUNK];
         loop {
             let readable = self.in_flight < IN_FLIGHT_MAX;
             tokio::select! {
                 outbound = responses.recv() => match outbound {
                     Some(Outbound::Frame(frame)) => {
-                        if let Err(error) = stream.write_all(&frame).await {
+                        let (frames, close) = gather_frames(frame, responses);
+                        if let Err(error) = write_frames(stream, &frames).await {
                             return format!("write failed: {error}");
                         }
-                        self.in_flight = self.in_flight.saturating_sub(1);
+                        if close {
+                            return "closed by the broker".to_owned();
+                        }
+                        self.in_flight = self.in_flight.saturating_sub(frames.len());
                         // Frames already buffered may now go on.
                         if let Err(reason) = self.forward_frames().await {
                             return reason;
@@ -150,17 +156,35 @@ impl ConnectionTask {
                     Some(Outbound::Close) => return "closed by the broker".to_owned(),
                     None => return "broker shutting down".to_owned(),
                 },
-                read = stream.read(&mut buffer), if readable => match read {
-                    Ok(0) => return "closed by the client".to_owned(),
-                    Ok(n) => {
-                        self.decoder.push(&buffer[..n]);
-                        if let Err(reason) = self.forward_frames().await {
-                            return reason;
-                        }
+                ready = stream.readable(), if readable => {
+                    if let Err(error) = ready {
+                        return format!("read failed: {error}");
                     }
-                    Err(error) => return format!("read failed: {error}"),
-                },
+                    match self.read_available(stream) {
+                        Ok(true) => {}
+                        Ok(false) => return "closed by the client".to_owned(),
+                        Err(error) => return format!("read failed: {error}"),
+                    }
+                    if let Err(reason) = self.forward_frames().await {
+                        return reason;
+                    }
+                }
             }
+        }
+    }
+
+    /// Moves what the socket has into the frame decoder, through a stack buffer (so an idle
+    /// connection holds no read buffer). False at end of stream.
+    fn read_available(&mut self, stream: &TcpStream) -> std::io::Result<bool> {
+        let mut chunk = [0u8; READ_CHUNK];
+        match stream.try_read(&mut chunk) {
+            Ok(0) => Ok(false),
+            Ok(read) => {
+                self.decoder.push(&chunk[..read]);
+                Ok(true)
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => Ok(true),
+            Err(error) => Err(error),
         }
     }
 
@@ -206,6 +230,37 @@ impl ConnectionTask {
         }
         Ok(())
     }
+}
+
+/// `first` and the frames already queued behind it (up to [`FRAMES_PER_WRITE`]), and whether
+/// a close follows them.
+fn gather_frames(
+    first: BytesMut,
+    responses: &mut mpsc::Receiver<Outbound>,
+) -> (Vec<BytesMut>, bool) {
+    let mut frames = vec![first];
+    while frames.len() < FRAMES_PER_WRITE {
+        match responses.try_recv() {
+            Ok(Outbound::Frame(frame)) => frames.push(frame),
+            Ok(Outbound::Close) => return (frames, true),
+            Err(_) => break,
+        }
+    }
+    (frames, false)
+}
+
+/// Writes `frames` in order with vectored writes (no copying them together).
+async fn write_frames(stream: &mut TcpStream, frames: &[BytesMut]) -> std::io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = frames.iter().map(|frame| IoSlice::new(frame)).collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        let written = stream.write_vectored(rest).await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut rest, written);
+    }
+    Ok(())
 }
 
 /// Everything but a produce with `acks=0` gets exactly one response (or a close).

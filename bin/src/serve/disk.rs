@@ -9,7 +9,7 @@
 //!   reported. Many produce requests thus share one fsync.
 //! - A job succeeds only if every file it names synced; one failed fsync fails every job of the
 //!   batch that named the file. A failure is sticky per file: later syncs of the same file
-//!   (same inode) keep failing, because after a failed fsync Linux may have dropped the dirty
+//!   (same inode, while its handle stays cached) keep failing, because after a failed fsync Linux may have dropped the dirty
 //!   pages and marked them clean, and a later "successful" fsync would vouch for lost data.
 //! - The thread ends when every [`DiskWorker`] sender is dropped and the queue is empty.
 //!

@@ -28,7 +28,7 @@ use odradek_core::controller::ControllerConfig;
 use odradek_core::log::{FlushPolicy, LogConfig};
 use odradek_core::node::{Node, NodeConfig, NodeError};
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -93,6 +93,7 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
 

@@ -100,13 +100,18 @@ impl ServeProcess {
     }
 
     /// SIGTERM, then waits (up to 20 s) for the exit status.
-    pub fn terminate(mut self) -> ExitStatus {
+    pub fn terminate(self) -> ExitStatus {
+        self.signal("TERM")
+    }
+
+    /// Sends the signal `name` (e.g. `INT`), then waits (up to 20 s) for the exit status.
+    pub fn signal(mut self, name: &str) -> ExitStatus {
         let mut child = self.child.take().expect("running");
         let sent = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+            .args([&format!("-{name}"), &child.id().to_string()])
             .status()
             .expect("run kill");
-        assert!(sent.success(), "kill -TERM failed");
+        assert!(sent.success(), "kill -{name} failed");
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = child.try_wait().expect("try_wait") {
@@ -115,7 +120,7 @@ impl ServeProcess {
             if Instant::now() > deadline {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("odradek serve did not exit within 20 s of SIGTERM");
+                panic!("odradek serve did not exit within 20 s of SIG{name}");
             }
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -50,6 +50,11 @@ pub struct DecodedRequest {
     pub api_key: ApiKey,
     /// The api version, already checked to be supported.
     pub api_version: i16,
+    /// Bytes after the end of a complete, valid body, ignored as Apache Kafka ignores them:
+    /// librdkafka (2.x up to at least 2.16, confluentinc/librdkafka#5049) writes the null
+    /// topics array of an all-topics Metadata v9+ request as a 4-byte placeholder, leaving 3
+    /// extra bytes. Non-zero only for such requests; the adapter may log it.
+    pub trailing_bytes: usize,
 }
 
 impl DecodedRequest {
@@ -112,19 +117,12 @@ pub fn decode_request(frame: Bytes) -> Result<DecodedRequest, WireError> {
         Some(decoded) => decoded.map_err(|err| failure(MessagePart::Body, err))?,
         None => return Err(unsupported_api_key(prefix)),
     };
-    if buf.has_remaining() {
-        return Err(WireError::TrailingBytes {
-            api_key,
-            api_version,
-            correlation_id,
-            trailing: buf.remaining(),
-        });
-    }
     Ok(DecodedRequest {
         header,
         body,
         api_key,
         api_version,
+        trailing_bytes: buf.remaining(),
     })
 }
 
