@@ -20,7 +20,7 @@ import confluent_kafka
 import pytest
 
 from clientcheck import BASE_TIMESTAMP_MS, PRODUCE_CASES, TIMEOUT_S, keyed_records, wait_until
-from test_confluent_kafka import ALL_TOPICS_METADATA_BUG, admin, create_topic, produce
+from test_confluent_kafka import admin, create_topic, produce
 
 DEBIAN_LIBRDKAFKA_PREFIX = "2.0."  # Debian 12's librdkafka1
 
@@ -44,9 +44,6 @@ def librdkafka_under_kcat(request, wheel_librdkafka_dir):
     global KCAT_ENV
     expected = DEBIAN_LIBRDKAFKA_PREFIX
     if request.param == "wheel-librdkafka":
-        if request.node.get_closest_marker("lists_all_topics"):
-            # the same librdkafka Metadata encoding as confluent-kafka's list_topics()
-            request.applymarker(ALL_TOPICS_METADATA_BUG)
         KCAT_ENV = dict(os.environ, LD_LIBRARY_PATH=str(wheel_librdkafka_dir))
         expected = confluent_kafka.libversion()[0]
     version = subprocess.run(
@@ -97,7 +94,6 @@ def kcat_consume(broker, topic, offset="beginning", partition=None):
     return parse(kcat(broker, *args))
 
 
-@pytest.mark.lists_all_topics
 def test_kcat_metadata_lists_a_three_partition_topic_created_by_the_admin_api(
     broker, topic_name
 ):
@@ -187,7 +183,6 @@ def test_kcat_consumes_from_a_timestamp(broker, topic_name):
     assert from_between == acked[7:]
 
 
-@pytest.mark.lists_all_topics
 def test_kcat_metadata_no_longer_lists_a_deleted_topic(broker, topic_name):
     create_topic(broker, topic_name)
     kcat_produce(broker, topic_name, keyed_records(topic_name, 5))
