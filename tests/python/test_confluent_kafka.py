@@ -44,8 +44,6 @@ def create_topic(broker, topic, partitions=3):
 # writes the null topics array of an all-topics Metadata v9+ request as a 4-byte zero
 # placeholder instead of a 1-byte varint (confluentinc/librdkafka#5049), so the body carries
 # 3 bytes after its tagged fields, which Apache Kafka (and odradek) must ignore.
-
-
 def topic_partitions(broker, topic):
     """Partitions of `topic` in an all-topics metadata listing (None: not listed)."""
     metadata = admin(broker).list_topics(topic=None, timeout=TIMEOUT_S)
