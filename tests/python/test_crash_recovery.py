@@ -146,3 +146,16 @@ def test_acknowledged_records_survive_kill_9_and_the_broker_serves_on(durable_br
     by_place = {(p, o): (k, v) for p, o, k, v in after}
     assert all(by_place.get((p, o)) == (k, v) for p, o, k, v in recovered + more)
     assert len(after) == len(recovered) + len(more)
+
+
+def test_a_graceful_restart_keeps_every_record_even_without_a_flush_policy(broker, topic_name):
+    """SIGTERM syncs before exiting: with the default flush policy (never) and acks=1, every
+    acknowledged record and the topic itself are there after a restart."""
+    create_topic(broker, topic_name, PARTITIONS)
+    acked = produce(broker, topic_name, keyed_records("graceful", 300), acks="1")
+    broker.stop()
+    assert broker.process.returncode == 0, broker.log_tail()
+    broker.start()
+    recovered = read_everything(broker.bootstrap, topic_name)
+    assert sorted(recovered) == sorted(acked)
+    assert_recovered(acked, recovered)
