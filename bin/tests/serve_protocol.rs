@@ -220,3 +220,39 @@ fn a_thousand_requests_written_in_one_go_are_all_answered_in_order() {
     }
     sender.join().unwrap();
 }
+
+#[test]
+fn twenty_clients_producing_at_once_each_find_all_their_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = ServeProcess::start(&dir.path().join("data"), &["--flush", "every-batch"]);
+    create_topic(&mut broker.connect(), "crowd", 4);
+    let address = broker.address;
+    let producers: Vec<_> = (0..20)
+        .map(|client| {
+            std::thread::spawn(move || {
+                let mut connection = Client::connect(address);
+                for round in 0..10 {
+                    let batch = values(&format!("c{client}-r{round}"), 3);
+                    let (error, _) = produce(&mut connection, "crowd", client % 4, -1, &batch);
+                    assert_eq!(error, 0);
+                }
+            })
+        })
+        .collect();
+    for producer in producers {
+        producer.join().unwrap();
+    }
+    let mut consumer = broker.connect();
+    for partition in 0..4 {
+        let fetched = fetch_all(&mut consumer, "crowd", partition);
+        assert_eq!(fetched.len(), 5 * 10 * 3, "partition {partition}");
+        for client in (0..20).filter(|c| c % 4 == partition) {
+            let prefix = format!("c{client}-");
+            let mine: Vec<&String> = fetched.iter().filter(|v| v.starts_with(&prefix)).collect();
+            let expected: Vec<String> = (0..10)
+                .flat_map(|round| values(&format!("c{client}-r{round}"), 3))
+                .collect();
+            assert_eq!(mine, expected.iter().collect::<Vec<_>>(), "client {client}");
+        }
+    }
+}

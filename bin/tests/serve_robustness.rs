@@ -133,3 +133,22 @@ fn a_client_leaving_with_an_acks_all_produce_pending_harms_no_one() {
     expected.extend(values("kept", 2));
     assert_eq!(fetch_all(&mut stayer, "left", 0), expected);
 }
+
+#[test]
+fn max_request_bytes_from_the_config_file_bounds_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("odradek.toml");
+    std::fs::write(&config, "max_request_bytes = 2048\n").unwrap();
+    let config = config.display().to_string();
+    let broker = ServeProcess::start(&dir.path().join("data"), &["--config", &config]);
+    let mut small = broker.connect();
+    create_topic(&mut small, "bounded", 1);
+    assert_eq!(produce(&mut small, "bounded", 0, 1, &values("s", 2)).0, 0);
+    let mut large = broker.connect();
+    large.send(
+        PRODUCE_V,
+        produce_request("bounded", 0, 1, &values(&"x".repeat(100), 40)),
+    );
+    assert!(large.is_closed_by_broker());
+    assert_eq!(fetch_all(&mut small, "bounded", 0), values("s", 2));
+}

@@ -104,7 +104,6 @@ impl Broker {
         }
     }
 
-    /// Serves until `shutdown` resolves, then drains (see the module docs).
     /// Serves until `shutdown` resolves; then tells the acceptor to stop (through
     /// `stop_accepting`) and drains (see the module docs).
     pub async fn run(
@@ -126,6 +125,7 @@ impl Broker {
     }
 
     /// Waits for the next event and handles it; false when every input channel closed.
+    /// Cancel-safe: it awaits only channel receives and the timer (the handling is sync).
     async fn next_turn(&mut self, inbox: &mut Inbox) -> bool {
         let deadline = self.node.poll_timeout().map(|at| self.clock.instant(at));
         let far = Instant::now() + Duration::from_secs(3600);
