@@ -225,20 +225,7 @@ impl Storage for FileStorage {
     }
 
     fn list(&mut self) -> Result<Vec<String>, StorageError> {
-        let dir_name = self.dir.display().to_string();
-        let entries = fs::read_dir(&self.dir).map_err(|e| error::from_io(&dir_name, &e))?;
-        let mut names = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| error::from_io(&dir_name, &e))?;
-            let is_file = entry.file_type().is_ok_and(|kind| kind.is_file());
-            if let (true, Ok(name)) = (is_file, entry.file_name().into_string()) {
-                if is_valid_name(&name) {
-                    names.push(name);
-                }
-            }
-        }
-        names.sort_unstable();
-        Ok(names)
+        list_valid_names(&self.dir, |kind| kind.is_file())
     }
 
     fn remove(&mut self, name: &str) -> Result<(), StorageError> {
@@ -265,4 +252,26 @@ impl Storage for FileStorage {
         }
         self.sync_dir(to)
     }
+}
+
+/// The entries of `dir` whose type passes `wanted` and whose names are valid storage names,
+/// sorted; others (foreign files, subdirectories, non-UTF-8 names) are left out.
+pub(crate) fn list_valid_names(
+    dir: &std::path::Path,
+    wanted: impl Fn(&fs::FileType) -> bool,
+) -> Result<Vec<String>, StorageError> {
+    let dir_name = dir.display().to_string();
+    let entries = fs::read_dir(dir).map_err(|e| error::from_io(&dir_name, &e))?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| error::from_io(&dir_name, &e))?;
+        let is_wanted = entry.file_type().is_ok_and(|kind| wanted(&kind));
+        if let (true, Ok(name)) = (is_wanted, entry.file_name().into_string()) {
+            if is_valid_name(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names.sort_unstable();
+    Ok(names)
 }

@@ -67,20 +67,7 @@ impl StorageProvider for FileStorageProvider {
     }
 
     fn list_directories(&mut self) -> Result<Vec<String>, StorageError> {
-        let root_name = self.root.display().to_string();
-        let entries = fs::read_dir(&self.root).map_err(|e| error::from_io(&root_name, &e))?;
-        let mut names = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| error::from_io(&root_name, &e))?;
-            let is_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
-            if let (true, Ok(name)) = (is_dir, entry.file_name().into_string()) {
-                if is_valid_name(&name) {
-                    names.push(name);
-                }
-            }
-        }
-        names.sort_unstable();
-        Ok(names)
+        super::list_valid_names(&self.root, |kind| kind.is_dir())
     }
 
     fn remove_directory(&mut self, name: &str) -> Result<(), StorageError> {
