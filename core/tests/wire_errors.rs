@@ -361,3 +361,28 @@ proptest! {
     }
 
 }
+
+#[test]
+fn only_a_produce_with_acks_zero_goes_unanswered() {
+    use odradek_core::wire::kafka_protocol::messages::ProduceRequest;
+    use odradek_core::wire::{encode_request, RequestBody};
+    let frame = |acks: i16| {
+        let body = RequestBody::from(ProduceRequest::default().with_acks(acks));
+        let header = odradek_core::wire::kafka_protocol::messages::RequestHeader::default()
+            .with_request_api_key(0)
+            .with_request_api_version(9)
+            .with_correlation_id(1);
+        let framed = encode_request(&header, &body).expect("encodes").freeze();
+        decode_request(framed.slice(4..)).expect("decodes")
+    };
+    assert!(!frame(0).expects_response());
+    assert!(frame(1).expects_response());
+    assert!(frame(-1).expects_response());
+    for api in SUPPORTED_APIS
+        .iter()
+        .filter(|a| a.api_key != ApiKey::Produce)
+    {
+        let request = decode_request(request_frame(api.api_key, api.max_version, 5)).unwrap();
+        assert!(request.expects_response(), "{:?}", api.api_key);
+    }
+}

@@ -22,7 +22,7 @@
 
 use bytes::BytesMut;
 use odradek_core::node::{ConnectionId, NodeInput};
-use odradek_core::wire::{decode_request, DecodedRequest, FrameDecoder, RequestBody};
+use odradek_core::wire::{decode_request, FrameDecoder};
 use std::io::IoSlice;
 use std::net::SocketAddr;
 use tokio::io::AsyncWriteExt;
@@ -202,7 +202,7 @@ impl ConnectionTask {
             };
             let input = match decode_request(frame) {
                 Ok(request) => {
-                    if expects_response(&request) {
+                    if request.expects_response() {
                         self.in_flight += 1;
                     }
                     NodeInput::Request {
@@ -261,9 +261,4 @@ async fn write_frames(stream: &mut TcpStream, frames: &[BytesMut]) -> std::io::R
         IoSlice::advance_slices(&mut rest, written);
     }
     Ok(())
-}
-
-/// Everything but a produce with `acks=0` gets exactly one response (or a close).
-fn expects_response(request: &DecodedRequest) -> bool {
-    !matches!(&request.body, RequestBody::Produce(produce) if produce.acks == 0)
 }

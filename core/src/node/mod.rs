@@ -226,7 +226,7 @@ impl<P: StorageProvider> Node<P> {
     }
 
     fn handle_request(&mut self, now: Now, connection: ConnectionId, request: DecodedRequest) {
-        let silent = matches!(&request.body, RequestBody::Produce(produce) if produce.acks == 0);
+        let silent = !request.expects_response();
         let slot = if silent {
             u64::MAX
         } else {

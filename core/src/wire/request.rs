@@ -58,6 +58,13 @@ pub struct DecodedRequest {
 }
 
 impl DecodedRequest {
+    /// Does the broker answer this request? Every request gets exactly one response (or a
+    /// closed connection) except a Produce with `acks=0`, which Kafka never answers. The node
+    /// and the adapter's in-flight accounting both rely on this one rule.
+    pub fn expects_response(&self) -> bool {
+        !matches!(&self.body, RequestBody::Produce(produce) if produce.acks == 0)
+    }
+
     /// The correlation id the response must echo.
     pub fn correlation_id(&self) -> i32 {
         self.header.correlation_id
