@@ -344,6 +344,33 @@ pub(crate) fn is_truncation(err: &anyhow::Error) -> bool {
     })
 }
 
+/// Classifies a `kafka-protocol` decode error of one message part as `Truncated` or
+/// `Malformed`, carrying the identity of the request it belongs to.
+pub(crate) fn decode_failure(
+    part: MessagePart,
+    err: anyhow::Error,
+    api_key: kafka_protocol::messages::ApiKey,
+    api_version: i16,
+    correlation_id: i32,
+) -> WireError {
+    if is_truncation(&err) {
+        WireError::Truncated {
+            part,
+            api_key,
+            api_version,
+            correlation_id,
+        }
+    } else {
+        WireError::Malformed {
+            part,
+            api_key,
+            api_version,
+            correlation_id,
+            reason: describe(&err),
+        }
+    }
+}
+
 /// A one-line rendering of a `kafka-protocol` error with its causes.
 pub(crate) fn describe(err: &anyhow::Error) -> String {
     format!("{err:#}")

@@ -19,7 +19,7 @@ use kafka_protocol::messages::{ApiKey, RequestHeader};
 use kafka_protocol::protocol::{Decodable, Encodable};
 
 use super::body::RequestBody;
-use super::error::{describe, is_truncation, MessagePart, WireError};
+use super::error::{decode_failure, describe, MessagePart, WireError};
 use super::frame::SIZE_PREFIX_LEN;
 use super::skim::check_array_lengths;
 use super::versions::supported_api;
@@ -90,22 +90,7 @@ pub fn decode_request(frame: Bytes) -> Result<DecodedRequest, WireError> {
     let prefix = peek_request_prefix(&frame)?;
     let (api_key, api_version, correlation_id) = check_supported(prefix)?;
     let failure = |part: MessagePart, err: anyhow::Error| {
-        if is_truncation(&err) {
-            WireError::Truncated {
-                part,
-                api_key,
-                api_version,
-                correlation_id,
-            }
-        } else {
-            WireError::Malformed {
-                part,
-                api_key,
-                api_version,
-                correlation_id,
-                reason: describe(&err),
-            }
-        }
+        decode_failure(part, err, api_key, api_version, correlation_id)
     };
     let mut buf = frame;
     let header_version = api_key.request_header_version(api_version);

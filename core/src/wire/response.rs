@@ -20,7 +20,7 @@ use kafka_protocol::messages::{ApiKey, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable};
 
 use super::body::ResponseBody;
-use super::error::{describe, is_truncation, KafkaErrorCode, MessagePart, WireError};
+use super::error::{decode_failure, describe, KafkaErrorCode, MessagePart, WireError};
 use super::request::write_size_prefix;
 use super::skim_response::check_response_array_lengths;
 use super::versions::api_versions_response;
@@ -88,22 +88,7 @@ pub fn decode_response(
     let mut buf = frame;
     let correlation_id = peek_correlation_id(&buf);
     let failure = |part: MessagePart, err: anyhow::Error| {
-        if is_truncation(&err) {
-            WireError::Truncated {
-                part,
-                api_key,
-                api_version,
-                correlation_id,
-            }
-        } else {
-            WireError::Malformed {
-                part,
-                api_key,
-                api_version,
-                correlation_id,
-                reason: describe(&err),
-            }
-        }
+        decode_failure(part, err, api_key, api_version, correlation_id)
     };
     let header = ResponseHeader::decode(&mut buf, api_key.response_header_version(api_version))
         .map_err(|err| failure(MessagePart::Header, err))?;
