@@ -12,6 +12,7 @@
 //! between "write the request" and "read the answer"; two threads per connection are enough
 //! for pipelining and add no scheduler of their own to the measured latency.
 
+use crate::client::versions::{NegotiatedVersions, CLIENT_APIS};
 use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
@@ -24,7 +25,7 @@ use odradek_core::wire::kafka_protocol::messages::{
 };
 use odradek_core::wire::kafka_protocol::protocol::StrBytes;
 use odradek_core::wire::{
-    decode_response, encode_request, supported_api, RequestBody, ResponseBody, SIZE_PREFIX_LEN,
+    decode_response, encode_request, RequestBody, ResponseBody, SIZE_PREFIX_LEN,
 };
 
 use super::BenchError;
@@ -47,15 +48,6 @@ pub struct Versions {
     pub metadata: i16,
     /// CreateTopics version.
     pub create_topics: i16,
-}
-
-/// The highest version both sides speak: ours is Odradek's supported range (which
-/// `kafka-protocol` can encode), the broker's comes from ApiVersions.
-pub fn negotiate(api_key: ApiKey, broker_min: i16, broker_max: i16) -> Option<i16> {
-    let ours = supported_api(api_key as i16)?;
-    let high = ours.max_version.min(broker_max);
-    let low = ours.min_version.max(broker_min);
-    (low <= high).then_some(high)
 }
 
 /// The writing half of a connection.
@@ -210,13 +202,11 @@ impl Connection {
             return Err(BenchError::UnexpectedResponse { api: "ApiVersions" });
         };
         broker_error("ApiVersions", answer.error_code)?;
+        let negotiated = NegotiatedVersions::negotiate(&answer.api_keys, CLIENT_APIS);
         let pick = |api_key: ApiKey, name: &'static str| {
-            answer
-                .api_keys
-                .iter()
-                .find(|entry| entry.api_key == api_key as i16)
-                .and_then(|entry| negotiate(api_key, entry.min_version, entry.max_version))
-                .ok_or(BenchError::NoCommonVersion { api: name })
+            negotiated
+                .version(api_key)
+                .map_err(|_| BenchError::NoCommonVersion { api: name })
         };
         Ok(Versions {
             produce: pick(ApiKey::Produce, "Produce")?,

@@ -34,7 +34,6 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 
-pub use client::negotiate;
 pub use consume::{count_records, ConsumePlan, Counted};
 pub use produce::{record_batch, ProducePlan};
 

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use clap::Parser;
 use odradek_core::record::BatchHeader;
-use odradek_core::wire::kafka_protocol::messages::ApiKey;
 
 use super::stats::{
     cpu_seconds_per_million, cpu_ticks_from_stat, latency_histogram, record_latency,
@@ -254,14 +253,6 @@ fn count_records_of_nothing_keeps_the_offset() {
             next_offset: 17
         }
     );
-}
-
-#[test]
-fn negotiation_picks_the_highest_common_version_or_none() {
-    assert_eq!(negotiate(ApiKey::Produce, 0, 11), Some(9));
-    assert_eq!(negotiate(ApiKey::Produce, 0, 7), Some(7));
-    assert_eq!(negotiate(ApiKey::Fetch, 13, 17), None);
-    assert_eq!(negotiate(ApiKey::Produce, 0, 2), None);
 }
 
 #[test]
