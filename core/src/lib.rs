@@ -19,8 +19,10 @@
 //!   from a metadata log, and the commands that produce them.
 //! - [`node`]: the broker as a pure state machine over decoded Kafka requests, composing the
 //!   controller and one partition log per partition.
+//! - [`bugs`]: named planted bugs the simulator can switch the core into (never `serve`).
 //! - [`wire`]: the Kafka wire protocol codec (frames, requests, responses, error codes).
 
+pub mod bugs;
 pub mod controller;
 pub mod log;
 pub mod node;

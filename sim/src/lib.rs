@@ -8,6 +8,13 @@
 //!   seeded faults (torn and lost unsynced writes at crash, corruption, misdirected writes,
 //!   ENOSPC, fsync failure with fsyncgate semantics, latency).
 //!
-//! The world, network and workloads arrive with the simulator issue.
+//! - [`options`]: what a run does (fault kinds, intensity, workload size, planted bug),
+//!   drawn from the seed.
+//! - [`outcome`]: what a run reports (summary, failure, history, trace hash).
 
 pub mod disk;
+pub mod options;
+pub mod outcome;
+
+pub use options::{options_from_seed, FaultKind, FaultSelection, FaultSet, Options};
+pub use outcome::{Failure, RunResult, Summary};

@@ -1,5 +1,7 @@
 //! Partition log configuration, with Kafka's names and defaults where Kafka has them.
 
+use crate::bugs::PlantedBugs;
+
 /// When the log asks for its data to be made durable (Kafka's `flush.messages`/`flush.ms`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FlushPolicy {
@@ -28,6 +30,8 @@ pub struct LogConfig {
     pub retention_ms: Option<u64>,
     /// When to ask for fsyncs.
     pub flush_policy: FlushPolicy,
+    /// Deliberate mistakes for the simulator ([`crate::bugs`]); always empty in `serve`.
+    pub planted_bugs: PlantedBugs,
 }
 
 impl Default for LogConfig {
@@ -39,6 +43,7 @@ impl Default for LogConfig {
             retention_bytes: None,
             retention_ms: Some(7 * 24 * 60 * 60 * 1000),
             flush_policy: FlushPolicy::Never,
+            planted_bugs: PlantedBugs::NONE,
         }
     }
 }

@@ -236,6 +236,7 @@ pub fn log_config_from(base: &LogConfig, values: &BTreeMap<&str, i64>) -> LogCon
         retention_bytes: limit("retention.bytes", base.retention_bytes),
         retention_ms: limit("retention.ms", base.retention_ms),
         flush_policy,
+        planted_bugs: base.planted_bugs,
     }
 }
 

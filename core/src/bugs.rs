@@ -1,0 +1,114 @@
+//! Planted bugs: deliberate, named mistakes the core can be switched into, so the simulator
+//! can prove it finds each bug class real brokers have shipped (and that without the bug the
+//! same seeds pass).
+//!
+//! # Contract
+//! - A bug is planted only through [`PlantedBugs`] in the log configuration
+//!   (`LogConfig::planted_bugs`), which nothing but the simulator sets: `odradek serve` has no
+//!   flag or config key for it and builds its configuration with [`PlantedBugs::NONE`] (a bin
+//!   test asserts this). Production behaviour is the empty set.
+//! - Each variant names the mistake it makes, not the symptom; the simulator's tests state
+//!   which anomaly or invariant catches it and within how many seeds.
+
+use std::fmt;
+
+/// One deliberate mistake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PlantedBug {
+    /// `acks=all` under a syncing flush policy is answered right after the append, before the
+    /// fsync that makes it durable.
+    AckBeforeDurable,
+    /// Fetches serve up to the log end offset under a syncing flush policy, including records
+    /// a crash can still take back.
+    FetchBeyondDurable,
+    /// Recovery keeps a torn or corrupt tail instead of truncating it.
+    RecoverWithoutTruncatingTornTail,
+    /// A fetch that starts inside a batch skips to the next batch (an off-by-one on the
+    /// batch boundary), so a record is never delivered.
+    FetchSkipsRecord,
+    /// After a crash, recovery sets the next offset one below the log end offset, so the
+    /// first offset assigned after restart was already assigned before the crash.
+    OffsetReusedAfterCrash,
+}
+
+impl PlantedBug {
+    /// Every planted bug, in declaration order.
+    pub const ALL: [PlantedBug; 5] = [
+        PlantedBug::AckBeforeDurable,
+        PlantedBug::FetchBeyondDurable,
+        PlantedBug::RecoverWithoutTruncatingTornTail,
+        PlantedBug::FetchSkipsRecord,
+        PlantedBug::OffsetReusedAfterCrash,
+    ];
+
+    /// The kebab-case name used by `odradek sim --bug`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PlantedBug::AckBeforeDurable => "ack-before-durable",
+            PlantedBug::FetchBeyondDurable => "fetch-beyond-durable",
+            PlantedBug::RecoverWithoutTruncatingTornTail => "recover-without-truncating-torn-tail",
+            PlantedBug::FetchSkipsRecord => "fetch-skips-record",
+            PlantedBug::OffsetReusedAfterCrash => "offset-reused-after-crash",
+        }
+    }
+
+    /// Parses a name made by [`PlantedBug::name`].
+    pub fn from_name(name: &str) -> Option<PlantedBug> {
+        PlantedBug::ALL.into_iter().find(|bug| bug.name() == name)
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+impl fmt::Display for PlantedBug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A set of planted bugs (a bit set: checked on hot paths).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PlantedBugs(u8);
+
+impl PlantedBugs {
+    /// No bugs: production behaviour.
+    pub const NONE: PlantedBugs = PlantedBugs(0);
+
+    /// Exactly this bug.
+    pub fn only(bug: PlantedBug) -> PlantedBugs {
+        PlantedBugs(bug.bit())
+    }
+
+    /// Is this bug planted?
+    pub fn has(self, bug: PlantedBug) -> bool {
+        self.0 & bug.bit() != 0
+    }
+
+    /// Is any bug planted?
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bug_name_parses_back_to_the_same_bug() {
+        for bug in PlantedBug::ALL {
+            assert_eq!(PlantedBug::from_name(bug.name()), Some(bug));
+        }
+        assert_eq!(PlantedBug::from_name("no-such-bug"), None);
+    }
+
+    #[test]
+    fn a_set_holds_only_the_bug_it_was_made_with() {
+        let set = PlantedBugs::only(PlantedBug::FetchSkipsRecord);
+        assert!(set.has(PlantedBug::FetchSkipsRecord));
+        assert!(!set.has(PlantedBug::AckBeforeDurable));
+        assert!(PlantedBugs::NONE.is_empty() && !set.is_empty());
+    }
+}
