@@ -13,6 +13,7 @@
 mod common;
 
 use common::*;
+use odradek_core::bugs::PlantedBugs;
 use odradek_core::log::{FlushPolicy, LogConfig, LogError, LogOutput, PartitionLog};
 use odradek_core::record::{split_batches, validate_batch, Offset};
 use odradek_core::time::{Mono, Now};
@@ -77,6 +78,7 @@ fn config() -> impl Strategy<Value = LogConfig> {
                 retention_bytes,
                 retention_ms,
                 flush_policy,
+                planted_bugs: PlantedBugs::NONE,
             },
         )
 }
