@@ -177,6 +177,22 @@ pub enum FaultKind {
     },
 }
 
+impl FaultKind {
+    /// A kebab-case name for counters and reports; a crash that tore a write is
+    /// `torn-write`, one that dropped pending data whole is `lost-unsynced-write`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultKind::ReadCorruption { .. } => "read-corruption",
+            FaultKind::WriteCorruption { .. } => "write-corruption",
+            FaultKind::MisdirectedWrite { .. } => "misdirected-write",
+            FaultKind::NoSpace { .. } => "no-space",
+            FaultKind::SyncFailure { .. } => "sync-failure",
+            FaultKind::CrashDroppedPending { torn: true, .. } => "torn-write",
+            FaultKind::CrashDroppedPending { torn: false, .. } => "lost-unsynced-write",
+        }
+    }
+}
+
 impl InjectedFault {
     /// The byte ranges of the file whose stored or returned content may differ from what was
     /// written because of this fault. Empty for faults that lose data rather than alter it

@@ -89,6 +89,12 @@ impl SimDisk {
         self.lock().crash();
     }
 
+    /// A process crash (the machine stays up): unsynced writes survive in the page cache,
+    /// except those of files whose sync failed (fsyncgate), which are lost.
+    pub fn process_crash(&self) {
+        self.lock().process_crash();
+    }
+
     /// Draws the latency of one `operation` in nanoseconds from the configured distribution.
     /// Uses its own random stream: drawing latencies never changes which faults are injected.
     pub fn draw_latency_ns(&self, operation: DiskOperation) -> u64 {

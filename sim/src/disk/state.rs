@@ -316,6 +316,34 @@ impl DiskState {
         }
     }
 
+    /// A process crash without power loss: the OS keeps every pending write, except that a
+    /// file whose sync failed has already dropped its dirty pages (Linux marks them clean
+    /// after a failed writeback: fsyncgate), so it reverts to its durable content. The sticky
+    /// failure clears because the restarted process opens the file anew.
+    pub(super) fn process_crash(&mut self) {
+        let mut dropped = Vec::new();
+        for (name, file) in &mut self.files {
+            if !file.sync_failed {
+                continue;
+            }
+            file.sync_failed = false;
+            let len_before = file.len();
+            if file.has_pending() {
+                file.revert_to_durable();
+                let kind = FaultKind::CrashDroppedPending {
+                    len_before,
+                    len_after: file.len(),
+                    torn: false,
+                };
+                dropped.push((name.clone(), file.id, kind));
+            }
+            self.used_bytes = self.used_bytes - len_before + file.len();
+        }
+        for (name, file_id, kind) in dropped {
+            self.log_fault(&name, file_id, kind);
+        }
+    }
+
     pub(super) fn is_corruption_injected(&self, name: &str, range: &Range<u64>) -> bool {
         let Some(file) = self.files.get(name) else {
             return false;

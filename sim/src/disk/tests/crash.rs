@@ -167,3 +167,27 @@ fn every_crash_that_drops_pending_data_is_logged_with_the_lengths() {
         assert_eq!(torn, len_after != 0, "seed {seed}");
     }
 }
+
+#[test]
+fn a_process_crash_keeps_pending_writes_but_loses_those_of_a_failed_sync() {
+    use crate::disk::SimDiskFaults;
+    let mut disk = SimDisk::new(21);
+    let data = pattern(21, 2000);
+    create_with(&mut disk, "kept", &data[..500]);
+    disk.sync("kept").unwrap();
+    disk.append("kept", &data[500..1000]).unwrap();
+    create_with(&mut disk, "failed", &data[..700]);
+    disk.sync("failed").unwrap();
+    disk.append("failed", &data[700..]).unwrap();
+    disk.set_faults(SimDiskFaults {
+        sync_failure_probability: 1.0,
+        ..SimDiskFaults::default()
+    });
+    assert!(disk.sync("failed").is_err());
+    disk.set_faults(SimDiskFaults::default());
+    disk.process_crash();
+    assert_eq!(content(&disk, "kept"), &data[..1000], "the page cache survives");
+    assert_eq!(content(&disk, "failed"), &data[..700], "fsyncgate: dirty pages dropped");
+    assert!(!disk.has_failed_sync("failed"), "a reopened file syncs again");
+    disk.sync("failed").unwrap();
+}
