@@ -7,12 +7,16 @@
 //! - [`disk`]: `SimDisk`, an in-memory implementation of `core::storage::Storage` with
 //!   seeded faults (torn and lost unsynced writes at crash, corruption, misdirected writes,
 //!   ENOSPC, fsync failure with fsyncgate semantics, latency).
+//! - [`net`]: `SimNet`, the simulated network: TCP-like streams and datagrams between
+//!   endpoints with seeded delay, drop (retransmitted on streams), duplicate, reorder,
+//!   partitions, swizzle-clog and resets; it tells the world when each message is due.
 //!
 //! - [`options`]: what a run does (fault kinds, intensity, workload size, planted bug),
 //!   drawn from the seed.
 //! - [`outcome`]: what a run reports (summary, failure, history, trace hash).
 
 pub mod disk;
+pub mod net;
 pub mod options;
 pub mod outcome;
 
