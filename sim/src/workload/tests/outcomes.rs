@@ -1,0 +1,1 @@
+//! How single answers complete operations, with hand-made responses.
