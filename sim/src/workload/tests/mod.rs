@@ -3,5 +3,6 @@
 //! hand-made answers to check how each one completes an operation.
 
 mod driver;
+mod outcomes;
 
 mod run;
