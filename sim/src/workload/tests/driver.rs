@@ -21,6 +21,23 @@ pub(super) struct Driver {
     next_connection: u64,
     /// History length when the final reads started.
     pub final_reads_from: Option<usize>,
+    /// Client-side failures injected by counting (0: never).
+    pub faults: DriverFaults,
+    sends_seen: u64,
+    responses_seen: u64,
+}
+
+/// Deterministic client-side failures: every n-th response is lost (the client times out)
+/// and every n-th request is followed by a connection reset (it may or may not have been
+/// applied).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct DriverFaults {
+    pub drop_response_every: u64,
+    pub reset_after_send_every: u64,
+}
+
+fn is_nth(count: u64, every: u64) -> bool {
+    every > 0 && count % every == 0
 }
 
 pub(super) fn config(
@@ -56,6 +73,9 @@ impl Driver {
             connections: BTreeMap::new(),
             next_connection: 1,
             final_reads_from: None,
+            faults: DriverFaults::default(),
+            sends_seen: 0,
+            responses_seen: 0,
         }
     }
 
@@ -124,6 +144,10 @@ impl Driver {
                         connection,
                         response,
                     } => {
+                        self.responses_seen += 1;
+                        if is_nth(self.responses_seen, self.faults.drop_response_every) {
+                            continue;
+                        }
                         if let Some(client) = self.client_of(connection) {
                             self.workload.handle_response(
                                 self.now,
@@ -178,6 +202,14 @@ impl Driver {
                     request,
                 };
                 self.node.handle(now_of(self.now), input);
+                self.sends_seen += 1;
+                if is_nth(self.sends_seen, self.faults.reset_after_send_every) {
+                    self.connections.remove(&client);
+                    let input = NodeInput::ConnectionClosed { connection };
+                    self.node.handle(now_of(self.now), input);
+                    self.workload
+                        .handle_disconnected(self.now, client, 0, &mut self.history);
+                }
             }
             ClientOutput::Reconnect { .. } => {
                 if let Some(connection) = self.connections.remove(&client) {

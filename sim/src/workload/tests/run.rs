@@ -1,7 +1,7 @@
 //! Whole runs against a real node: valid histories, every class exercised, final reads
 //! complete, determinism.
 
-use super::driver::{config, Driver};
+use super::driver::{config, Driver, DriverFaults};
 use crate::workload::{key_class, ClientRole, DurabilityClass, Workload};
 use odradek_jepsen::history::{History, OpType, Process, Value};
 use odradek_jepsen::queue::{check, QueueOptions};
@@ -152,5 +152,42 @@ fn every_seed_has_an_acks_all_producer_and_a_consumer() {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn lost_answers_and_connection_resets_leave_a_valid_history_and_complete_final_reads() {
+    for seed in 0..3 {
+        let mut driver = Driver::new(config(seed, 5, 2, 200));
+        driver.faults = DriverFaults {
+            drop_response_every: 7,
+            reset_after_send_every: 11,
+        };
+        driver.run_to_completion();
+        let history = driver.history.clone().into_history();
+        let report = check(&history, &QueueOptions::default()).expect("the history parses");
+        assert_eq!(
+            report.validity(),
+            Validity::Valid,
+            "seed {seed}: {:#?}",
+            report.verdict()
+        );
+        let errors: BTreeSet<String> = history
+            .ops
+            .iter()
+            .filter(|op| op.op_type == OpType::Info)
+            .filter_map(|op| {
+                op.error
+                    .as_ref()
+                    .and_then(Value::as_name)
+                    .map(str::to_owned)
+            })
+            .collect();
+        assert!(errors.contains("timeout"), "seed {seed}: {errors:?}");
+        assert!(
+            errors.contains("connection-reset"),
+            "seed {seed}: {errors:?}"
+        );
+        assert!(driver.workload.is_final_read_complete());
     }
 }
