@@ -37,7 +37,7 @@ pub(super) struct DriverFaults {
 }
 
 fn is_nth(count: u64, every: u64) -> bool {
-    every > 0 && count % every == 0
+    every > 0 && count.is_multiple_of(every)
 }
 
 pub(super) fn config(
