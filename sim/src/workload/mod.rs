@@ -182,6 +182,14 @@ impl Workload {
         self.clients.get(client).map(|c| c.process)
     }
 
+    /// Every history key the workload may write: each partition of each class.
+    pub fn history_keys(&self) -> Vec<String> {
+        DurabilityClass::ALL
+            .iter()
+            .flat_map(|class| (0..self.shared.partitions).map(|p| class.key(p)))
+            .collect()
+    }
+
     /// Have all topics been created?
     pub fn is_setup_complete(&self) -> bool {
         self.shared.setup_complete

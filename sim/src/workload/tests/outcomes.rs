@@ -485,3 +485,72 @@ fn offset_out_of_range_resets_the_position_to_the_earliest_offset() {
     );
     assert_eq!(fetch_offset(&bench.next_request(consumer)), 7);
 }
+
+#[test]
+fn final_reads_wait_for_workers_then_read_to_the_end_offsets_and_report_progress() {
+    let mut bench = Bench::set_up(config(8, 2, 1, 100));
+    assert_eq!(
+        bench.workload.final_read_progress(),
+        "final reads not started"
+    );
+    let producer = bench.client_with(ClientRole::Producer(DurabilityClass::AcksAll));
+    let consumer = bench.client_with(ClientRole::Consumer(DurabilityClass::AcksAll));
+    let produce = bench.next_request(producer);
+    let poll = bench.next_request(consumer);
+    bench
+        .workload
+        .stop_operations(bench.now, &mut bench.history);
+    bench
+        .workload
+        .start_final_reads(bench.now, &mut bench.history);
+    bench.advance(50_000_000);
+    bench.drain();
+    assert!(
+        bench.outputs.is_empty(),
+        "readers wait: {:?}",
+        bench.outputs
+    );
+    assert!(!bench.workload.is_final_read_complete());
+    let progress = bench.workload.final_read_progress();
+    assert!(
+        progress.contains("waiting for 2 in-flight worker operations"),
+        "{progress}"
+    );
+
+    bench.respond(producer, &produce, produce_response("acks-all", 0, 0, 0));
+    bench.respond(consumer, &poll, fetch_response("acks-all", 0, None));
+    let readers: Vec<usize> = DurabilityClass::ALL
+        .iter()
+        .map(|&class| bench.client_with(ClientRole::FinalReader(class)))
+        .collect();
+    for (&reader, class) in readers.iter().zip(DurabilityClass::ALL) {
+        let request = bench.next_request(reader);
+        let RequestBody::ListOffsets(list) = &request.body else {
+            panic!("a final reader starts with the end offsets: {request:?}")
+        };
+        assert_eq!(list.topics[0].partitions[0].timestamp, -1);
+        let end = if class == DurabilityClass::AcksAll {
+            2
+        } else {
+            0
+        };
+        bench.respond(reader, &request, list_offsets_response(class.topic(), end));
+    }
+    let all = readers[0];
+    let request = bench.next_request(all);
+    assert_eq!(fetch_offset(&request), 0);
+    let batch = stored_batch("acks-all/0", 0, 0).freeze();
+    bench.respond(all, &request, fetch_response("acks-all", 0, Some(batch)));
+    let progress = bench.workload.final_read_progress();
+    assert_eq!(
+        progress,
+        "acks-all: acks-all/0 read to 1 of 2; acks-one: done; acks-zero: done"
+    );
+    let request = bench.next_request(all);
+    assert_eq!(fetch_offset(&request), 1);
+    let batch = stored_batch("acks-all/0", 5, 1).freeze();
+    bench.respond(all, &request, fetch_response("acks-all", 0, Some(batch)));
+    assert!(bench.workload.is_final_read_complete());
+    let keys = bench.workload.history_keys();
+    assert_eq!(keys, vec!["acks-all/0", "acks-one/0", "acks-zero/0"]);
+}

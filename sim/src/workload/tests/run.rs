@@ -157,11 +157,11 @@ fn every_seed_has_an_acks_all_producer_and_a_consumer() {
 
 #[test]
 fn lost_answers_and_connection_resets_leave_a_valid_history_and_complete_final_reads() {
-    for seed in 0..3 {
+    for seed in 0..8 {
         let mut driver = Driver::new(config(seed, 5, 2, 200));
         driver.faults = DriverFaults {
-            drop_response_every: 7,
-            reset_after_send_every: 11,
+            drop_response_every: 3 + seed % 5,
+            reset_after_send_every: 5 + seed % 7,
         };
         driver.run_to_completion();
         let history = driver.history.clone().into_history();
