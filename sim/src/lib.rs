@@ -14,11 +14,14 @@
 //! - [`options`]: what a run does (fault kinds, intensity, workload size, planted bug),
 //!   drawn from the seed.
 //! - [`outcome`]: what a run reports (summary, failure, history, trace hash).
+//! - [`workload`]: the simulated Kafka clients (producers per `acks` class, assign-mode
+//!   consumers, final readers) as a deterministic machine recording a Jepsen queue history.
 
 pub mod disk;
 pub mod net;
 pub mod options;
 pub mod outcome;
+pub mod workload;
 
 pub use options::{options_from_seed, FaultKind, FaultSelection, FaultSet, Options};
 pub use outcome::{Failure, RunResult, Summary};

@@ -1,0 +1,223 @@
+//! One simulated client's state, the state all clients share (generator, output queue,
+//! counters), and the seed's draw of client roles.
+
+use super::class::DurabilityClass;
+use super::history::HistoryRecorder;
+use super::reader::ReaderState;
+use super::requests;
+use super::{ClientOutput, ClientRole, WorkloadConfig, NODE, RETRY_BACKOFF_NS};
+use odradek_core::wire::RequestBody;
+use odradek_core::Mono;
+use odradek_jepsen::history::{OpType, Value};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::{BTreeMap, VecDeque};
+
+/// The request a client is waiting for an answer to.
+#[derive(Clone, Debug)]
+pub(crate) struct InFlight {
+    pub node: usize,
+    pub correlation_id: i32,
+    pub deadline: Mono,
+    pub purpose: Purpose,
+}
+
+/// Why a request was sent; the recorded ones are `Send` and `Poll`.
+#[derive(Clone, Debug)]
+pub(crate) enum Purpose {
+    CreateTopics,
+    Send {
+        class: DurabilityClass,
+        partition: i32,
+        value: i64,
+    },
+    Poll {
+        positions: BTreeMap<i32, i64>,
+    },
+    ListOffsets {
+        timestamp: i64,
+    },
+}
+
+/// One simulated client.
+#[derive(Clone, Debug)]
+pub(crate) struct Client {
+    pub role: ClientRole,
+    pub process: i64,
+    pub wake_at: Option<Mono>,
+    pub in_flight: Option<InFlight>,
+    /// Consumers and final readers.
+    pub reader: Option<ReaderState>,
+    /// The setup client: topics not created yet.
+    pub missing_topics: Vec<DurabilityClass>,
+    /// The last error this client met, for progress messages.
+    pub last_error: Option<String>,
+}
+
+/// State every client shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub config: WorkloadConfig,
+    pub partitions: i32,
+    pub rng: ChaCha8Rng,
+    pub outputs: VecDeque<(usize, ClientOutput)>,
+    pub next_correlation_id: i32,
+    pub next_value: i64,
+    pub next_process: i64,
+    pub operations_started: u64,
+    pub corrupt_batches_seen: u64,
+    pub setup_complete: bool,
+    pub operations_stopped: bool,
+    pub final_reads_started: bool,
+}
+
+impl Shared {
+    /// May a worker invoke a new send or poll now?
+    pub fn may_start_operation(&self) -> bool {
+        self.setup_complete
+            && !self.operations_stopped
+            && self.operations_started < self.config.operations_max
+    }
+
+    /// A pause of about the think time.
+    pub fn think_delay(&mut self) -> u64 {
+        let think = self.config.think_time_ns;
+        if think == 0 {
+            return 0;
+        }
+        self.rng
+            .random_range(think / 2..=think.saturating_add(think / 2))
+    }
+
+    /// The pause after an error.
+    pub fn retry_delay(&mut self) -> u64 {
+        self.think_delay().max(RETRY_BACKOFF_NS)
+    }
+
+    /// A fresh process number.
+    pub fn fresh_process(&mut self) -> i64 {
+        let process = self.next_process;
+        self.next_process += 1;
+        process
+    }
+
+    /// Emits a request from `client` and returns its correlation id.
+    pub fn send(&mut self, client: usize, node: usize, body: RequestBody, version: i16) -> i32 {
+        let correlation_id = self.next_correlation_id;
+        self.next_correlation_id = self.next_correlation_id.checked_add(1).unwrap_or(1);
+        let client_id = format!("odradek-sim-{client}");
+        let request = requests::decoded(body, version, correlation_id, &client_id);
+        self.outputs
+            .push_back((client, ClientOutput::Send { node, request }));
+        correlation_id
+    }
+
+    /// The request timeout in whole milliseconds, for the requests that carry one.
+    pub fn timeout_ms(&self) -> i32 {
+        i32::try_from(self.config.request_timeout_ns / 1_000_000).unwrap_or(i32::MAX)
+    }
+}
+
+impl Client {
+    pub(crate) fn new(role: ClientRole, process: i64, partitions: i32) -> Client {
+        let reader = match role {
+            ClientRole::Producer(_) | ClientRole::Setup => None,
+            ClientRole::Consumer(class) => Some(ReaderState::new(class, partitions, false)),
+            ClientRole::FinalReader(class) => Some(ReaderState::new(class, partitions, true)),
+        };
+        let missing_topics = match role {
+            ClientRole::Setup => DurabilityClass::ALL.to_vec(),
+            _ => Vec::new(),
+        };
+        Client {
+            role,
+            process,
+            wake_at: None,
+            in_flight: None,
+            reader,
+            missing_topics,
+            last_error: None,
+        }
+    }
+
+    /// Sends a request and waits for its answer.
+    pub(crate) fn request(
+        &mut self,
+        shared: &mut Shared,
+        client: usize,
+        now: Mono,
+        body: RequestBody,
+        version: i16,
+        purpose: Purpose,
+    ) {
+        let correlation_id = shared.send(client, NODE, body, version);
+        self.in_flight = Some(InFlight {
+            node: NODE,
+            correlation_id,
+            deadline: Mono(now.0.saturating_add(shared.config.request_timeout_ns)),
+            purpose,
+        });
+    }
+
+    /// Completes the outstanding op `info` and retires the process (Jepsen: a crashed
+    /// process never comes back); a reader must assign again under the new one.
+    pub(crate) fn complete_info(
+        &mut self,
+        shared: &mut Shared,
+        now: Mono,
+        f: &str,
+        invocation: Value,
+        error: &str,
+        history: &mut HistoryRecorder,
+    ) {
+        history.complete(
+            now,
+            self.process,
+            OpType::Info,
+            f,
+            invocation,
+            Some(error.to_owned()),
+        );
+        self.process = shared.fresh_process();
+        if let Some(reader) = self.reader.as_mut() {
+            reader.assigned = false;
+        }
+    }
+}
+
+/// Roles for `clients` workers: an `acks=all` producer and consumer first, then the other
+/// classes' producers and consumers in a drawn order, then drawn roles; finally shuffled,
+/// so which client number plays which role also comes from the seed.
+pub(crate) fn draw_roles(rng: &mut ChaCha8Rng, clients: usize) -> Vec<ClientRole> {
+    let mut others = vec![
+        ClientRole::Producer(DurabilityClass::AcksOne),
+        ClientRole::Consumer(DurabilityClass::AcksOne),
+        ClientRole::Producer(DurabilityClass::AcksZero),
+        ClientRole::Consumer(DurabilityClass::AcksZero),
+    ];
+    shuffle(rng, &mut others);
+    let mut roles = vec![
+        ClientRole::Producer(DurabilityClass::AcksAll),
+        ClientRole::Consumer(DurabilityClass::AcksAll),
+    ];
+    roles.extend(others);
+    while roles.len() < clients {
+        let class = DurabilityClass::ALL[rng.random_range(0..DurabilityClass::ALL.len())];
+        roles.push(if rng.random_bool(0.5) {
+            ClientRole::Producer(class)
+        } else {
+            ClientRole::Consumer(class)
+        });
+    }
+    roles.truncate(clients);
+    shuffle(rng, &mut roles);
+    roles
+}
+
+/// Fisher–Yates with the workload's generator.
+fn shuffle<T>(rng: &mut ChaCha8Rng, items: &mut [T]) {
+    for i in (1..items.len()).rev() {
+        let j = rng.random_range(0..=i);
+        items.swap(i, j);
+    }
+}

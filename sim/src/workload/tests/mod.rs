@@ -1,0 +1,8 @@
+//! Workload tests: `driver` runs the workload against a real `Node` on a `SimDisk` with zero
+//! latency; `run` checks whole runs with the Jepsen queue checker; `outcomes` feeds
+//! hand-made answers to check how each one completes an operation.
+
+mod driver;
+mod outcomes;
+
+mod run;
