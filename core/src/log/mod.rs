@@ -8,6 +8,11 @@
 //!   contains the requested offset, up to `max_bytes` (but always at least one batch, as
 //!   Kafka's KIP-74). Every served batch is CRC-checked and offset-checked first: corrupt
 //!   bytes are reported as [`LogError::Corruption`], never served.
+//!   [`PartitionLog::read_until`] also stops before any batch ending past a bound (the node
+//!   passes [`PartitionLog::high_watermark`]).
+//! - High watermark: what consumers may read. Under a syncing [`FlushPolicy`] it is the
+//!   durable offset, so a consumer never reads what a crash can take back (consistent with
+//!   `acks=all`, which waits for the same offset); under `Never` it is the log end offset.
 //! - Durability: the log tracks `durable_offset` (everything below it survived an fsync).
 //!   Syncs are *outputs* ([`LogOutput::Sync`]) chosen by the [`FlushPolicy`]; the durable
 //!   offset advances only on [`PartitionLog::handle_synced`]. A failed sync fences the log
@@ -24,9 +29,17 @@
 //!   the log start offset; the active segment is never deleted.
 //!
 //! # Invariants (checked after every operation in debug builds)
-//! `log_start_offset <= durable_offset <= log_end_offset`; segments are contiguous
+//! `log_start_offset <= durable_offset <= log_end_offset`,
+//! `log_start_offset <= high_watermark <= log_end_offset`; segments are contiguous
 //! (`segment[i].next_offset == segment[i+1].base_offset`); the first segment's base is the
-//! log start offset; index entries increase and point inside their segment.
+//! log start offset; index entries increase and point inside their segment. The O(1) facts
+//! are checked in release builds too; the scans over segments and indexes only in debug.
+//!
+//! # Planted bugs
+//! The log implements the [`crate::bugs::PlantedBug`]s that live in its own code paths, each
+//! guarded by `config.planted_bugs`: `FetchBeyondDurable` ([`PartitionLog::high_watermark`]),
+//! `FetchSkipsRecord` (`read`), `RecoverWithoutTruncatingTornTail` and
+//! `OffsetReusedAfterCrash` (`recovery`).
 
 mod config;
 mod error;
@@ -47,6 +60,7 @@ pub use recovery::RecoveryReport;
 pub use segment::CorruptRange;
 pub use timestamp::TimestampOffset;
 
+use crate::bugs::PlantedBug;
 use crate::record::{set_base_offset, validate_batch, Offset};
 use crate::storage::{Storage, StorageError};
 use crate::time::{Mono, Now};
@@ -99,6 +113,21 @@ impl<S: Storage> PartitionLog<S> {
     /// Every offset below this survived an fsync.
     pub fn durable_offset(&self) -> Offset {
         self.durable_offset
+    }
+
+    /// The offset below which records may be served to consumers: the durable offset when
+    /// the flush policy syncs (a consumer must never read what a crash can take back, the same
+    /// bound `acks=all` waits for), the log end offset under [`FlushPolicy::Never`] (where
+    /// durability comes from replication, not fsync). Never above the log end offset.
+    pub fn high_watermark(&self) -> Offset {
+        let bug = self.config.planted_bugs.has(PlantedBug::FetchBeyondDurable);
+        match self.config.flush_policy {
+            FlushPolicy::Never => self.log_end_offset(),
+            _ if bug => self.log_end_offset(),
+            FlushPolicy::EveryBatch | FlushPolicy::IntervalMs(_) => {
+                self.durable_offset.min(self.log_end_offset())
+            }
+        }
     }
 
     /// Total bytes in all segment files.

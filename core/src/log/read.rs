@@ -3,6 +3,7 @@
 
 use super::segment::Segment;
 use super::{LogError, PartitionLog};
+use crate::bugs::PlantedBug;
 use crate::record::{validate_batch, BatchHeader, Offset, BATCH_HEADER_LEN};
 use crate::storage::Storage;
 use bytes::Bytes;
@@ -27,6 +28,19 @@ impl<S: Storage> PartitionLog<S> {
     /// Reads whole batches starting at the one containing `from`, up to `max_bytes` but at
     /// least one batch. Stays within one segment; call again from `next_offset` for more.
     pub fn read(&mut self, from: Offset, max_bytes: usize) -> Result<LogRead, LogError> {
+        let log_end_offset = self.log_end_offset();
+        self.read_until(from, max_bytes, log_end_offset)
+    }
+
+    /// Like [`PartitionLog::read`], but serves only batches that end at or below `until`
+    /// (a batch crossing it is not served, even as the first one): the node passes the high
+    /// watermark. `until` above the log end offset means the log end offset.
+    pub fn read_until(
+        &mut self,
+        from: Offset,
+        max_bytes: usize,
+        until: Offset,
+    ) -> Result<LogRead, LogError> {
         let (log_start_offset, log_end_offset) = (self.log_start_offset(), self.log_end_offset());
         if from < log_start_offset || from > log_end_offset {
             return Err(LogError::OffsetOutOfRange {
@@ -42,37 +56,39 @@ impl<S: Storage> PartitionLog<S> {
             log_start_offset,
             log_end_offset,
         };
-        if from == log_end_offset {
+        if from >= until.min(log_end_offset) {
             return Ok(empty);
         }
         let segment_index = self.segments.partition_point(|s| s.base_offset <= from) - 1;
         let segment = &self.segments[segment_index];
         let (position, header) = locate_batch(&mut self.storage, segment, from)?;
+        if self.config.planted_bugs.has(PlantedBug::FetchSkipsRecord) && header.base_offset < from.0
+        {
+            // Planted bug: an off-by-one on the batch boundary starts at the next batch.
+            return self.read_until(Offset(header.next_offset()), max_bytes, until);
+        }
+        let segment = &self.segments[segment_index];
         let first_len = header.total_len().unwrap_or(BATCH_HEADER_LEN) as u64;
         let want = (max_bytes as u64)
             .max(first_len)
             .min(segment.size - position);
         let file = segment.log_file();
         let mut chunk = self.storage.read_at(file, position, want as usize)?;
-        let mut checked = whole_valid_batches(
-            segment,
-            position,
-            &chunk,
-            Offset(header.base_offset),
+        let limits = Limits {
+            first_base: Offset(header.base_offset),
             max_bytes,
-        );
+            until,
+        };
+        let mut checked = whole_valid_batches(segment, position, &chunk, limits);
         if checked.is_err() {
             // Tell a transient read error from stored corruption by reading once more.
             chunk = self.storage.read_at(file, position, want as usize)?;
-            checked = whole_valid_batches(
-                segment,
-                position,
-                &chunk,
-                Offset(header.base_offset),
-                max_bytes,
-            );
+            checked = whole_valid_batches(segment, position, &chunk, limits);
         }
         let used = checked?;
+        if used.bytes == 0 {
+            return Ok(empty);
+        }
         let records = Bytes::from(chunk).slice(0..used.bytes);
         Ok(LogRead {
             records,
@@ -156,25 +172,36 @@ struct Used {
     next_offset: Offset,
 }
 
+/// What a read may serve.
+#[derive(Clone, Copy)]
+struct Limits {
+    /// The base offset the first batch must have.
+    first_base: Offset,
+    /// Bytes wanted (the first batch is served even if larger).
+    max_bytes: usize,
+    /// No batch ending past this offset is served (the caller checked the first).
+    until: Offset,
+}
+
 /// How many leading bytes of `chunk` are whole, valid, correctly-offset batches within
-/// `max_bytes` (at least the first, which must start at `first_base`, the base offset that
-/// the index-checked header lookup found). A bad first batch is an error; a bad later one
-/// ends the read just before it, so the next read reports it.
+/// `max_bytes` and `until` (at least the first, which must start at `first_base`, the base
+/// offset that the index-checked header lookup found). A bad first batch is an error; a bad
+/// later one ends the read just before it, so the next read reports it.
 fn whole_valid_batches(
     segment: &Segment,
     position: u64,
     chunk: &[u8],
-    first_base: Offset,
-    max_bytes: usize,
+    limits: Limits,
 ) -> Result<Used, LogError> {
     let mut used = 0usize;
-    let mut expected_base = first_base.0;
+    let mut expected_base = limits.first_base.0;
     while let Some(header) = BatchHeader::parse(&chunk[used..]) {
         let Some(total) = header.total_len() else {
             break;
         };
-        let fits = used + total <= chunk.len() && (used == 0 || used + total <= max_bytes);
-        if !fits {
+        let fits = used + total <= chunk.len() && (used == 0 || used + total <= limits.max_bytes);
+        let below_until = header.next_offset() <= limits.until.0;
+        if !fits || (used > 0 && !below_until) {
             break;
         }
         let at = position + used as u64;
@@ -184,6 +211,13 @@ fn whole_valid_batches(
                 return Err(corruption(segment, at, detail));
             }
             break;
+        }
+        if !below_until {
+            // A valid first batch that ends past `until`: nothing may be served yet.
+            return Ok(Used {
+                bytes: 0,
+                next_offset: limits.first_base,
+            });
         }
         expected_base = header.next_offset();
         used += total;

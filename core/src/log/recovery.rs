@@ -2,6 +2,10 @@
 //! cut a torn tail, keep-but-quarantine corruption that has valid data after it, and validate
 //! or rebuild the indexes of sealed segments.
 //!
+//! Two planted bugs live here (see [`crate::bugs`]): `RecoverWithoutTruncatingTornTail` keeps
+//! the torn tail and appends after it; `OffsetReusedAfterCrash` sets the next offset of a
+//! non-empty active segment one below its true end.
+//!
 //! Why only the tail is scanned: sealed segments were synced (with their indexes) when they
 //! were rolled, so a crash cannot tear them; only the disk itself can corrupt them, and the
 //! read path CRC-checks every batch it serves. A sealed segment whose index files are missing
@@ -11,6 +15,7 @@ use super::index::{self, IndexBuilder};
 use super::read::read_header;
 use super::segment::{self, CorruptRange, Segment, SegmentFile};
 use super::{write_whole_file, LogConfig, LogError, PartitionLog, RETENTION_CHECK_INTERVAL_MS};
+use crate::bugs::PlantedBug;
 use crate::record::{validate_batch, BatchHeader, Offset};
 use crate::storage::Storage;
 use crate::time::Now;
@@ -118,14 +123,23 @@ fn open_active<S: Storage>(
     let file = segment.log_file().to_owned();
     let file_len = storage.len(&file)?;
     let scan = scan_segment(storage, base, file_len, config.index_interval_bytes)?;
-    if scan.torn.is_some() {
+    let bugs = config.planted_bugs;
+    segment.size = scan.valid_end;
+    if scan.torn.is_some() && bugs.has(PlantedBug::RecoverWithoutTruncatingTornTail) {
+        // Planted bug: the garbage stays and appends go after it; offsets continue from the
+        // last valid batch, so a read that scans from before the garbage hits it.
+        segment.size = file_len;
+    } else if scan.torn.is_some() {
         storage.truncate(&file, scan.valid_end)?;
         storage.sync(&file)?;
         report.truncated = Some((file.clone(), scan.valid_end, file_len - scan.valid_end));
     }
     report.corrupt.extend(scan.corrupt.iter().cloned());
     segment.next_offset = scan.next_offset;
-    segment.size = scan.valid_end;
+    if bugs.has(PlantedBug::OffsetReusedAfterCrash) && scan.next_offset > base {
+        // Planted bug: the next offset is one below the log end, so it is assigned again.
+        segment.next_offset = Offset(scan.next_offset.0 - 1);
+    }
     segment.index = scan.index;
     segment.corrupt = scan.corrupt;
     Ok(segment)

@@ -1,12 +1,17 @@
 //! Fetch: whole stored batches per partition within `partition_max_bytes` and the response's
 //! `max_bytes`, at least one batch for the first partition with data (KIP-74, so a batch
-//! bigger than the limits still makes progress). `high_watermark` = log end offset (see the
-//! `node` module docs), `last_stable_offset` = high watermark (no transactions yet),
-//! `log_start_offset` as the log says; an offset outside the log is OFFSET_OUT_OF_RANGE.
+//! bigger than the limits still makes progress). Only batches below the partition's high
+//! watermark are served ([`crate::log::PartitionLog::high_watermark`]: the durable offset
+//! under a syncing flush policy, else the log end offset; see the `node` module docs), and it
+//! is reported as `high_watermark` and `last_stable_offset` (no transactions yet);
+//! `log_start_offset` as the log says. An offset outside `[log start, log end]` is
+//! OFFSET_OUT_OF_RANGE; one between the high watermark and the log end gets no records and
+//! no error, as in Kafka.
 //!
 //! Long poll: if fewer than `min_bytes` are available and no partition has an error, the fetch
-//! waits until enough bytes arrive (re-evaluated after every produce) or `max_wait_ms`
-//! passes, then answers with what there is. Fetch sessions are not kept: the answer's
+//! waits until enough bytes arrive (re-evaluated whenever one of its partitions changes: an
+//! append, a completed sync that moves the high watermark, a timer) or `max_wait_ms` passes,
+//! then answers with what there is. Fetch sessions are not kept: the answer's
 //! `session_id` is 0, which tells clients to keep sending full fetches.
 
 use super::cluster::topic_name;
@@ -153,7 +158,8 @@ impl<P: StorageProvider> Node<P> {
         let Some(log) = self.partitions.get_mut(tp) else {
             return error_data(self.missing_partition_code(tp), -1, -1);
         };
-        let high_watermark = log.log_end_offset().0 as i64;
+        let bound = log.high_watermark();
+        let high_watermark = bound.0 as i64;
         let log_start_offset = log.log_start_offset().0 as i64;
         if negative_offset || from < log.log_start_offset() || from > log.log_end_offset() {
             return error_data(
@@ -166,11 +172,11 @@ impl<P: StorageProvider> Node<P> {
         let mut taken = 0usize;
         let mut next = from;
         let result = loop {
-            if next >= log.log_end_offset() || (taken >= limit && !(at_least_one && taken == 0)) {
+            if next >= bound || (taken >= limit && !(at_least_one && taken == 0)) {
                 break Ok(());
             }
             let room = limit.saturating_sub(taken);
-            match log.read(next, room) {
+            match log.read_until(next, room, bound) {
                 Ok(read) if read.records.is_empty() => break Ok(()),
                 Ok(read) => {
                     let too_big = read.records.len() > room;

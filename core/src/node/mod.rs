@@ -15,9 +15,18 @@
 //!   requested, when the topic's flush policy syncs (`flush.messages=1` or `flush.ms`). With
 //!   Kafka's default policy (never fsync; durability by replication) a single replica *is*
 //!   the ISR, so `acks=all` is answered after the append, as Kafka does with RF=1.
-//! - **High watermark = log end offset** (one replica: Kafka's HW equals the leader's LEO
-//!   when the ISR is the leader alone). Consumers may therefore read records an `acks=all`
-//!   producer has not yet been answered for, exactly as with Kafka at RF=1.
+//! - **The high watermark never exposes data a crash can take back.** When the topic's flush
+//!   policy syncs, a partition's high watermark is its log's `durable_offset` (never above
+//!   the log end offset): fetches serve only records below it and report it as
+//!   `high_watermark`/`last_stable_offset`, and parked fetches wake when a `Synced` moves it.
+//!   A consumer must never read what a crash can take back, and this is the same offset
+//!   `acks=all` waits for, so whatever a consumer saw was (or will be) acknowledged and
+//!   survives a restart. With Kafka's default policy (never fsync) the high watermark is the
+//!   log end offset (one replica: Kafka's HW equals the leader's LEO when the ISR is the
+//!   leader alone). See [`PartitionLog::high_watermark`].
+//! - **Produce timeouts.** An `acks=all` produce still waiting for durability when its
+//!   `timeout_ms` passes is answered with REQUEST_TIMED_OUT for the partitions not yet
+//!   durable; its records stay and may still become durable (Kafka's semantics).
 //! - **Long-poll fetches are timers.** A fetch is answered as soon as `min_bytes` are
 //!   available across its partitions, on any partition error, or at `max_wait_ms`.
 //! - **Metadata is durable before it is acknowledged**, and startup replays it: every topic
@@ -25,7 +34,11 @@
 //!   ones of live topics created. The metadata log is synced *inside* the call (a blocking
 //!   fsync per admin command: rare, and simpler than a second sync protocol). A partition
 //!   whose log cannot be opened is *offline* (KAFKA_STORAGE_ERROR) rather than fatal.
-//! - Invariants are checked after every input in debug builds.
+//! - Invariants ([`Node::check_invariants`], which panics on a violation) are checked after
+//!   every input in debug builds; drivers (the simulator) may call them in release builds.
+//! - Planted bugs ([`crate::bugs`]) come in through `config.log.planted_bugs`, copied into
+//!   every partition log's config; the node's own is `AckBeforeDurable` (in `produce`), the
+//!   others live in the log.
 //!
 //! Files: `io` (inputs, outputs, config, errors), `metadata_store`, `partitions` (logs per
 //! partition, metadata commits), `errors` (Kafka error codes), and one file per API family:
@@ -131,6 +144,14 @@ impl<P: StorageProvider> Node<P> {
         self.partitions.get_mut(partition)
     }
 
+    /// The high watermark of a partition this node hosts (see the module docs): what
+    /// consumers may read, and what ListOffsets `latest` reports.
+    pub fn high_watermark(&self, partition: &TopicPartition) -> Option<crate::record::Offset> {
+        self.partitions
+            .get(partition)
+            .map(PartitionLog::high_watermark)
+    }
+
     /// Partitions of live topics whose logs could not be opened, with the reason.
     pub fn offline_partitions(&self) -> &BTreeMap<TopicPartition, String> {
         &self.offline_partitions
@@ -184,10 +205,12 @@ impl<P: StorageProvider> Node<P> {
         }
         self.retry_fetches(now);
         self.complete_produces();
-        self.check_invariants();
+        if cfg!(debug_assertions) {
+            self.check_invariants();
+        }
     }
 
-    /// Runs due timers: log flushes and retention, fetch deadlines.
+    /// Runs due timers: log flushes and retention, fetch and produce deadlines.
     pub fn handle_timeout(&mut self, now: Now) {
         self.observe(now);
         let due: Vec<TopicPartition> = self
@@ -206,8 +229,11 @@ impl<P: StorageProvider> Node<P> {
             self.drain_log(&tp);
         }
         self.complete_produces();
+        self.expire_produces(now);
         self.retry_fetches(now);
-        self.check_invariants();
+        if cfg!(debug_assertions) {
+            self.check_invariants();
+        }
     }
 
     /// The next output, if any. Drain after every call.
@@ -222,7 +248,9 @@ impl<P: StorageProvider> Node<P> {
             .values()
             .filter_map(PartitionLog::poll_timeout);
         let fetches = self.pending_fetches.iter().map(|fetch| fetch.deadline);
-        logs.chain(fetches).min()
+        logs.chain(fetches)
+            .chain(self.next_produce_deadline())
+            .min()
     }
 
     fn handle_request(&mut self, now: Now, connection: ConnectionId, request: DecodedRequest) {
@@ -347,31 +375,49 @@ impl<P: StorageProvider> Node<P> {
         self.last_now = now.mono;
     }
 
-    fn check_invariants(&self) {
+    /// Asserts the node's invariants and every partition log's
+    /// ([`PartitionLog::check_invariants`]: `log_start <= high_watermark <= log_end`,
+    /// `durable <= log_end`, offsets increase). **Panics** with a message naming the broken
+    /// fact and the partition: a violation is a bug in the node, never bad input, and the
+    /// simulator catches the panic as a failed run. Runs after every input in debug builds;
+    /// callable in release builds, where it costs O(partitions + pending requests) (the
+    /// scans over segments, index entries and sync ids run only in debug builds).
+    pub fn check_invariants(&self) {
+        for (tp, log) in &self.partitions {
+            if let Some(violation) = log.invariant_violation() {
+                panic!("partition {}: {violation}", tp.directory_name());
+            }
+        }
+        let slots: usize = self.connections.values().map(VecDeque::len).sum();
+        let pending = self.pending_fetches.len() + self.pending_produces.len();
+        assert!(
+            pending <= slots,
+            "{pending} pending requests but only {slots} response slots"
+        );
         if cfg!(debug_assertions) {
-            let image = self.controller.image();
-            for tp in self.partitions.keys() {
-                let topic = image.topic_by_name(&tp.topic);
-                assert!(
-                    topic.is_some_and(|t| (tp.partition as usize) < t.partitions.len()),
-                    "partition log {tp:?} without metadata"
-                );
-            }
-            let slots: usize = self.connections.values().map(VecDeque::len).sum();
-            let pending = self.pending_fetches.len() + self.pending_produces.len();
+            self.check_invariants_in_depth();
+        }
+    }
+
+    /// The checks that scan metadata and sync ids: debug builds only.
+    fn check_invariants_in_depth(&self) {
+        let image = self.controller.image();
+        for (tp, log) in &self.partitions {
+            log.check_invariants();
+            let topic = image.topic_by_name(&tp.topic);
             assert!(
-                pending <= slots,
-                "a pending request without a response slot"
+                topic.is_some_and(|t| (tp.partition as usize) < t.partitions.len()),
+                "partition log {tp:?} without metadata"
             );
-            for (partition, _) in self.sync_ids.values() {
-                assert!(
-                    self.partitions.contains_key(partition),
-                    "sync id of a closed log"
-                );
-            }
-            for fetch in &self.pending_fetches {
-                assert!(self.connections.contains_key(&fetch.ctx.connection));
-            }
+        }
+        for (partition, _) in self.sync_ids.values() {
+            assert!(
+                self.partitions.contains_key(partition),
+                "sync id of a closed log"
+            );
+        }
+        for fetch in &self.pending_fetches {
+            assert!(self.connections.contains_key(&fetch.ctx.connection));
         }
     }
 }

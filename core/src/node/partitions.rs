@@ -136,7 +136,10 @@ impl<P: StorageProvider> Node<P> {
                 match self.open_partition_log(now, &tp) {
                     Ok(log) => {
                         self.offline_partitions.remove(&tp);
-                        self.partitions.insert(tp, log);
+                        self.partitions.insert(tp.clone(), log);
+                        // Recovery asks to sync what it found: until then the recovered tail
+                        // is not durable and, under a syncing policy, not readable.
+                        self.drain_log(&tp);
                     }
                     Err(error) => {
                         self.offline_partitions.insert(tp, error.to_string());

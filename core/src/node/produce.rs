@@ -1,6 +1,10 @@
 //! Produce: validate and append each partition's batches, then answer by `acks`:
 //! 0 — never; 1 — after the append; all (-1) — once the partition's durable offset covers the
 //! last appended offset when the topic's flush policy syncs (see the module docs of `node`).
+//! An `acks=all` produce still waiting when its `timeout_ms` passes is answered with
+//! REQUEST_TIMED_OUT for the partitions not yet durable (the others keep their answers), as
+//! Kafka's delayed produce does on expiry: the records stay in the log and may still become
+//! durable and readable later, so a timed-out produce is *indeterminate*, not failed.
 //! Missing topics are auto-created when allowed. Every batch of a partition's record set is
 //! validated before any is appended, so a bad batch appends nothing for that partition. A
 //! storage failure part way through a record set answers the whole set with the error (the
@@ -10,12 +14,13 @@ use super::cluster::topic_name;
 use super::errors::{controller_error_code, log_error_code};
 use super::io::TopicPartition;
 use super::{Node, RequestContext};
+use crate::bugs::PlantedBug;
 use crate::log::FlushPolicy;
 use crate::record::{
     split_batches, validate_batch, BatchError, Offset, TIMESTAMP_TYPE_LOG_APPEND_TIME,
 };
 use crate::storage::StorageProvider;
-use crate::time::Now;
+use crate::time::{Mono, Now};
 use crate::wire::{KafkaErrorCode, ResponseBody};
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::produce_request::PartitionProduceData;
@@ -40,6 +45,9 @@ const UNLIMITED: ProduceSettings = ProduceSettings {
 /// A produce request with `acks=all` waiting for fsyncs.
 pub(super) struct PendingProduce {
     pub(super) ctx: RequestContext,
+    /// When the request's `timeout_ms` passes: then the partitions still waiting are
+    /// answered with REQUEST_TIMED_OUT.
+    pub(super) deadline: Mono,
     /// The response, complete except for partitions still waiting.
     response: ProduceResponse,
     /// (topic index, partition index in the response, partition, durable offset needed).
@@ -55,6 +63,7 @@ impl<P: StorageProvider> Node<P> {
         request: ProduceRequest,
     ) -> Option<ResponseBody> {
         let acks = request.acks;
+        let timeout_ms = u64::try_from(request.timeout_ms).unwrap_or(0);
         let mut waits = Vec::new();
         let mut responses = Vec::new();
         for (topic_index, topic) in request.topic_data.into_iter().enumerate() {
@@ -96,6 +105,7 @@ impl<P: StorageProvider> Node<P> {
         }
         self.pending_produces.push(PendingProduce {
             ctx,
+            deadline: now.mono.plus_millis(timeout_ms),
             response,
             waits,
         });
@@ -198,8 +208,34 @@ impl<P: StorageProvider> Node<P> {
     /// Does an `acks=all` answer for `last` have to wait for a sync?
     fn needs_sync_for_ack(&self, tp: &TopicPartition, last: Offset) -> bool {
         self.partitions.get(tp).is_some_and(|log| {
-            log.config().flush_policy != FlushPolicy::Never && log.durable_offset() <= last
+            let config = log.config();
+            // Planted bug: answer without waiting for the fsync.
+            let bug = config.planted_bugs.has(PlantedBug::AckBeforeDurable);
+            !bug && config.flush_policy != FlushPolicy::Never && log.durable_offset() <= last
         })
+    }
+
+    /// Answers every waiting produce whose deadline has passed: REQUEST_TIMED_OUT for the
+    /// partitions still waiting. Call after [`Node::complete_produces`], so a produce that
+    /// became durable in the same step is answered with success.
+    pub(super) fn expire_produces(&mut self, now: Now) {
+        let (expired, waiting) = std::mem::take(&mut self.pending_produces)
+            .into_iter()
+            .partition(|pending| now.mono >= pending.deadline);
+        self.pending_produces = waiting;
+        for mut pending in expired {
+            for (topic, slot, _, _) in std::mem::take(&mut pending.waits) {
+                let partition = &mut pending.response.responses[topic].partition_responses[slot];
+                *partition =
+                    error_partition(partition.index, KafkaErrorCode::RequestTimedOut.code());
+            }
+            self.respond(pending.ctx, ResponseBody::Produce(pending.response));
+        }
+    }
+
+    /// The earliest deadline of a waiting produce.
+    pub(super) fn next_produce_deadline(&self) -> Option<Mono> {
+        self.pending_produces.iter().map(|p| p.deadline).min()
     }
 
     /// Answers every waiting produce whose partitions are now durable (or failed).

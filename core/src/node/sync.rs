@@ -52,6 +52,8 @@ impl<P: StorageProvider> Node<P> {
             }
             None => {}
         }
+        // The high watermark may have advanced: parked fetches of the partition re-evaluate.
+        self.changed_partitions.insert(partition.clone());
         self.drain_log(partition);
     }
 
@@ -72,8 +74,11 @@ impl<P: StorageProvider> Node<P> {
             None => Ok(()),
         };
         self.handle_synced(now, partition, request.id, result.clone());
+        self.retry_fetches(now);
         self.complete_produces();
-        self.check_invariants();
+        if cfg!(debug_assertions) {
+            self.check_invariants();
+        }
         result
     }
 

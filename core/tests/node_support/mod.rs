@@ -98,11 +98,22 @@ impl Harness {
         self.restart();
     }
 
-    /// Drops the node and opens a new one on the same disk.
+    /// Drops the node and opens a new one on the same disk, then performs the syncs recovery
+    /// asks for (as a driver does: under a syncing flush policy the recovered tail is not
+    /// readable until they complete).
     pub fn restart(&mut self) {
+        let startup = self.reopen();
+        assert!(startup.answers.is_empty(), "{startup:?}");
+        self.perform_syncs(&startup.syncs);
+    }
+
+    /// Drops the node and opens a new one on the same disk; returns what it emitted at open
+    /// (the syncs recovery asks for), not performed.
+    pub fn reopen(&mut self) -> Drained {
         self.advance_ms(1);
         let provider = SimDiskProvider::new(self.disk.clone());
         self.node = Node::open(provider, self.config.clone(), self.now).unwrap();
+        self.drain()
     }
 
     pub fn advance_ms(&mut self, ms: u64) {
