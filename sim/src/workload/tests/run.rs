@@ -163,6 +163,7 @@ fn lost_answers_and_connection_resets_leave_a_valid_history_and_complete_final_r
         driver.faults = DriverFaults {
             drop_response_every: 3 + seed % 5,
             reset_after_send_every: 5 + seed % 7,
+            crash_every_ns: 0,
         };
         driver.run_to_completion();
         let history = driver.history.clone().into_history();
@@ -189,4 +190,30 @@ fn lost_answers_and_connection_resets_leave_a_valid_history_and_complete_final_r
     }
     assert!(errors.contains("timeout"), "{errors:?}");
     assert!(errors.contains("connection-reset"), "{errors:?}");
+}
+
+#[test]
+fn node_crashes_reset_every_connection_and_the_history_stays_valid() {
+    for seed in 0..6 {
+        let mut driver = Driver::new(config(seed, 5, 2, 300));
+        driver.faults = DriverFaults {
+            crash_every_ns: 7_000_000 + seed * 1_000_000,
+            ..DriverFaults::default()
+        };
+        driver.run_to_completion();
+        let history = driver.history.clone().into_history();
+        let report = check(&history, &QueueOptions::default()).expect("the history parses");
+        assert_eq!(
+            report.validity(),
+            Validity::Valid,
+            "seed {seed}: {:#?}",
+            report.verdict()
+        );
+        let resets = history
+            .ops
+            .iter()
+            .filter(|op| op.error == Some(Value::Str("connection-reset".to_owned())))
+            .count();
+        assert!(resets > 0, "seed {seed}: crashes reset connections");
+    }
 }
