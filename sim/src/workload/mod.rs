@@ -60,6 +60,7 @@ pub use requests::{
     RECORD_TIMESTAMP_BASE_MS,
 };
 
+use crate::options::Options;
 use client::{draw_roles, Client, Purpose, Shared};
 use odradek_core::node::NodeResponse;
 use odradek_core::wire::DecodedRequest;
@@ -92,6 +93,32 @@ pub struct WorkloadConfig {
     pub request_timeout_ns: u64,
     /// Mean pause between a client's operations (drawn in [½, 1½] of it).
     pub think_time_ns: u64,
+}
+
+/// A request unanswered for this long completes `info` (a Kafka client's
+/// `request.timeout.ms` is 30 s; one simulated second keeps runs short).
+pub const DEFAULT_REQUEST_TIMEOUT_NS: u64 = 1_000_000_000;
+/// The least think time [`WorkloadConfig::from_options`] picks.
+pub const THINK_TIME_MIN_NS: u64 = 1_000_000;
+
+impl WorkloadConfig {
+    /// The workload of a run: the run's seed, clients, partitions and operation budget, the
+    /// default request timeout, and a think time that spreads the budget over the safety
+    /// phase (`safety_ns × clients / operations_max`, at least [`THINK_TIME_MIN_NS`]).
+    pub fn from_options(options: &Options) -> WorkloadConfig {
+        let spread = (options.safety_ns as u128 * options.clients as u128)
+            / u128::from(options.operations_max.max(1));
+        WorkloadConfig {
+            seed: options.seed,
+            clients: options.clients,
+            partitions: options.partitions,
+            operations_max: options.operations_max,
+            request_timeout_ns: DEFAULT_REQUEST_TIMEOUT_NS,
+            think_time_ns: u64::try_from(spread)
+                .unwrap_or(u64::MAX)
+                .max(THINK_TIME_MIN_NS),
+        }
+    }
 }
 
 /// What a client asks the world to do. (`Send` is nearly every output, so it is not boxed:

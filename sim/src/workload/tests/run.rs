@@ -217,3 +217,18 @@ fn node_crashes_reset_every_connection_and_the_history_stays_valid() {
         assert!(resets > 0, "seed {seed}: crashes reset connections");
     }
 }
+
+#[test]
+fn the_config_from_options_spreads_the_operation_budget_over_the_safety_phase() {
+    let mut options = crate::options_from_seed(9, &crate::FaultSelection::default());
+    options.clients = 4;
+    options.operations_max = 2_000;
+    options.safety_ns = 10_000_000_000;
+    let config = crate::workload::WorkloadConfig::from_options(&options);
+    assert_eq!(config.think_time_ns, 20_000_000);
+    assert_eq!((config.seed, config.clients), (9, 4));
+    assert_eq!(config.partitions, options.partitions);
+    options.operations_max = u64::MAX;
+    let config = crate::workload::WorkloadConfig::from_options(&options);
+    assert_eq!(config.think_time_ns, crate::workload::THINK_TIME_MIN_NS);
+}
