@@ -33,7 +33,9 @@
 //! - Consumers (assign mode) poll all partitions of their class with one Fetch each, check
 //!   every batch's CRC and every record's key; a poll with a bad batch completes `info`
 //!   with error `"corrupt-batch"` and is counted ([`Workload::corrupt_batches_seen`]);
-//!   OFFSET_OUT_OF_RANGE resets that partition to the earliest offset (ListOffsets).
+//!   OFFSET_OUT_OF_RANGE resets that partition to the earliest offset (ListOffsets). A
+//!   partition answering an error reads nothing in that poll, which is still `ok` (a poll
+//!   changes nothing); a fetch refused as a whole (top-level error) completes `fail`.
 //! - Final reads ([`Workload::start_final_reads`]): one reader per class, under a fresh
 //!   process, waits until no worker operation is in flight (so every `ok` send is known),
 //!   assigns all keys, asks ListOffsets latest for every partition, then polls from offset 0
@@ -450,6 +452,7 @@ impl Workload {
         let quiet = self.is_quiet();
         let state = &mut self.clients[client];
         match state.role {
+            ClientRole::Setup if state.missing_topics.is_empty() => {}
             ClientRole::Setup => self.send_create_topics(now, client),
             ClientRole::Producer(class) => {
                 producer::start_send(&mut self.shared, state, client, class, now, history)
