@@ -145,7 +145,7 @@ impl<P: StorageProvider> Node<P> {
     }
 
     /// The high watermark of a partition this node hosts (see the module docs): what
-    /// consumers may read, and what ListOffsets `latest` reports.
+    /// consumers may read, and what ListOffsets `latest` should report.
     pub fn high_watermark(&self, partition: &TopicPartition) -> Option<crate::record::Offset> {
         self.partitions
             .get(partition)

@@ -33,7 +33,9 @@
 //! - Consumers (assign mode) poll all partitions of their class with one Fetch each, check
 //!   every batch's CRC and every record's key; a poll with a bad batch completes `info`
 //!   with error `"corrupt-batch"` and is counted ([`Workload::corrupt_batches_seen`]);
-//!   OFFSET_OUT_OF_RANGE resets that partition to the earliest offset (ListOffsets).
+//!   OFFSET_OUT_OF_RANGE resets that partition to the earliest offset (ListOffsets). A
+//!   partition answering an error reads nothing in that poll, which is still `ok` (a poll
+//!   changes nothing); a fetch refused as a whole (top-level error) completes `fail`.
 //! - Final reads ([`Workload::start_final_reads`]): one reader per class, under a fresh
 //!   process, waits until no worker operation is in flight (so every `ok` send is known),
 //!   assigns all keys, asks ListOffsets latest for every partition, then polls from offset 0
@@ -60,6 +62,7 @@ pub use requests::{
     RECORD_TIMESTAMP_BASE_MS,
 };
 
+use crate::options::Options;
 use client::{draw_roles, Client, Purpose, Shared};
 use odradek_core::node::NodeResponse;
 use odradek_core::wire::DecodedRequest;
@@ -92,6 +95,32 @@ pub struct WorkloadConfig {
     pub request_timeout_ns: u64,
     /// Mean pause between a client's operations (drawn in [½, 1½] of it).
     pub think_time_ns: u64,
+}
+
+/// A request unanswered for this long completes `info` (a Kafka client's
+/// `request.timeout.ms` is 30 s; one simulated second keeps runs short).
+pub const DEFAULT_REQUEST_TIMEOUT_NS: u64 = 1_000_000_000;
+/// The least think time [`WorkloadConfig::from_options`] picks.
+pub const THINK_TIME_MIN_NS: u64 = 1_000_000;
+
+impl WorkloadConfig {
+    /// The workload of a run: the run's seed, clients, partitions and operation budget, the
+    /// default request timeout, and a think time that spreads the budget over the safety
+    /// phase (`safety_ns × clients / operations_max`, at least [`THINK_TIME_MIN_NS`]).
+    pub fn from_options(options: &Options) -> WorkloadConfig {
+        let spread = (options.safety_ns as u128 * options.clients as u128)
+            / u128::from(options.operations_max.max(1));
+        WorkloadConfig {
+            seed: options.seed,
+            clients: options.clients,
+            partitions: options.partitions,
+            operations_max: options.operations_max,
+            request_timeout_ns: DEFAULT_REQUEST_TIMEOUT_NS,
+            think_time_ns: u64::try_from(spread)
+                .unwrap_or(u64::MAX)
+                .max(THINK_TIME_MIN_NS),
+        }
+    }
 }
 
 /// What a client asks the world to do. (`Send` is nearly every output, so it is not boxed:
@@ -423,6 +452,7 @@ impl Workload {
         let quiet = self.is_quiet();
         let state = &mut self.clients[client];
         match state.role {
+            ClientRole::Setup if state.missing_topics.is_empty() => {}
             ClientRole::Setup => self.send_create_topics(now, client),
             ClientRole::Producer(class) => {
                 producer::start_send(&mut self.shared, state, client, class, now, history)

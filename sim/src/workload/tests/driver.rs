@@ -14,6 +14,8 @@ const STEPS_MAX: usize = 1_000_000;
 
 pub(super) struct Driver {
     pub node: Node<SimDiskProvider>,
+    disk: SimDisk,
+    crashes: u64,
     pub workload: Workload,
     pub history: HistoryRecorder,
     pub now: Mono,
@@ -34,6 +36,9 @@ pub(super) struct Driver {
 pub(super) struct DriverFaults {
     pub drop_response_every: u64,
     pub reset_after_send_every: u64,
+    /// The node crashes (unsynced writes lost) and restarts every this many simulated
+    /// nanoseconds, until the final reads start.
+    pub crash_every_ns: u64,
 }
 
 fn is_nth(count: u64, every: u64) -> bool {
@@ -60,13 +65,15 @@ impl Driver {
     pub fn new(config: WorkloadConfig) -> Driver {
         let disk = SimDisk::new(config.seed);
         let node = Node::open(
-            SimDiskProvider::new(disk),
+            SimDiskProvider::new(disk.clone()),
             NodeConfig::default(),
             now_of(Mono(0)),
         )
         .expect("node opens on an empty disk");
         Driver {
             node,
+            disk,
+            crashes: 0,
             workload: Workload::new(config),
             history: HistoryRecorder::new(),
             now: Mono(0),
@@ -119,6 +126,13 @@ impl Driver {
         let Some(next) = next else {
             return false;
         };
+        let next_crash = self.faults.crash_every_ns.saturating_mul(self.crashes + 1);
+        if self.faults.crash_every_ns > 0 && self.final_reads_from.is_none() && next_crash <= next.0
+        {
+            self.now = self.now.max(Mono(next_crash));
+            self.crash_and_restart();
+            return true;
+        }
         self.now = self.now.max(next);
         if self.node.poll_timeout().is_some_and(|at| at <= self.now) {
             self.node.handle_timeout(now_of(self.now));
@@ -126,6 +140,23 @@ impl Driver {
         self.workload.handle_timeout(self.now, &mut self.history);
         self.pump();
         true
+    }
+
+    /// Power loss and restart: the node's memory and unsynced writes are gone, and every
+    /// connection is reset.
+    pub fn crash_and_restart(&mut self) {
+        self.crashes += 1;
+        self.disk.crash();
+        let provider = SimDiskProvider::new(self.disk.clone());
+        self.node = Node::open(provider, NodeConfig::default(), now_of(self.now))
+            .expect("the node recovers from a fault-free disk");
+        let clients: Vec<usize> = self.connections.keys().copied().collect();
+        self.connections.clear();
+        for client in clients {
+            self.workload
+                .handle_disconnected(self.now, client, 0, &mut self.history);
+        }
+        self.pump();
     }
 
     /// Routes outputs both ways until neither side has any.

@@ -157,11 +157,13 @@ fn every_seed_has_an_acks_all_producer_and_a_consumer() {
 
 #[test]
 fn lost_answers_and_connection_resets_leave_a_valid_history_and_complete_final_reads() {
+    let mut errors = BTreeSet::new();
     for seed in 0..8 {
         let mut driver = Driver::new(config(seed, 5, 2, 200));
         driver.faults = DriverFaults {
             drop_response_every: 3 + seed % 5,
             reset_after_send_every: 5 + seed % 7,
+            crash_every_ns: 0,
         };
         driver.run_to_completion();
         let history = driver.history.clone().into_history();
@@ -172,22 +174,61 @@ fn lost_answers_and_connection_resets_leave_a_valid_history_and_complete_final_r
             "seed {seed}: {:#?}",
             report.verdict()
         );
-        let errors: BTreeSet<String> = history
+        assert!(driver.workload.is_final_read_complete());
+        errors.extend(
+            history
+                .ops
+                .iter()
+                .filter(|op| op.op_type == OpType::Info)
+                .filter_map(|op| {
+                    op.error
+                        .as_ref()
+                        .and_then(Value::as_name)
+                        .map(str::to_owned)
+                }),
+        );
+    }
+    assert!(errors.contains("timeout"), "{errors:?}");
+    assert!(errors.contains("connection-reset"), "{errors:?}");
+}
+
+#[test]
+fn node_crashes_reset_every_connection_and_the_history_stays_valid() {
+    for seed in 0..6 {
+        let mut driver = Driver::new(config(seed, 5, 2, 300));
+        driver.faults = DriverFaults {
+            crash_every_ns: 7_000_000 + seed * 1_000_000,
+            ..DriverFaults::default()
+        };
+        driver.run_to_completion();
+        let history = driver.history.clone().into_history();
+        let report = check(&history, &QueueOptions::default()).expect("the history parses");
+        assert_eq!(
+            report.validity(),
+            Validity::Valid,
+            "seed {seed}: {:#?}",
+            report.verdict()
+        );
+        let resets = history
             .ops
             .iter()
-            .filter(|op| op.op_type == OpType::Info)
-            .filter_map(|op| {
-                op.error
-                    .as_ref()
-                    .and_then(Value::as_name)
-                    .map(str::to_owned)
-            })
-            .collect();
-        assert!(errors.contains("timeout"), "seed {seed}: {errors:?}");
-        assert!(
-            errors.contains("connection-reset"),
-            "seed {seed}: {errors:?}"
-        );
-        assert!(driver.workload.is_final_read_complete());
+            .filter(|op| op.error == Some(Value::Str("connection-reset".to_owned())))
+            .count();
+        assert!(resets > 0, "seed {seed}: crashes reset connections");
     }
+}
+
+#[test]
+fn the_config_from_options_spreads_the_operation_budget_over_the_safety_phase() {
+    let mut options = crate::options_from_seed(9, &crate::FaultSelection::default());
+    options.clients = 4;
+    options.operations_max = 2_000;
+    options.safety_ns = 10_000_000_000;
+    let config = crate::workload::WorkloadConfig::from_options(&options);
+    assert_eq!(config.think_time_ns, 20_000_000);
+    assert_eq!((config.seed, config.clients), (9, 4));
+    assert_eq!(config.partitions, options.partitions);
+    options.operations_max = u64::MAX;
+    let config = crate::workload::WorkloadConfig::from_options(&options);
+    assert_eq!(config.think_time_ns, crate::workload::THINK_TIME_MIN_NS);
 }
