@@ -14,14 +14,20 @@
 //! - [`options`]: what a run does (fault kinds, intensity, workload size, planted bug),
 //!   drawn from the seed.
 //! - [`outcome`]: what a run reports (summary, failure, history, trace hash).
+//! - [`world`]: the event loop that runs nodes, disks, network, workload and nemesis, in a
+//!   safety and a liveness phase, and checks the history; [`run`] runs one seed.
+//! - [`invariants`]: the properties checked at every emitted response.
 //! - [`workload`]: the simulated Kafka clients (producers per `acks` class, assign-mode
 //!   consumers, final readers) as a deterministic machine recording a Jepsen queue history.
 
 pub mod disk;
+pub mod invariants;
 pub mod net;
 pub mod options;
 pub mod outcome;
 pub mod workload;
+pub mod world;
 
 pub use options::{options_from_seed, FaultKind, FaultSelection, FaultSet, Options};
 pub use outcome::{Failure, RunResult, Summary};
+pub use world::run;

@@ -257,7 +257,7 @@ pub fn options_from_seed(seed: u64, selection: &FaultSelection) -> Options {
         partitions: rng.random_range(1..=3),
         safety_ns: 10_000_000_000,
         liveness_ns: 30_000_000_000,
-        operations_max: 2_000,
+        operations_max: 5_000,
         faults,
         intensity: rng.random_range(0.1..=1.0),
         bug: None,

@@ -186,8 +186,19 @@ fn a_process_crash_keeps_pending_writes_but_loses_those_of_a_failed_sync() {
     assert!(disk.sync("failed").is_err());
     disk.set_faults(SimDiskFaults::default());
     disk.process_crash();
-    assert_eq!(content(&disk, "kept"), &data[..1000], "the page cache survives");
-    assert_eq!(content(&disk, "failed"), &data[..700], "fsyncgate: dirty pages dropped");
-    assert!(!disk.has_failed_sync("failed"), "a reopened file syncs again");
+    assert_eq!(
+        content(&disk, "kept"),
+        &data[..1000],
+        "the page cache survives"
+    );
+    assert_eq!(
+        content(&disk, "failed"),
+        &data[..700],
+        "fsyncgate: dirty pages dropped"
+    );
+    assert!(
+        !disk.has_failed_sync("failed"),
+        "a reopened file syncs again"
+    );
     disk.sync("failed").unwrap();
 }

@@ -1,0 +1,123 @@
+//! The history verdict of a run: Jepsen's queue checker, once per durability class.
+//!
+//! The workload writes three classes of topics (`acks=all`, `acks=1`, `acks=0`, all with
+//! `flush.messages=1`), and each client process sticks to one class. The checker runs on
+//! each class's sub-history separately, because the classes promise different things:
+//! - `acks=all` records are acknowledged only once durable, so *nothing* excuses losing them
+//!   — unless the run injected corruption, which one replica cannot repair;
+//! - `acks=1` and `acks=0` records are acknowledged (or not at all) before their fsync, so a
+//!   power loss or a failed fsync may take them back, and the offsets they held are reused —
+//!   exactly what Kafka does with one replica. In runs with such faults, the loss family
+//!   (`lost-write`, `unseen`, `inconsistent-offsets`) on those keys is *excused*: counted in
+//!   the summary, not a failure. Every other anomaly fails the run.
+
+use crate::options::Options;
+use crate::outcome::Failure;
+use crate::workload::key_class;
+use odradek_jepsen::history::{History, Op, Process, Value};
+use odradek_jepsen::queue::{check, QueueOptions};
+use std::collections::BTreeMap;
+
+/// Anomalies that mean "an acknowledged record is gone".
+const LOSS_FAMILY: [&str; 3] = ["lost-write", "unseen", "inconsistent-offsets"];
+
+/// The checker's verdict on a run.
+pub struct HistoryVerdict {
+    /// The failure, if any anomaly is not excused.
+    pub failure: Option<Failure>,
+    /// Excused anomalies by name.
+    pub excused: BTreeMap<String, u64>,
+}
+
+/// Checks the history per durability class. `counters` are the run's fault counts (to know
+/// whether power losses or fsync failures happened).
+pub fn check_history(
+    history: &History,
+    options: &Options,
+    counters: &BTreeMap<String, u64>,
+) -> HistoryVerdict {
+    let corruption = !options.unsurvivable_faults().is_empty();
+    let unsynced_loss = counters.get("power-loss").is_some_and(|n| *n > 0)
+        || counters.get("fsync-failed").is_some_and(|n| *n > 0)
+        || corruption;
+    let classes = process_classes(history);
+    let mut excused = BTreeMap::new();
+    let mut failing: BTreeMap<String, u64> = BTreeMap::new();
+    let mut report = String::new();
+    for class in [-1i16, 1, 0] {
+        let ops: Vec<Op> = history
+            .ops
+            .iter()
+            .filter(|op| classes.get(&op.process) == Some(&class))
+            .cloned()
+            .collect();
+        if ops.is_empty() {
+            continue;
+        }
+        let sub = History::from_ops(ops);
+        let checked = match check(&sub, &QueueOptions::default()) {
+            Ok(checked) => checked,
+            Err(error) => {
+                let failure = Failure::Invariant {
+                    event: 0,
+                    message: format!("the workload recorded a malformed history: {error}"),
+                };
+                return HistoryVerdict {
+                    failure: Some(failure),
+                    excused,
+                };
+            }
+        };
+        let may_lose = if class == -1 {
+            corruption
+        } else {
+            unsynced_loss
+        };
+        for anomaly in checked.anomalies.iter().filter(|a| a.fails_run) {
+            let bucket = if may_lose && LOSS_FAMILY.contains(&anomaly.name.as_str()) {
+                &mut excused
+            } else {
+                if failing.values().sum::<u64>() < 20 {
+                    report.push_str(&format!(
+                        "[acks={class}] {}: {}\n",
+                        anomaly.name, anomaly.explanation
+                    ));
+                }
+                &mut failing
+            };
+            *bucket.entry(anomaly.name.clone()).or_insert(0) += 1;
+        }
+    }
+    let failure = (!failing.is_empty()).then_some(Failure::Anomaly {
+        names: failing,
+        report,
+    });
+    HistoryVerdict { failure, excused }
+}
+
+/// The durability class of each client process: that of the first key it touched.
+fn process_classes(history: &History) -> BTreeMap<Process, i16> {
+    let mut classes = BTreeMap::new();
+    for op in &history.ops {
+        if op.process.is_nemesis() || classes.contains_key(&op.process) {
+            continue;
+        }
+        if let Some(class) = first_key(&op.value).and_then(|key| key_class(&key)) {
+            classes.insert(op.process.clone(), class);
+        }
+    }
+    classes
+}
+
+/// The first string key mentioned in an op's value (`[[send k v]]`, `[[poll {k ...}]]`,
+/// `[k ...]`).
+fn first_key(value: &Value) -> Option<String> {
+    match value {
+        Value::Str(text) if key_class(text).is_some() => Some(text.clone()),
+        Value::Vector(items) | Value::List(items) => items.iter().find_map(first_key),
+        Value::Map(entries) => entries
+            .iter()
+            .find_map(|(key, value)| first_key(key).or_else(|| first_key(value))),
+        _ => None,
+    }
+}
