@@ -53,6 +53,7 @@ fn seconds_ns(ns: u64) -> String {
 
 fn failure_lines(out: &mut String, failure: &RunFailure, replay: &str) {
     if let Some(detail) = &failure.detail {
+        let _ = writeln!(out, "  checker report:");
         for line in detail.lines() {
             let _ = writeln!(out, "    {line}");
         }
@@ -91,7 +92,7 @@ pub fn single(seed: u64, guarded: &Guarded, wall: Duration, replay: &str) -> Str
         );
         let _ = writeln!(
             out,
-            "  workload      {} clients, {} partitions, {} operations at most",
+            "  workload      clients {}, partitions {}, operations at most {}",
             options.clients, options.partitions, options.operations_max
         );
     }

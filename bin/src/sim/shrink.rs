@@ -39,6 +39,8 @@ where
     let options = spec.options(seed);
     let exact = RunSpec {
         selection: exact_selection(options.faults.clone()),
+        // Candidates only need to fail; keeping each one's trace would only cost memory.
+        trace: false,
         ..spec.clone()
     };
     let mut shrinker = Shrinker {
