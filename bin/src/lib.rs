@@ -13,4 +13,5 @@ pub mod client;
 pub mod config;
 pub mod console;
 pub mod serve;
+pub mod sim;
 pub mod storage;

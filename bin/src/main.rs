@@ -35,6 +35,10 @@ enum Command {
     /// line with the listen address once serving; SIGINT/SIGTERM shut it down gracefully.
     /// Exit status: 0 after a clean shutdown, 1 if it cannot start.
     Serve(ServeFlags),
+    /// Run the deterministic simulator on one seed (`--seed N`) or sweep seeds
+    /// (`--seeds A..B` on `--jobs` threads); every failure prints the command that replays it.
+    /// Exit status: 0 every seed passed, 1 any seed failed, 3 bad input.
+    Sim(odradek::sim::SimArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,5 +60,16 @@ fn main() -> ExitCode {
         Command::Consume(args) => ExitCode::from(odradek::console::consume::run(&args)),
         Command::Bench(args) => ExitCode::from(odradek::bench::run(&args)),
         Command::Serve(flags) => odradek::serve::run(&flags),
+        // MERGE: replace `simulator_world_not_built` with `odradek_sim::run` once it exists.
+        Command::Sim(args) => {
+            ExitCode::from(odradek::sim::execute(&args, simulator_world_not_built))
+        }
     }
+}
+
+/// Stands in for `odradek_sim::run` until the simulator world exists: says so honestly and
+/// exits with status 3 instead of pretending to run anything.
+fn simulator_world_not_built(_: &odradek_sim::Options) -> odradek_sim::RunResult {
+    eprintln!("odradek sim: the simulator world is not built yet");
+    std::process::exit(i32::from(EXIT_BAD_INPUT));
 }
