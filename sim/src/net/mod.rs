@@ -3,8 +3,10 @@
 //! # Contract
 //!
 //! SimNet owns no clock and no queue. Every call that sends something returns
-//! [`Scheduled`] entries (`id`, due time `at`); the world enqueues one delivery event per
-//! entry in its own `(time, sequence)` queue, in the returned order, and when the event fires
+//! [`Scheduled`] entries (`id`, due time `at`): [`SimNet::send`], the hot path, at most one
+//! as an `Option` (no allocation), the others a `Vec`. The world enqueues one delivery event
+//! per entry in its own `(time, sequence)` queue, in the returned order (ties in time must
+//! keep that order: it is the send order of a stream), and when the event fires
 //! calls [`SimNet::deliver`] with that id, which hands out the [`Delivery`] or `None` if it
 //! was discarded meanwhile (stream reset or closed). Stream resets caused by time (a message
 //! held too long, retransmissions exhausted) are due at [`SimNet::poll_timeout`] and happen
@@ -195,6 +197,14 @@ impl<M: Clone> SimNet<M> {
             .is_some_and(|state| state.state == StreamState::Open)
     }
 
+    /// `(client, server)` of `stream`, while the network still tracks it (open, or closed or
+    /// reset with something still in flight).
+    pub fn stream_ends(&self, stream: StreamId) -> Option<(Endpoint, Endpoint)> {
+        self.streams
+            .get(&stream)
+            .map(|state| (state.client, state.server))
+    }
+
     /// The open streams `endpoint` is an end of, in id order.
     pub fn streams_of(&self, endpoint: Endpoint) -> Vec<StreamId> {
         self.tracked_streams_of(endpoint)
@@ -343,7 +353,8 @@ impl<M: Clone> SimNet<M> {
     }
 
     /// Resets every stream of `endpoint` (it crashed): each peer gets [`Delivery::Reset`];
-    /// `endpoint` itself gets nothing (its memory is gone).
+    /// `endpoint` itself gets nothing (its memory is gone). Datagrams already in flight to
+    /// or from it are untouched: the world drops what reaches an endpoint that is down.
     pub fn reset_endpoint(&mut self, now: Mono, endpoint: Endpoint) -> Vec<Scheduled> {
         let streams: Vec<StreamId> = self.tracked_streams_of(endpoint).collect();
         let mut scheduled = Vec::new();

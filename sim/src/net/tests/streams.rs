@@ -26,6 +26,7 @@ fn a_perfect_stream_delivers_every_message_once_in_order_after_the_latency() {
 fn deliveries_name_the_stream_and_both_ends() {
     let mut harness = Harness::perfect();
     let stream = harness.net.open_stream(CLIENT, SERVER);
+    assert_eq!(harness.net.stream_ends(stream), Some((CLIENT, SERVER)));
     harness.send(stream, SERVER, 9);
     harness.run_to_quiescence();
     assert_eq!(
@@ -182,6 +183,7 @@ fn finished_streams_are_forgotten() {
     let scheduled = harness.net.close_stream(harness.now, stream, SERVER);
     harness.enqueue(scheduled);
     harness.run_to_quiescence();
+    assert_eq!(harness.net.stream_ends(stream), None);
     assert!(harness.net.streams.is_empty());
     assert!(harness.net.streams_by_endpoint.is_empty());
 }
