@@ -198,8 +198,9 @@ impl<M: Clone> SimNet<M> {
             .is_some_and(|state| state.state == StreamState::Open)
     }
 
-    /// `(client, server)` of `stream`, while the network still tracks it (open, or closed or
-    /// reset with something still in flight).
+    /// `(client, server)` of `stream`, while the network still tracks it: open, or closed
+    /// with its close (or messages before it) still travelling. A reset stream is forgotten
+    /// at once.
     pub fn stream_ends(&self, stream: StreamId) -> Option<(Endpoint, Endpoint)> {
         self.streams
             .get(&stream)
