@@ -75,7 +75,7 @@ impl Links {
         self.blocked.len() != before
     }
 
-    /// The blocked links, in order, with whether each is partitioned and clogged.
+    /// The blocked links (partitioned, clogged or both), in order.
     pub(super) fn blocked(&self) -> impl Iterator<Item = (Endpoint, Endpoint)> + '_ {
         self.blocked.keys().copied()
     }

@@ -3,8 +3,10 @@
 //! # Contract
 //!
 //! SimNet owns no clock and no queue. Every call that sends something returns
-//! [`Scheduled`] entries (`id`, due time `at`); the world enqueues one delivery event per
-//! entry in its own `(time, sequence)` queue, in the returned order, and when the event fires
+//! [`Scheduled`] entries (`id`, due time `at`): [`SimNet::send`], the hot path, at most one
+//! as an `Option` (no allocation), the others a `Vec`. The world enqueues one delivery event
+//! per entry in its own `(time, sequence)` queue, in the returned order (ties in time must
+//! keep that order: it is the send order of a stream), and when the event fires
 //! calls [`SimNet::deliver`] with that id, which hands out the [`Delivery`] or `None` if it
 //! was discarded meanwhile (stream reset or closed). Stream resets caused by time (a message
 //! held too long, retransmissions exhausted) are due at [`SimNet::poll_timeout`] and happen
@@ -21,11 +23,11 @@
 //!   (delivery time = max(previous delivery, drawn arrival)). What a reset destroys is
 //!   always a suffix of what was sent.
 //! * Datagrams get no such help: lost, duplicated (both copies arrive) and reordered.
-//! * A partition or a clog blocks directed links. Blocking takes effect for packets sent
-//!   while it is in place (packets already on the wire arrive). A stream segment sent over
-//!   a blocked link is **held**, as are the later ones of its direction; unblocking
-//!   schedules them in order. A stream with a segment held longer than `stream_timeout_ns`
-//!   is reset. A datagram over a blocked link is lost.
+//! * A partition or a clog blocks directed links, sharply: nothing crosses a blocked link,
+//!   whether it was sent before or after the block. A stream segment that meets a blocked
+//!   link (when sent, or when due to arrive) is **held**, as are the later ones of its
+//!   direction, in order; unblocking schedules them again. A stream with a segment held
+//!   longer than `stream_timeout_ns` is reset. A datagram that meets a blocked link is lost.
 //! * A reset's notice reaches each interested end one drawn latency later, partition or
 //!   not: a real end learns from the RST or from its own timeout, and the model picks the
 //!   first. An end that closed the stream, or that crashed, gets no notice.
@@ -119,9 +121,10 @@ pub struct NetStats {
     pub duplicate_discarded: u64,
     /// Packets held back by a reorder delay.
     pub reordered: u64,
-    /// Stream segments held at a blocked link.
+    /// Stream segments held at a blocked link (when sent, or taken back off the wire when the
+    /// link got blocked while they travelled).
     pub held: u64,
-    /// Datagrams lost to a blocked link.
+    /// Datagrams lost to a blocked link (when sent or when due).
     pub blocked_datagrams: u64,
     /// Messages thrown away: sent on a stream that is not open, lost with a reset stream,
     /// sent to an end that closed the stream, or given up by TCP.
@@ -195,6 +198,15 @@ impl<M: Clone> SimNet<M> {
             .is_some_and(|state| state.state == StreamState::Open)
     }
 
+    /// `(client, server)` of `stream`, while the network still tracks it: open, or closed
+    /// with its close (or messages before it) still travelling. A reset stream is forgotten
+    /// at once.
+    pub fn stream_ends(&self, stream: StreamId) -> Option<(Endpoint, Endpoint)> {
+        self.streams
+            .get(&stream)
+            .map(|state| (state.client, state.server))
+    }
+
     /// The open streams `endpoint` is an end of, in id order.
     pub fn streams_of(&self, endpoint: Endpoint) -> Vec<StreamId> {
         self.tracked_streams_of(endpoint)
@@ -202,16 +214,17 @@ impl<M: Clone> SimNet<M> {
             .collect()
     }
 
-    /// Sends `message` from `from` on `stream`. Returns at most one entry; nothing if the
-    /// segment is held at a blocked link, given up by TCP, or the stream is not open or
-    /// `from` is not one of its ends (then it is counted as discarded).
+    /// Sends `message` from `from` on `stream`. Returns the one delivery to enqueue, or
+    /// `None` if the segment is held at a blocked link, given up by TCP, or the stream is
+    /// not open or `from` is not one of its ends (then it is counted as discarded). No
+    /// allocation: this is the simulator's hottest call.
     pub fn send(
         &mut self,
         now: Mono,
         stream: StreamId,
         from: Endpoint,
         message: M,
-    ) -> Vec<Scheduled> {
+    ) -> Option<Scheduled> {
         self.wire.stats.sent += 1;
         let direction = self.streams.get(&stream).and_then(|state| {
             (state.state == StreamState::Open)
@@ -220,11 +233,9 @@ impl<M: Clone> SimNet<M> {
         });
         let Some(direction) = direction else {
             self.wire.stats.discarded += 1;
-            return Vec::new();
+            return None;
         };
         self.offer_segment(now, stream, direction, Segment::Message(message))
-            .into_iter()
-            .collect()
     }
 
     /// Sends a datagram: lost over a blocked link or with `drop_probability`, possibly
@@ -260,55 +271,36 @@ impl<M: Clone> SimNet<M> {
         scheduled
     }
 
-    /// Hands out the delivery `id` that the world scheduled for now, or `None` if it was
-    /// discarded meanwhile (its stream was reset, or closed by the receiver) or is unknown.
+    /// Hands out the delivery `id` that the world scheduled for now, or `None` if there is
+    /// nothing to deliver: it was discarded meanwhile (its stream was reset, or closed by
+    /// the receiver), its link got blocked while it was on the wire (a datagram is then
+    /// lost; a stream segment is held again, with every later one of its direction, and
+    /// rescheduled when the link opens), or `id` is unknown or stale.
     pub fn deliver(&mut self, now: Mono, id: MessageId) -> Option<Delivery<M>> {
         let flight = self.wire.in_flight.remove(&id)?;
         debug_assert!(now >= flight.at, "delivery {id:?} before it is due");
-        let (stream_id, segment) = match flight.cargo {
-            Cargo::Reset(stream) => {
-                return Some(Delivery::Reset {
-                    stream,
-                    to: flight.to,
-                })
+        match flight.cargo {
+            Cargo::Reset(stream) => Some(Delivery::Reset {
+                stream,
+                to: flight.to,
+            }),
+            Cargo::Datagram(_) if self.links.is_blocked(flight.from, flight.to) => {
+                self.wire.stats.blocked_datagrams += 1;
+                None
             }
             Cargo::Datagram(message) => {
                 self.wire.stats.delivered += 1;
-                return Some(Delivery::Message {
+                Some(Delivery::Message {
                     stream: None,
                     from: flight.from,
                     to: flight.to,
                     message,
-                });
+                })
             }
-            Cargo::Stream(stream_id, segment) => (stream_id, segment),
-        };
-        let Some(stream) = self.streams.get_mut(&stream_id) else {
-            self.wire.stats.discarded += 1;
-            return None;
-        };
-        stream.in_flight -= 1;
-        let delivery = match (stream.state, segment) {
-            (StreamState::Reset, _) => None,
-            (StreamState::Closed { by }, Segment::Message(_)) if by == flight.to => None,
-            (_, Segment::Message(message)) => Some(Delivery::Message {
-                stream: Some(stream_id),
-                from: flight.from,
-                to: flight.to,
-                message,
-            }),
-            (_, Segment::Close) => Some(Delivery::Closed {
-                stream: stream_id,
-                to: flight.to,
-            }),
-        };
-        match delivery {
-            Some(Delivery::Message { .. }) => self.wire.stats.delivered += 1,
-            Some(_) => {}
-            None => self.wire.stats.discarded += 1,
+            Cargo::Stream(stream, segment) => {
+                self.deliver_segment(now, id, flight.from, stream, segment)
+            }
         }
-        self.forget_if_finished(stream_id);
-        delivery
     }
 
     /// Closes `stream` in order from `from`: the peer gets [`Delivery::Closed`] after every
@@ -326,8 +318,10 @@ impl<M: Clone> SimNet<M> {
             return Vec::new();
         }
         state.state = StreamState::Closed { by: from };
+        let unscheduled = self.wire.unschedule(state, 1 - direction).count();
         let toward_closer = &mut state.directions[1 - direction];
-        self.wire.stats.discarded += toward_closer.held.len() as u64;
+        let discarded = unscheduled + toward_closer.held.len();
+        self.wire.stats.discarded += discarded as u64;
         toward_closer.held.clear();
         self.wire.stats.closes += 1;
         let scheduled = self.offer_segment(now, stream, direction, Segment::Close);
@@ -344,7 +338,8 @@ impl<M: Clone> SimNet<M> {
     }
 
     /// Resets every stream of `endpoint` (it crashed): each peer gets [`Delivery::Reset`];
-    /// `endpoint` itself gets nothing (its memory is gone).
+    /// `endpoint` itself gets nothing (its memory is gone). Datagrams already in flight to
+    /// or from it are untouched: the world drops what reaches an endpoint that is down.
     pub fn reset_endpoint(&mut self, now: Mono, endpoint: Endpoint) -> Vec<Scheduled> {
         let streams: Vec<StreamId> = self.tracked_streams_of(endpoint).collect();
         let mut scheduled = Vec::new();
@@ -453,6 +448,70 @@ impl<M: Clone> SimNet<M> {
 
 /// Internal machinery: holding, releasing, resetting, forgetting.
 impl<M: Clone> SimNet<M> {
+    /// Delivers stream segment `id` from `from`, the first scheduled in its direction, unless
+    /// its link is blocked now: then it and every later segment of the direction go back to
+    /// being held, in order, ahead of those already held.
+    fn deliver_segment(
+        &mut self,
+        now: Mono,
+        id: MessageId,
+        from: Endpoint,
+        stream_id: StreamId,
+        segment: Segment<M>,
+    ) -> Option<Delivery<M>> {
+        let Some(stream) = self.streams.get_mut(&stream_id) else {
+            self.wire.stats.discarded += 1;
+            return None;
+        };
+        let direction = stream.direction_from(from)?;
+        let (_, to) = stream.ends(direction);
+        let lane = &mut stream.directions[direction];
+        match lane.scheduled.iter().position(|&scheduled| scheduled == id) {
+            Some(0) => {
+                lane.scheduled.pop_front();
+            }
+            Some(position) => {
+                debug_assert!(
+                    false,
+                    "{id:?} delivered before earlier segments of its stream"
+                );
+                lane.scheduled.remove(position);
+            }
+            None => debug_assert!(false, "{id:?} is not scheduled on its stream"),
+        }
+        if self.links.is_blocked(from, to) {
+            let later: Vec<Segment<M>> = self.wire.unschedule(stream, direction).collect();
+            let lane = &mut stream.directions[direction];
+            if lane.held.is_empty() {
+                lane.held_since = now;
+            }
+            self.wire.stats.held += 1 + later.len() as u64;
+            lane.last_delivery = now;
+            for segment in later.into_iter().rev().chain(std::iter::once(segment)) {
+                lane.held.push_front(segment);
+            }
+            self.refresh_deadline(stream_id);
+            return None;
+        }
+        let delivery = match segment {
+            Segment::Message(message) => {
+                self.wire.stats.delivered += 1;
+                Delivery::Message {
+                    stream: Some(stream_id),
+                    from,
+                    to,
+                    message,
+                }
+            }
+            Segment::Close => Delivery::Closed {
+                stream: stream_id,
+                to,
+            },
+        };
+        self.forget_if_finished(stream_id);
+        Some(delivery)
+    }
+
     fn tracked_streams_of(&self, endpoint: Endpoint) -> impl Iterator<Item = StreamId> + '_ {
         self.streams_by_endpoint
             .range((endpoint, StreamId(0))..=(endpoint, StreamId(u64::MAX)))
@@ -548,8 +607,10 @@ impl<M: Clone> SimNet<M> {
             StreamState::Open => None,
         };
         stream.state = StreamState::Reset;
-        for lane in &mut stream.directions {
-            self.wire.stats.discarded += lane.held.len() as u64;
+        for direction in 0..2 {
+            let unscheduled = self.wire.unschedule(stream, direction).count();
+            let lane = &mut stream.directions[direction];
+            self.wire.stats.discarded += (unscheduled + lane.held.len()) as u64;
             lane.held.clear();
             lane.given_up_at = None;
         }

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 
 use odradek_core::time::Mono;
 
-use super::Endpoint;
+use super::{Endpoint, MessageId};
 
 /// What travels on a stream: a message or the orderly-close marker (FIN).
 #[derive(Debug, Clone)]
@@ -33,6 +33,9 @@ pub(super) struct Direction<M> {
     /// Delivery time of the latest segment scheduled in this direction; later segments are
     /// never due earlier (the receiver re-sequences).
     pub(super) last_delivery: Mono,
+    /// The segments scheduled (handed to the world) and not yet delivered, in send order,
+    /// which is also their delivery order.
+    pub(super) scheduled: VecDeque<MessageId>,
     /// Segments waiting because the link is blocked, or because an earlier one is waiting.
     pub(super) held: VecDeque<Segment<M>>,
     /// When the oldest segment in `held` was held.
@@ -46,6 +49,7 @@ impl<M> Direction<M> {
     fn new() -> Self {
         Direction {
             last_delivery: Mono(0),
+            scheduled: VecDeque::new(),
             held: VecDeque::new(),
             held_since: Mono(0),
             given_up_at: None,
@@ -70,8 +74,6 @@ pub(super) struct Stream<M> {
     pub(super) server: Endpoint,
     pub(super) state: StreamState,
     pub(super) directions: [Direction<M>; 2],
-    /// Segments scheduled (handed to the world) and not yet delivered or discarded.
-    pub(super) in_flight: u32,
     /// The reset deadline registered in the network's timeout set, if any.
     pub(super) deadline: Option<Mono>,
 }
@@ -83,7 +85,6 @@ impl<M> Stream<M> {
             server,
             state: StreamState::Open,
             directions: [Direction::new(), Direction::new()],
-            in_flight: 0,
             deadline: None,
         }
     }
@@ -124,10 +125,10 @@ impl<M> Stream<M> {
     /// is in flight or waiting.
     pub(super) fn is_finished(&self) -> bool {
         self.state != StreamState::Open
-            && self.in_flight == 0
-            && self
-                .directions
-                .iter()
-                .all(|direction| direction.held.is_empty() && direction.given_up_at.is_none())
+            && self.directions.iter().all(|direction| {
+                direction.scheduled.is_empty()
+                    && direction.held.is_empty()
+                    && direction.given_up_at.is_none()
+            })
     }
 }

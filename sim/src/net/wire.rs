@@ -14,11 +14,11 @@ use super::{Endpoint, MessageId, NetStats, Scheduled, StreamId};
 /// What a scheduled delivery carries.
 #[derive(Debug)]
 pub(super) enum Cargo<M> {
-    /// A message or close marker of a stream (counted in the stream's `in_flight`).
+    /// A message or close marker of a stream (listed in its direction's `scheduled`).
     Stream(StreamId, Segment<M>),
     /// A datagram.
     Datagram(M),
-    /// The notice that a stream was reset (not counted in `in_flight`: it outlives it).
+    /// The notice that a stream was reset (it outlives the stream).
     Reset(StreamId),
 }
 
@@ -124,8 +124,27 @@ impl<M> Wire<M> {
         let lane = &mut stream.directions[direction];
         let at = arrival.max(lane.last_delivery);
         lane.last_delivery = at;
-        stream.in_flight += 1;
-        Some(self.schedule(at, from, to, Cargo::Stream(stream_id, segment)))
+        let scheduled = self.schedule(at, from, to, Cargo::Stream(stream_id, segment));
+        lane.scheduled.push_back(scheduled.id);
+        Some(scheduled)
+    }
+
+    /// Takes the segments scheduled in `direction` of `stream` back off the wire, in order
+    /// (their delivery events become stale).
+    pub(super) fn unschedule(
+        &mut self,
+        stream: &mut Stream<M>,
+        direction: usize,
+    ) -> impl Iterator<Item = Segment<M>> + '_ {
+        let ids = std::mem::take(&mut stream.directions[direction].scheduled);
+        ids.into_iter()
+            .filter_map(|id| match self.in_flight.remove(&id) {
+                Some(InFlight {
+                    cargo: Cargo::Stream(_, segment),
+                    ..
+                }) => Some(segment),
+                _ => None,
+            })
     }
 
     /// Consecutive losses of one packet: stops at the first transmission that gets through

@@ -81,7 +81,7 @@ fn a_lost_stream_message_arrives_after_one_retransmit_timeout_per_loss() {
         let before = net.stats().retransmitted;
         let scheduled = net.send(Mono(0), stream, CLIENT, message);
         let losses = net.stats().retransmitted - before;
-        let Some(entry) = scheduled.first() else {
+        let Some(entry) = scheduled else {
             continue;
         };
         let backoff = config.retransmit_timeout_ns * ((1 << losses) - 1);

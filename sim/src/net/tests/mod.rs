@@ -40,7 +40,7 @@ impl Harness {
         Harness::new(7, NetConfig::default())
     }
 
-    fn enqueue(&mut self, scheduled: Vec<Scheduled>) {
+    fn enqueue(&mut self, scheduled: impl IntoIterator<Item = Scheduled>) {
         for entry in scheduled {
             assert!(entry.at >= self.now, "scheduled in the past: {entry:?}");
             self.queue.insert((entry.at, self.sequence), entry.id);

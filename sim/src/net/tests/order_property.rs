@@ -199,13 +199,13 @@ fn check_streams(harness: &Harness, sent: &BTreeMap<(usize, usize), u32>) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
     fn every_stream_delivers_an_ordered_gap_free_prefix_under_any_faults(
         seed in any::<u64>(),
         config in config(),
-        ops in proptest::collection::vec(op(), 0..120),
+        ops in proptest::collection::vec(op(), 0..200),
     ) {
         let (harness, sent) = run(seed, config, &ops);
         check_streams(&harness, &sent);

@@ -16,9 +16,13 @@ fn a_partition_holds_stream_messages_and_heal_releases_them_in_order() {
     }
     harness.send(stream, SERVER, 100);
     harness.advance_ms(1_000);
-    assert_eq!(harness.received(SERVER, Some(stream)), vec![0]);
+    assert!(harness.received(SERVER, Some(stream)).is_empty());
     assert!(harness.received(CLIENT, Some(stream)).is_empty());
-    assert_eq!(harness.net.stats().held, 4);
+    assert_eq!(
+        harness.net.stats().held,
+        5,
+        "0 was on the wire, 1 to 3 and 100 were sent"
+    );
     harness.heal();
     for message in 4..6 {
         harness.send(stream, CLIENT, message);
@@ -31,6 +35,50 @@ fn a_partition_holds_stream_messages_and_heal_releases_them_in_order() {
     assert_eq!(harness.received(CLIENT, Some(stream)), vec![100]);
     assert!(harness.net.is_stream_open(stream));
     assert_eq!(harness.net.poll_timeout(), None);
+}
+
+#[test]
+fn segments_on_the_wire_when_a_link_is_blocked_are_held_ahead_of_later_ones() {
+    let config = NetConfig {
+        reorder_probability: 1.0,
+        reorder_delay_max_ns: 30_000_000,
+        ..NetConfig::default()
+    };
+    let mut harness = Harness::new(9, config);
+    let stream = harness.net.open_stream(CLIENT, SERVER);
+    for message in 0..10 {
+        harness.send(stream, CLIENT, message);
+    }
+    harness.advance_ms(10);
+    let before = harness.received(SERVER, Some(stream)).len();
+    harness.net.block(&[CLIENT], &[SERVER]);
+    for message in 10..12 {
+        harness.send(stream, CLIENT, message);
+    }
+    harness.advance_ms(1_000);
+    assert_eq!(harness.received(SERVER, Some(stream)).len(), before);
+    assert!(
+        0 < before && before < 10,
+        "some segments arrived and some were still on the wire at the block"
+    );
+    harness.heal();
+    harness.run_to_quiescence();
+    assert_eq!(
+        harness.received(SERVER, Some(stream)),
+        (0..12).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_datagram_on_the_wire_when_its_link_is_blocked_is_lost() {
+    let mut harness = Harness::perfect();
+    harness.datagram(CLIENT, SERVER, 1);
+    harness.net.block(&[CLIENT], &[SERVER]);
+    harness.advance_ms(1);
+    harness.heal();
+    harness.run_to_quiescence();
+    assert!(harness.received(SERVER, None).is_empty());
+    assert_eq!(harness.net.stats().blocked_datagrams, 1);
 }
 
 #[test]

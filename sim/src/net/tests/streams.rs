@@ -26,6 +26,7 @@ fn a_perfect_stream_delivers_every_message_once_in_order_after_the_latency() {
 fn deliveries_name_the_stream_and_both_ends() {
     let mut harness = Harness::perfect();
     let stream = harness.net.open_stream(CLIENT, SERVER);
+    assert_eq!(harness.net.stream_ends(stream), Some((CLIENT, SERVER)));
     harness.send(stream, SERVER, 9);
     harness.run_to_quiescence();
     assert_eq!(
@@ -164,12 +165,13 @@ fn sending_on_an_unknown_stream_or_from_a_stranger_is_discarded_without_panic() 
 fn delivering_an_unknown_or_already_delivered_id_gives_nothing() {
     let mut net = crate::net::SimNet::new(1, crate::net::NetConfig::default());
     let stream = net.open_stream(CLIENT, SERVER);
-    let scheduled = net.send(Mono(0), stream, CLIENT, 5u32);
-    let id = scheduled[0].id;
-    assert!(net.deliver(scheduled[0].at, id).is_some());
-    assert!(net.deliver(scheduled[0].at, id).is_none());
+    let Some(scheduled) = net.send(Mono(0), stream, CLIENT, 5u32) else {
+        panic!("a perfect network schedules every message");
+    };
+    assert!(net.deliver(scheduled.at, scheduled.id).is_some());
+    assert!(net.deliver(scheduled.at, scheduled.id).is_none());
     assert!(net
-        .deliver(scheduled[0].at, crate::net::MessageId(1234))
+        .deliver(scheduled.at, crate::net::MessageId(1234))
         .is_none());
 }
 
@@ -181,6 +183,7 @@ fn finished_streams_are_forgotten() {
     let scheduled = harness.net.close_stream(harness.now, stream, SERVER);
     harness.enqueue(scheduled);
     harness.run_to_quiescence();
+    assert_eq!(harness.net.stream_ends(stream), None);
     assert!(harness.net.streams.is_empty());
     assert!(harness.net.streams_by_endpoint.is_empty());
 }
