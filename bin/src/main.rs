@@ -60,16 +60,6 @@ fn main() -> ExitCode {
         Command::Consume(args) => ExitCode::from(odradek::console::consume::run(&args)),
         Command::Bench(args) => ExitCode::from(odradek::bench::run(&args)),
         Command::Serve(flags) => odradek::serve::run(&flags),
-        // MERGE: replace `simulator_world_not_built` with `odradek_sim::run` once it exists.
-        Command::Sim(args) => {
-            ExitCode::from(odradek::sim::execute(&args, simulator_world_not_built))
-        }
+        Command::Sim(args) => ExitCode::from(odradek::sim::execute(&args, odradek_sim::run)),
     }
-}
-
-/// Stands in for `odradek_sim::run` until the simulator world exists: says so honestly and
-/// exits with status 3 instead of pretending to run anything.
-fn simulator_world_not_built(_: &odradek_sim::Options) -> odradek_sim::RunResult {
-    eprintln!("odradek sim: the simulator world is not built yet");
-    std::process::exit(i32::from(EXIT_BAD_INPUT));
 }

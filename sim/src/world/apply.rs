@@ -18,8 +18,9 @@ use odradek_jepsen::history::{OpType, Value};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-/// Did opening fail because the disk is full?
-fn is_no_space(error: &NodeError) -> bool {
+/// Did opening fail because of a storage fault the run injects (a full disk, a failed
+/// fsync) rather than a recovery bug?
+fn is_injected_storage_failure(error: &NodeError) -> bool {
     let storage = match error {
         NodeError::Storage(storage) => Some(storage),
         NodeError::Log {
@@ -28,7 +29,10 @@ fn is_no_space(error: &NodeError) -> bool {
         } => Some(storage),
         _ => None,
     };
-    matches!(storage, Some(StorageError::NoSpace { .. }))
+    matches!(
+        storage,
+        Some(StorageError::NoSpace { .. } | StorageError::SyncFailed { .. })
+    )
 }
 
 fn endpoints(list: &[u32]) -> Vec<Endpoint> {
@@ -169,10 +173,13 @@ impl World {
                 // Recovery may ask to sync the recovered tail before serving it.
                 self.drain_node(node)
             }
-            Err(error) if is_no_space(&error) && self.phase == Phase::Safety => {
-                // Kafka cannot start on a full disk either; the operator (here: the liveness
-                // phase, which frees the disk) fixes it. Retry until then.
-                self.count("restart-failed-disk-full", 1);
+            Err(error) if is_injected_storage_failure(&error) && self.phase == Phase::Safety => {
+                // A broker whose disk is full or fails its fsyncs cannot start (Kafka exits
+                // too); an operator restarts it once the disk is healthy — here, a retry
+                // every 100 ms, and the liveness phase heals the disk. The failed process
+                // dies, so its unsynced writes to a failed file are gone (fsyncgate).
+                self.hosts[node].disk.process_crash();
+                self.count("restart-failed-storage", 1);
                 let retry = Mono(self.now.0 + 100_000_000);
                 self.queue
                     .push(retry, Event::Nemesis(NemesisAction::Restart { node }));

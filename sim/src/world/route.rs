@@ -19,7 +19,7 @@ const FIRST_CLIENT_ENDPOINT: u32 = 1_000;
 
 impl World {
     /// Queues a delivery event for each scheduled message.
-    pub(super) fn schedule(&mut self, scheduled: Vec<Scheduled>) {
+    pub(super) fn schedule(&mut self, scheduled: impl IntoIterator<Item = Scheduled>) {
         for message in scheduled {
             self.queue.push(message.at, Event::Deliver(message.id));
         }
