@@ -73,6 +73,7 @@ impl StorageProvider for SimDiskProvider {
         Ok(SimDirectory {
             disk: self.disk.clone(),
             prefix: format!("{marker}_"),
+            recent: Vec::new(),
         })
     }
 
@@ -114,13 +115,26 @@ impl StorageProvider for SimDiskProvider {
 pub struct SimDirectory {
     disk: SimDisk,
     prefix: String,
+    /// Recently flattened names (a log touches the same few files over and over; building
+    /// and validating the flat name on every read showed up as a tenth of simulator time).
+    recent: Vec<(String, String)>,
 }
 
+/// Flat names remembered per directory.
+const RECENT_NAMES_MAX: usize = 8;
+
 impl SimDirectory {
-    fn flat(&self, name: &str) -> Result<String, StorageError> {
+    fn flat(&mut self, name: &str) -> Result<String, StorageError> {
+        if let Some((_, flat)) = self.recent.iter().find(|(n, _)| n == name) {
+            return Ok(flat.clone());
+        }
         check_name(name)?;
         let flat = format!("{}{name}", self.prefix);
         check_name(&flat)?;
+        if self.recent.len() == RECENT_NAMES_MAX {
+            self.recent.remove(0);
+        }
+        self.recent.push((name.to_owned(), flat.clone()));
         Ok(flat)
     }
 }
