@@ -95,6 +95,7 @@ pub fn single(seed: u64, guarded: &Guarded, wall: Duration, replay: &str) -> Str
             "  workload      clients {}, partitions {}, operations at most {}",
             options.clients, options.partitions, options.operations_max
         );
+        let _ = writeln!(out, "  trace hash    {:016x}", result.trace_hash);
     }
     summary_lines(&mut out, &guarded.summary(), wall);
     if let Some(failure) = &failure {
