@@ -29,7 +29,7 @@ pub(crate) enum Purpose {
     Send {
         class: DurabilityClass,
         partition: i32,
-        value: i64,
+        values: Vec<i64>,
     },
     Poll {
         positions: BTreeMap<i32, i64>,
@@ -52,6 +52,8 @@ pub(crate) struct Client {
     pub missing_topics: Vec<DurabilityClass>,
     /// The last error this client met, for progress messages.
     pub last_error: Option<String>,
+    /// Producers: each send carries 1 ..= this many records (drawn per send).
+    pub records_per_send_max: usize,
 }
 
 /// State every client shares.
@@ -137,6 +139,7 @@ impl Client {
             reader,
             missing_topics,
             last_error: None,
+            records_per_send_max: 1,
         }
     }
 
@@ -212,6 +215,30 @@ pub(crate) fn draw_roles(rng: &mut ChaCha8Rng, clients: usize) -> Vec<ClientRole
     roles.truncate(clients);
     shuffle(rng, &mut roles);
     roles
+}
+
+/// The most records a producer puts in one send.
+pub(crate) const RECORDS_PER_SEND_MAX: usize = 4;
+/// The per-poll record limits a consumer may draw (`None`: unlimited), like a Kafka
+/// client's `max.poll.records`.
+pub(crate) const POLL_LIMITS: [Option<usize>; 5] = [Some(1), Some(2), Some(3), Some(5), None];
+
+/// Draws how a worker behaves within its role: a producer's most records per send
+/// (1 ..= [`RECORDS_PER_SEND_MAX`], so some producers send single records) and a consumer's
+/// per-poll record limit (one of [`POLL_LIMITS`]).
+pub(crate) fn draw_habits(rng: &mut ChaCha8Rng, client: &mut Client) {
+    match client.role {
+        ClientRole::Producer(_) => {
+            client.records_per_send_max = rng.random_range(1..=RECORDS_PER_SEND_MAX);
+        }
+        ClientRole::Consumer(_) => {
+            let limit = POLL_LIMITS[rng.random_range(0..POLL_LIMITS.len())];
+            if let Some(reader) = client.reader.as_mut() {
+                reader.poll_limit = limit;
+            }
+        }
+        ClientRole::Setup | ClientRole::FinalReader(_) => {}
+    }
 }
 
 /// Fisher–Yates with the workload's generator.

@@ -7,9 +7,11 @@
 //! (the workload guarantees one outstanding op per process and a fresh process after every
 //! `info`, which is what Jepsen's pairing requires); it only counts.
 //!
-//! Value shapes (Jepsen's Kafka workload): `send` invokes `[[send k v]]` and completes
-//! `[[send k [offset v]]]`; `poll` invokes `[[poll]]` and completes `[[poll {k [[offset v]
-//! ...]}]]`; `assign` carries the vector of keys.
+//! Value shapes (Jepsen's Kafka workload): `send` invokes `[[send k v1] [send k v2] ...]`
+//! (one micro-op per record of its batch; Jepsen tags an op made only of sends `:f :send`
+//! however many there are) and completes `[[send k [o1 v1]] [send k [o2 v2]] ...]`; `poll`
+//! invokes `[[poll]]` and completes `[[poll {k [[offset v] ...]}]]`; `assign` carries the
+//! vector of keys.
 
 use odradek_core::Mono;
 use odradek_jepsen::history::{History, Op, OpType, Process, Value};
@@ -124,22 +126,35 @@ impl HistoryRecorder {
     }
 }
 
-/// `[[send k v]]`.
-pub(crate) fn send_invocation(key: &str, value: i64) -> Value {
-    micro_ops(vec![
-        Value::Keyword("send".to_owned()),
-        Value::Str(key.to_owned()),
-        Value::Int(value),
-    ])
+/// `[[send k v1] [send k v2] ...]`: one micro-op per record of the send's batch.
+pub(crate) fn send_invocation(key: &str, values: &[i64]) -> Value {
+    Value::Vector(
+        values
+            .iter()
+            .map(|&value| send_micro_op(key, Value::Int(value)))
+            .collect(),
+    )
 }
 
-/// `[[send k [offset v]]]`; offset `nil` when the broker did not say.
-pub(crate) fn send_completion(key: &str, offset: Option<i64>, value: i64) -> Value {
-    let offset = offset.map_or(Value::Nil, Value::Int);
-    micro_ops(vec![
+/// `[[send k [o1 v1]] [send k [o2 v2]] ...]`: the batch's records took consecutive offsets
+/// from `base_offset`; every offset is `nil` when the broker did not say.
+pub(crate) fn send_completion(key: &str, base_offset: Option<i64>, values: &[i64]) -> Value {
+    let micro_ops = values
+        .iter()
+        .zip(0i64..)
+        .map(|(&value, delta)| {
+            let offset = base_offset.map_or(Value::Nil, |base| Value::Int(base + delta));
+            send_micro_op(key, Value::Vector(vec![offset, Value::Int(value)]))
+        })
+        .collect();
+    Value::Vector(micro_ops)
+}
+
+fn send_micro_op(key: &str, sent: Value) -> Value {
+    Value::Vector(vec![
         Value::Keyword("send".to_owned()),
         Value::Str(key.to_owned()),
-        Value::Vector(vec![offset, Value::Int(value)]),
+        sent,
     ])
 }
 

@@ -30,12 +30,19 @@
 //!   a new one at the client's next `Send`. A connection the world reports closed
 //!   ([`Workload::handle_disconnected`]) completes the op on it `info`, without a
 //!   `Reconnect` (the world already knows).
+//! - Producers: a `send` op is one Produce of one record batch of 1 ..= N records to one
+//!   key (N drawn per producer from the seed, 1 ..= 4, so some send single records),
+//!   recorded as one micro-op per record; an `ok` gives them consecutive offsets from the
+//!   batch's base offset.
 //! - Consumers (assign mode) poll all partitions of their class with one Fetch each, check
 //!   every batch's CRC and every record's key; a poll with a bad batch completes `info`
 //!   with error `"corrupt-batch"` and is counted ([`Workload::corrupt_batches_seen`]);
 //!   OFFSET_OUT_OF_RANGE resets that partition to the earliest offset (ListOffsets). A
 //!   partition answering an error reads nothing in that poll, which is still `ok` (a poll
-//!   changes nothing); a fetch refused as a whole (top-level error) completes `fail`.
+//!   changes nothing); a fetch refused as a whole (top-level error) completes `fail`. Each
+//!   consumer draws a per-poll record limit per key (1, 2, 3, 5 or none, like
+//!   `max.poll.records` without a fetch buffer): its position moves only past the records
+//!   it returned, so its next fetch may start inside a batch.
 //! - Final reads ([`Workload::start_final_reads`]): one reader per class, under a fresh
 //!   process, waits until no worker operation is in flight (so every `ok` send is known),
 //!   assigns all keys, asks ListOffsets latest for every partition, then polls from offset 0
@@ -63,7 +70,7 @@ pub use requests::{
 };
 
 use crate::options::Options;
-use client::{draw_roles, Client, Purpose, Shared};
+use client::{draw_habits, draw_roles, Client, Purpose, Shared};
 use odradek_core::node::NodeResponse;
 use odradek_core::wire::DecodedRequest;
 use odradek_core::Mono;
@@ -173,6 +180,9 @@ impl Workload {
             .enumerate()
             .map(|(index, role)| Client::new(role, index as i64, partitions))
             .collect();
+        for client in &mut clients {
+            draw_habits(&mut rng, client);
+        }
         clients.push(Client::new(ClientRole::Setup, -1, partitions));
         let shared = Shared {
             next_process: config.clients as i64,
@@ -278,12 +288,12 @@ impl Workload {
             Purpose::Send {
                 class,
                 partition,
-                value,
+                values,
             } => {
                 let sent = producer::Sent {
                     class,
                     partition,
-                    value,
+                    values,
                 };
                 producer::on_response(
                     &mut self.shared,
@@ -496,10 +506,10 @@ impl Workload {
             Purpose::Send {
                 class,
                 partition,
-                value,
+                values,
             } => {
                 let key = class.key(*partition);
-                let invocation = history::send_invocation(&key, *value);
+                let invocation = history::send_invocation(&key, values);
                 state.complete_info(shared, now, "send", invocation, error, history);
             }
             Purpose::Poll { .. } => {

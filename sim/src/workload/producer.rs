@@ -1,6 +1,10 @@
-//! Producers: one record per `send` op, to a drawn partition of the producer's class, with
-//! the class's `acks`; completions follow the broker's answer (see `responses`), and an
-//! `acks=0` send completes `info` as soon as it is handed to the world (no answer comes).
+//! Producers: each `send` op is one Produce of one record batch holding 1 ..= the
+//! producer's `records_per_send_max` records (the count drawn per send; values are fresh
+//! consecutive integers), to a drawn partition of the producer's class, with the class's
+//! `acks`. The op records one `send` micro-op per record, and an `ok` gives them the
+//! consecutive offsets from the batch's base offset. Completions follow the broker's answer
+//! (see `responses`), and an `acks=0` send completes `info` as soon as it is handed to the
+//! world (no answer comes).
 
 use super::class::DurabilityClass;
 use super::history::{send_completion, send_invocation, HistoryRecorder};
@@ -13,11 +17,12 @@ use odradek_jepsen::history::OpType;
 use rand::Rng;
 
 /// What a send in flight wrote.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Sent {
     pub class: DurabilityClass,
     pub partition: i32,
-    pub value: i64,
+    /// The values of the batch's records, in order.
+    pub values: Vec<i64>,
 }
 
 /// Invokes a send (if operations may start) and sends its Produce.
@@ -33,17 +38,20 @@ pub(crate) fn start_send(
         return; // idle until the end of the run
     }
     let partition = shared.rng.random_range(0..shared.partitions);
-    let value = shared.next_value;
-    shared.next_value += 1;
+    let count = shared
+        .rng
+        .random_range(1..=state.records_per_send_max.max(1));
+    let values: Vec<i64> = (shared.next_value..).take(count).collect();
+    shared.next_value += count as i64;
     shared.operations_started += 1;
     let key = class.key(partition);
-    history.invoke(now, state.process, "send", send_invocation(&key, value));
+    history.invoke(now, state.process, "send", send_invocation(&key, &values));
     let timestamp = RECORD_TIMESTAMP_BASE_MS.saturating_add((now.0 / 1_000_000) as i64);
-    let batch = requests::record_batch(&key, value, timestamp);
+    let batch = requests::record_batch(&key, &values, timestamp);
     let body = requests::produce(class, partition, batch, shared.timeout_ms());
     if class == DurabilityClass::AcksZero {
         shared.send(client, NODE, body, PRODUCE_VERSION);
-        let invocation = send_invocation(&key, value);
+        let invocation = send_invocation(&key, &values);
         state.complete_info(
             shared,
             now,
@@ -59,7 +67,7 @@ pub(crate) fn start_send(
     let purpose = Purpose::Send {
         class,
         partition,
-        value,
+        values,
     };
     state.request(shared, client, now, body, PRODUCE_VERSION, purpose);
 }
@@ -76,12 +84,12 @@ pub(crate) fn on_response(
     let key = sent.class.key(sent.partition);
     let delay = match produce_outcome(&response.body, sent.class.topic(), sent.partition) {
         SendOutcome::Ok { offset } => {
-            let value = send_completion(&key, offset, sent.value);
+            let value = send_completion(&key, offset, &sent.values);
             history.complete(now, state.process, OpType::Ok, "send", value, None);
             shared.think_delay()
         }
         SendOutcome::Fail { error } => {
-            let value = send_invocation(&key, sent.value);
+            let value = send_invocation(&key, &sent.values);
             history.complete(
                 now,
                 state.process,
@@ -94,7 +102,7 @@ pub(crate) fn on_response(
             shared.retry_delay()
         }
         SendOutcome::Info { error } => {
-            let value = send_invocation(&key, sent.value);
+            let value = send_invocation(&key, &sent.values);
             state.complete_info(shared, now, "send", value, &error, history);
             state.last_error = Some(error);
             shared.retry_delay()

@@ -6,11 +6,19 @@
 //! answering OFFSET_OUT_OF_RANGE is reset to its earliest offset by a ListOffsets before
 //! the next poll (not recorded: it reads no records). A final reader first learns each
 //! partition's end offset (ListOffsets latest) and polls from 0 until it reached them all.
+//!
+//! A consumer may have a per-poll record limit (`poll_limit`, drawn from the seed), like a
+//! Kafka client's `max.poll.records` that keeps no fetch buffer: a poll returns at most that
+//! many records of each key, in offset order, and the key's position becomes the offset
+//! after the last one returned, so the next Fetch starts inside a batch when the limit cut
+//! one (the records beyond the limit are fetched again). Final readers are unlimited.
 
 use super::class::DurabilityClass;
 use super::history::{assign_value, poll_completion, poll_invocation, HistoryRecorder};
 use super::requests::{self, EARLIEST, FETCH_VERSION, LATEST, LIST_OFFSETS_VERSION};
-use super::responses::{error_name, fetch_outcome, list_offsets_outcome, FetchOutcome};
+use super::responses::{
+    error_name, fetch_outcome, list_offsets_outcome, FetchOutcome, PartitionRead,
+};
 use super::{Client, Purpose, Shared};
 use odradek_core::node::NodeResponse;
 use odradek_core::wire::KafkaErrorCode;
@@ -33,6 +41,8 @@ pub(crate) struct ReaderState {
     pub final_read: bool,
     /// Final readers: each partition's end offset when the final reads began.
     pub end_offsets: BTreeMap<i32, i64>,
+    /// The most records a poll returns per key (`None`: all that were fetched).
+    pub poll_limit: Option<usize>,
 }
 
 impl ReaderState {
@@ -46,6 +56,7 @@ impl ReaderState {
             assigned: false,
             final_read,
             end_offsets: BTreeMap::new(),
+            poll_limit: None,
         }
     }
 
@@ -237,8 +248,9 @@ pub(crate) fn on_fetch(
                     error = Some(error_name(read.error_code));
                     continue;
                 }
-                reader.positions.insert(partition, read.next_position);
-                recorded.insert(class.key(partition), read.records);
+                let (records, next_position) = limit_records(read, reader.poll_limit);
+                reader.positions.insert(partition, next_position);
+                recorded.insert(class.key(partition), records);
             }
             let value = poll_completion(&recorded);
             history.complete(now, state.process, OpType::Ok, "poll", value, None);
@@ -272,6 +284,24 @@ pub(crate) fn on_fetch(
         }
     };
     state.wake_at = Some(Mono(now.0.saturating_add(delay)));
+}
+
+/// What a poll returns of one partition's read: at most `limit` records (in offset order),
+/// and the position after the last one returned when the limit cut the read short, else
+/// the read's own next position.
+fn limit_records(read: PartitionRead, limit: Option<usize>) -> (Vec<(i64, i64)>, i64) {
+    let mut records = read.records;
+    let limit = limit.map(|limit| limit.max(1)); // a poll of nothing would never move
+    match limit {
+        Some(limit) if records.len() > limit => {
+            records.truncate(limit);
+            let next = records
+                .last()
+                .map_or(read.next_position, |&(offset, _)| offset.saturating_add(1));
+            (records, next)
+        }
+        _ => (records, read.next_position),
+    }
 }
 
 /// Takes in the offsets a ListOffsets answered; the reader goes on at once unless some

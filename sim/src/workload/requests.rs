@@ -2,9 +2,9 @@
 //! node supports (Produce 9, Fetch 12, ListOffsets 7, CreateTopics 7: the newest ones that
 //! still name topics), exactly as the node would decode them from a real client's frame.
 //!
-//! Records: one uncompressed RecordBatch v2 per send holding one record whose key is the
-//! history key and whose value is the decimal ASCII of the sent integer, so a reader can
-//! tell which partition a record claims to belong to and what was sent.
+//! Records: one uncompressed RecordBatch v2 per send holding that send's records (one or
+//! more), each keyed by the history key with the decimal ASCII of its sent integer as value,
+//! so a reader can tell which partition a record claims to belong to and what was sent.
 
 use super::class::DurabilityClass;
 use bytes::Bytes;
@@ -36,7 +36,7 @@ pub const LIST_OFFSETS_VERSION: i16 = 7;
 pub const CREATE_TOPICS_VERSION: i16 = 7;
 /// Simulated long-poll bound of a fetch.
 pub const FETCH_MAX_WAIT_MS: i32 = 100;
-/// Fetch byte limits: far above what the workload's one-record batches need.
+/// Fetch byte limits: far above what the workload's few-record batches need.
 const FETCH_MAX_BYTES: i32 = 1024 * 1024;
 /// Record timestamps are this plus the simulated milliseconds: a plausible present-day
 /// time (record timestamps only matter to time-based retention, which the workload's
@@ -113,16 +113,19 @@ pub(crate) fn create_topics(
     )
 }
 
-/// One batch holding one record: key `key`, value `value` in decimal ASCII.
-pub(crate) fn record_batch(key: &str, value: i64, timestamp_ms: i64) -> Bytes {
-    RecordBatchBuilder::new(timestamp_ms)
-        .record(Record {
-            timestamp_delta: 0,
-            key: Some(key.as_bytes().to_vec()),
-            value: Some(value.to_string().into_bytes()),
-        })
-        .build()
-        .freeze()
+/// One batch holding one record per value, in order: key `key`, value in decimal ASCII.
+/// `values` must not be empty (a send always has a record).
+pub(crate) fn record_batch(key: &str, values: &[i64], timestamp_ms: i64) -> Bytes {
+    let builder = values
+        .iter()
+        .fold(RecordBatchBuilder::new(timestamp_ms), |builder, value| {
+            builder.record(Record {
+                timestamp_delta: 0,
+                key: Some(key.as_bytes().to_vec()),
+                value: Some(value.to_string().into_bytes()),
+            })
+        });
+    builder.build().freeze()
 }
 
 /// Produce of one batch to one partition.

@@ -1,7 +1,9 @@
 //! Workload tests: `driver` runs the workload against a real `Node` on a `SimDisk` with zero
 //! latency; `run` checks whole runs with the Jepsen queue checker; `outcomes` feeds
-//! hand-made answers to check how each one completes an operation.
+//! hand-made answers to check how each one completes an operation; `batches` checks
+//! multi-record sends and consumers' per-poll record limits.
 
+mod batches;
 mod driver;
 mod outcomes;
 

@@ -27,12 +27,12 @@ use odradek_core::Mono;
 use odradek_jepsen::history::{Op, OpType, Process, Value};
 
 /// A workload driven by hand.
-struct Bench {
-    workload: Workload,
-    history: HistoryRecorder,
-    now: Mono,
+pub(super) struct Bench {
+    pub workload: Workload,
+    pub history: HistoryRecorder,
+    pub now: Mono,
     /// Outputs drained but not yet looked at.
-    outputs: Vec<(usize, ClientOutput)>,
+    pub outputs: Vec<(usize, ClientOutput)>,
 }
 
 fn name(text: &str) -> TopicName {
@@ -40,7 +40,7 @@ fn name(text: &str) -> TopicName {
 }
 
 impl Bench {
-    fn new(config: WorkloadConfig) -> Bench {
+    pub(super) fn new(config: WorkloadConfig) -> Bench {
         let mut bench = Bench {
             workload: Workload::new(config),
             history: HistoryRecorder::new(),
@@ -52,7 +52,7 @@ impl Bench {
     }
 
     /// A bench whose topics exist.
-    fn set_up(config: WorkloadConfig) -> Bench {
+    pub(super) fn set_up(config: WorkloadConfig) -> Bench {
         let mut bench = Bench::new(config);
         let setup = bench.workload.config().clients;
         let request = bench.next_request(setup);
@@ -62,20 +62,20 @@ impl Bench {
         bench
     }
 
-    fn client_with(&self, role: ClientRole) -> usize {
+    pub(super) fn client_with(&self, role: ClientRole) -> usize {
         (0..self.workload.client_count())
             .find(|&c| self.workload.role(c) == Some(role))
             .expect("a client with the role")
     }
 
-    fn drain(&mut self) {
+    pub(super) fn drain(&mut self) {
         while let Some(output) = self.workload.poll_output() {
             self.outputs.push(output);
         }
     }
 
     /// Advances time in 1 ms steps until `client` sends a request (at most 5 s).
-    fn next_request(&mut self, client: usize) -> DecodedRequest {
+    pub(super) fn next_request(&mut self, client: usize) -> DecodedRequest {
         for _ in 0..5_000 {
             self.drain();
             let found = self
@@ -92,12 +92,12 @@ impl Bench {
         panic!("client {client} sent nothing");
     }
 
-    fn advance(&mut self, ns: u64) {
+    pub(super) fn advance(&mut self, ns: u64) {
         self.now = Mono(self.now.0 + ns);
         self.workload.handle_timeout(self.now, &mut self.history);
     }
 
-    fn respond(&mut self, client: usize, request: &DecodedRequest, body: ResponseBody) {
+    pub(super) fn respond(&mut self, client: usize, request: &DecodedRequest, body: ResponseBody) {
         let response = NodeResponse {
             api_key: request.api_key,
             api_version: request.api_version,
@@ -108,12 +108,12 @@ impl Bench {
             .handle_response(self.now, client, 0, response, &mut self.history);
     }
 
-    fn last_op(&self) -> &Op {
+    pub(super) fn last_op(&self) -> &Op {
         self.history.ops().last().expect("an op")
     }
 
     /// The last op of `process` of this type.
-    fn op_of(&self, process: i64, op_type: OpType) -> &Op {
+    pub(super) fn op_of(&self, process: i64, op_type: OpType) -> &Op {
         self.history
             .ops()
             .iter()
@@ -122,8 +122,19 @@ impl Bench {
             .expect("such an op")
     }
 
-    fn process(&self, client: usize) -> i64 {
+    pub(super) fn process(&self, client: usize) -> i64 {
         self.workload.process_of(client).expect("the client exists")
+    }
+
+    /// Overrides the per-poll record limit a consumer drew.
+    pub(super) fn set_poll_limit(&mut self, client: usize, limit: Option<usize>) {
+        let reader = self.workload.clients[client].reader.as_mut();
+        reader.expect("a reader").poll_limit = limit;
+    }
+
+    /// Overrides the most records per send a producer drew.
+    pub(super) fn set_records_per_send_max(&mut self, client: usize, most: usize) {
+        self.workload.clients[client].records_per_send_max = most;
     }
 }
 
@@ -139,7 +150,12 @@ fn create_topics_response(topics: &[(&str, i16)]) -> ResponseBody {
     ResponseBody::CreateTopics(CreateTopicsResponse::default().with_topics(topics))
 }
 
-fn produce_response(topic: &str, partition: i32, code: i16, base_offset: i64) -> ResponseBody {
+pub(super) fn produce_response(
+    topic: &str,
+    partition: i32,
+    code: i16,
+    base_offset: i64,
+) -> ResponseBody {
     let partition = PartitionProduceResponse::default()
         .with_index(partition)
         .with_error_code(code)
@@ -150,7 +166,7 @@ fn produce_response(topic: &str, partition: i32, code: i16, base_offset: i64) ->
     ResponseBody::Produce(ProduceResponse::default().with_responses(vec![topic]))
 }
 
-fn fetch_response(topic: &str, code: i16, records: Option<Bytes>) -> ResponseBody {
+pub(super) fn fetch_response(topic: &str, code: i16, records: Option<Bytes>) -> ResponseBody {
     let partition = PartitionData::default()
         .with_partition_index(0)
         .with_error_code(code)
@@ -171,15 +187,15 @@ fn list_offsets_response(topic: &str, offset: i64) -> ResponseBody {
     ResponseBody::ListOffsets(ListOffsetsResponse::default().with_topics(vec![topic]))
 }
 
-/// A stored batch (base offset set) holding one record.
-fn stored_batch(key: &str, value: i64, base_offset: u64) -> BytesMut {
-    let mut batch = BytesMut::from(&record_batch(key, value, 0)[..]);
+/// A stored batch (base offset set) holding one record per value.
+pub(super) fn stored_batch(key: &str, values: &[i64], base_offset: u64) -> BytesMut {
+    let mut batch = BytesMut::from(&record_batch(key, values, 0)[..]);
     set_base_offset(&mut batch, Offset(base_offset));
     batch
 }
 
 /// (topic, partition) of a Produce.
-fn produced_to(request: &DecodedRequest) -> (String, i32, i16) {
+pub(super) fn produced_to(request: &DecodedRequest) -> (String, i32, i16) {
     let RequestBody::Produce(produce) = &request.body else {
         panic!("not a produce: {request:?}")
     };
@@ -188,7 +204,7 @@ fn produced_to(request: &DecodedRequest) -> (String, i32, i16) {
     (topic.name.0.to_string(), partition, produce.acks)
 }
 
-fn fetch_offset(request: &DecodedRequest) -> i64 {
+pub(super) fn fetch_offset(request: &DecodedRequest) -> i64 {
     let RequestBody::Fetch(fetch) = &request.body else {
         panic!("not a fetch: {request:?}")
     };
@@ -277,7 +293,7 @@ fn produce_errors_complete_sends_as_fail_when_not_appended_and_info_otherwise() 
     );
     let op = bench.last_op();
     assert_eq!(op.op_type, OpType::Ok);
-    let Some([Value::Vector(mop)]) = op.value.as_seq() else {
+    let Some([Value::Vector(mop), ..]) = op.value.as_seq() else {
         panic!("{:?}", op.value)
     };
     assert_eq!(mop[1], Value::Str(format!("{topic}/{partition}")));
@@ -407,9 +423,10 @@ fn acks_zero_sends_complete_info_as_soon_as_they_are_sent() {
 fn a_corrupt_batch_makes_the_poll_info_is_counted_and_keeps_the_position() {
     let mut bench = Bench::set_up(config(6, 2, 1, 100));
     let consumer = bench.client_with(ClientRole::Consumer(DurabilityClass::AcksAll));
+    bench.set_poll_limit(consumer, None);
     let request = bench.next_request(consumer);
     assert_eq!(fetch_offset(&request), 0);
-    let mut corrupt = stored_batch("acks-all/0", 42, 0);
+    let mut corrupt = stored_batch("acks-all/0", &[42], 0);
     let last = corrupt.len() - 2;
     corrupt[last] ^= 0x01;
     bench.respond(
@@ -424,7 +441,7 @@ fn a_corrupt_batch_makes_the_poll_info_is_counted_and_keeps_the_position() {
 
     let request = bench.next_request(consumer);
     assert_eq!(fetch_offset(&request), 0, "the position did not move");
-    let foreign = stored_batch("acks-one/0", 42, 0).freeze();
+    let foreign = stored_batch("acks-one/0", &[42], 0).freeze();
     bench.respond(
         consumer,
         &request,
@@ -438,8 +455,8 @@ fn a_corrupt_batch_makes_the_poll_info_is_counted_and_keeps_the_position() {
 
     let request = bench.next_request(consumer);
     assert_eq!(fetch_offset(&request), 0);
-    let mut two = stored_batch("acks-all/0", 42, 0);
-    two.extend_from_slice(&stored_batch("acks-all/0", 43, 1));
+    let mut two = stored_batch("acks-all/0", &[42], 0);
+    two.extend_from_slice(&stored_batch("acks-all/0", &[43], 1));
     bench.respond(
         consumer,
         &request,
@@ -539,7 +556,7 @@ fn final_reads_wait_for_workers_then_read_to_the_end_offsets_and_report_progress
     let all = readers[0];
     let request = bench.next_request(all);
     assert_eq!(fetch_offset(&request), 0);
-    let batch = stored_batch("acks-all/0", 0, 0).freeze();
+    let batch = stored_batch("acks-all/0", &[0], 0).freeze();
     bench.respond(all, &request, fetch_response("acks-all", 0, Some(batch)));
     let progress = bench.workload.final_read_progress();
     assert_eq!(
@@ -548,7 +565,7 @@ fn final_reads_wait_for_workers_then_read_to_the_end_offsets_and_report_progress
     );
     let request = bench.next_request(all);
     assert_eq!(fetch_offset(&request), 1);
-    let batch = stored_batch("acks-all/0", 5, 1).freeze();
+    let batch = stored_batch("acks-all/0", &[5], 1).freeze();
     bench.respond(all, &request, fetch_response("acks-all", 0, Some(batch)));
     assert!(bench.workload.is_final_read_complete());
     let keys = bench.workload.history_keys();

@@ -76,6 +76,13 @@ fn a_run_is_valid_exercises_every_class_and_final_reads_see_every_acknowledged_s
             "no record polled with acks={acks}"
         );
     }
+    let multi_record_sends = history
+        .ops
+        .iter()
+        .filter(|op| op.f == "send" && op.op_type == OpType::Ok)
+        .filter(|op| op.value.as_seq().is_some_and(|mops| mops.len() > 1))
+        .count();
+    assert!(multi_record_sends > 0, "some sends batch several records");
     let acks_zero_sends = history
         .ops
         .iter()
@@ -200,6 +207,13 @@ fn node_crashes_reset_every_connection_and_the_history_stays_valid() {
             crash_every_ns: 7_000_000 + seed * 1_000_000,
             ..DriverFaults::default()
         };
+        // With zero latency an op is in flight at a crash only while a fetch long-polls at
+        // the end of the log; limited consumers lag behind and rarely do, so none here.
+        for client in &mut driver.workload.clients {
+            if let Some(reader) = client.reader.as_mut() {
+                reader.poll_limit = None;
+            }
+        }
         driver.run_to_completion();
         let history = driver.history.clone().into_history();
         let report = check(&history, &QueueOptions::default()).expect("the history parses");
