@@ -30,7 +30,7 @@ const CASES: [Case; 5] = [
             FaultKind::TornWrites,
             FaultKind::DiskLatency,
         ],
-        seeds_max: 60,
+        seeds_max: 20,
     },
     Case {
         bug: PlantedBug::FetchSkipsRecord,

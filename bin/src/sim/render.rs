@@ -95,6 +95,20 @@ pub fn single(seed: u64, guarded: &Guarded, wall: Duration, replay: &str) -> Str
             "  workload      clients {}, partitions {}, operations at most {}",
             options.clients, options.partitions, options.operations_max
         );
+        let unsurvivable: Vec<&str> = options
+            .unsurvivable_faults()
+            .iter()
+            .map(|kind| kind.name())
+            .collect();
+        let survivable = if unsurvivable.is_empty() {
+            "all (one replica survives every fault kind on)".to_string()
+        } else {
+            format!(
+                "not {} (one replica detects but cannot repair them: loss is excused, serving damage is not)",
+                unsurvivable.join(", ")
+            )
+        };
+        let _ = writeln!(out, "  survivable    {survivable}");
         let _ = writeln!(out, "  trace hash    {:016x}", result.trace_hash);
     }
     summary_lines(&mut out, &guarded.summary(), wall);

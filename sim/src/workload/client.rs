@@ -54,6 +54,9 @@ pub(crate) struct Client {
     pub last_error: Option<String>,
     /// Producers: each send carries 1 ..= this many records (drawn per send).
     pub records_per_send_max: usize,
+    /// Producers: payload bytes after each record's value (records carry data, and batches
+    /// that cross 512-byte sectors are what a power loss can tear).
+    pub payload_bytes: usize,
 }
 
 /// State every client shares.
@@ -140,6 +143,7 @@ impl Client {
             missing_topics,
             last_error: None,
             records_per_send_max: 1,
+            payload_bytes: 0,
         }
     }
 
@@ -219,17 +223,21 @@ pub(crate) fn draw_roles(rng: &mut ChaCha8Rng, clients: usize) -> Vec<ClientRole
 
 /// The most records a producer puts in one send.
 pub(crate) const RECORDS_PER_SEND_MAX: usize = 4;
+/// The payload sizes a producer may draw for its records.
+pub(crate) const PAYLOAD_SIZES: [usize; 4] = [0, 100, 300, 700];
 /// The per-poll record limits a consumer may draw (`None`: unlimited), like a Kafka
 /// client's `max.poll.records`.
 pub(crate) const POLL_LIMITS: [Option<usize>; 5] = [Some(1), Some(2), Some(3), Some(5), None];
 
 /// Draws how a worker behaves within its role: a producer's most records per send
-/// (1 ..= [`RECORDS_PER_SEND_MAX`], so some producers send single records) and a consumer's
+/// (1 ..= [`RECORDS_PER_SEND_MAX`], so some producers send single records) and payload size
+/// (one of [`PAYLOAD_SIZES`]), and a consumer's
 /// per-poll record limit (one of [`POLL_LIMITS`]).
 pub(crate) fn draw_habits(rng: &mut ChaCha8Rng, client: &mut Client) {
     match client.role {
         ClientRole::Producer(_) => {
             client.records_per_send_max = rng.random_range(1..=RECORDS_PER_SEND_MAX);
+            client.payload_bytes = PAYLOAD_SIZES[rng.random_range(0..PAYLOAD_SIZES.len())];
         }
         ClientRole::Consumer(_) => {
             let limit = POLL_LIMITS[rng.random_range(0..POLL_LIMITS.len())];

@@ -47,7 +47,7 @@ pub(crate) fn start_send(
     let key = class.key(partition);
     history.invoke(now, state.process, "send", send_invocation(&key, &values));
     let timestamp = RECORD_TIMESTAMP_BASE_MS.saturating_add((now.0 / 1_000_000) as i64);
-    let batch = requests::record_batch(&key, &values, timestamp);
+    let batch = requests::record_batch(&key, &values, timestamp, state.payload_bytes);
     let body = requests::produce(class, partition, batch, shared.timeout_ms());
     if class == DurabilityClass::AcksZero {
         shared.send(client, NODE, body, PRODUCE_VERSION);

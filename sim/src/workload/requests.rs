@@ -113,16 +113,27 @@ pub(crate) fn create_topics(
     )
 }
 
-/// One batch holding one record per value, in order: key `key`, value in decimal ASCII.
+/// One batch holding one record per value, in order: key `key`, value in decimal ASCII,
+/// followed by a space and `payload_bytes` filler bytes when `payload_bytes > 0`.
 /// `values` must not be empty (a send always has a record).
-pub(crate) fn record_batch(key: &str, values: &[i64], timestamp_ms: i64) -> Bytes {
+pub(crate) fn record_batch(
+    key: &str,
+    values: &[i64],
+    timestamp_ms: i64,
+    payload_bytes: usize,
+) -> Bytes {
     let builder = values
         .iter()
         .fold(RecordBatchBuilder::new(timestamp_ms), |builder, value| {
+            let mut bytes = value.to_string().into_bytes();
+            if payload_bytes > 0 {
+                bytes.push(b' ');
+                bytes.extend(std::iter::repeat_n(b'p', payload_bytes));
+            }
             builder.record(Record {
                 timestamp_delta: 0,
                 key: Some(key.as_bytes().to_vec()),
-                value: Some(value.to_string().into_bytes()),
+                value: Some(bytes),
             })
         });
     builder.build().freeze()

@@ -6,7 +6,8 @@
 //! outcome the client cannot know is never guessed. Fetched bytes are split into batches,
 //! each batch's CRC-32C and framing checked ([`validate_batch`]) and its records decoded;
 //! a batch that fails, or a record whose key is not the partition's history key or whose
-//! value is not a decimal integer, makes the whole read [`FetchOutcome::Corrupt`].
+//! value does not start with a decimal integer (optionally followed by a space and payload),
+//! makes the whole read [`FetchOutcome::Corrupt`].
 
 use bytes::Bytes;
 use odradek_core::record::{validate_batch, BatchHeader, RecordIter, COMPRESSION_CODEC_MASK};
@@ -209,6 +210,7 @@ fn read_batch(
         let value = record
             .value
             .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| v.split(' ').next())
             .and_then(|v| v.parse::<i64>().ok())
             .ok_or("a record value that is not a decimal integer")?;
         let offset = base.saturating_add(record.offset_delta);

@@ -54,9 +54,11 @@ pub fn disk_faults(options: &Options, used_bytes: u64, rng: &mut ChaCha8Rng) -> 
     };
     let latency = if options.has(FaultKind::DiskLatency) {
         DiskLatency {
+            // fdatasync on SSDs takes from half a millisecond to several; the tail is a
+            // device stall.
             sync: LatencyDistribution::WithTail {
-                min_ns: 100 * US,
-                max_ns: 2 * MS,
+                min_ns: 500 * US,
+                max_ns: 8 * MS,
                 tail_probability: 0.01 * intensity,
                 tail_max_ns: 50 * MS,
             },

@@ -189,7 +189,7 @@ fn list_offsets_response(topic: &str, offset: i64) -> ResponseBody {
 
 /// A stored batch (base offset set) holding one record per value.
 pub(super) fn stored_batch(key: &str, values: &[i64], base_offset: u64) -> BytesMut {
-    let mut batch = BytesMut::from(&record_batch(key, values, 0)[..]);
+    let mut batch = BytesMut::from(&record_batch(key, values, 0, 0)[..]);
     set_base_offset(&mut batch, Offset(base_offset));
     batch
 }
