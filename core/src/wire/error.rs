@@ -67,6 +67,8 @@ pub enum KafkaErrorCode {
     UnsupportedForMessageFormat = 43,
     /// Disk error when trying to access the log file on the disk.
     KafkaStorageError = 56,
+    /// The fetch session id was not found (the broker keeps no fetch sessions).
+    FetchSessionIdNotFound = 70,
     /// The record failed validation on the broker and was rejected.
     InvalidRecord = 87,
     /// The throttling quota has been exceeded.
@@ -81,7 +83,7 @@ pub enum KafkaErrorCode {
 
 impl KafkaErrorCode {
     /// Every code in this enum, in numeric order (for tables and tests).
-    pub const ALL: [KafkaErrorCode; 30] = [
+    pub const ALL: [KafkaErrorCode; 31] = [
         Self::UnknownServerError,
         Self::None,
         Self::OffsetOutOfRange,
@@ -107,6 +109,7 @@ impl KafkaErrorCode {
         Self::InvalidRequest,
         Self::UnsupportedForMessageFormat,
         Self::KafkaStorageError,
+        Self::FetchSessionIdNotFound,
         Self::InvalidRecord,
         Self::ThrottlingQuotaExceeded,
         Self::UnknownTopicId,
@@ -152,6 +155,7 @@ impl KafkaErrorCode {
             Self::InvalidRequest => "INVALID_REQUEST",
             Self::UnsupportedForMessageFormat => "UNSUPPORTED_FOR_MESSAGE_FORMAT",
             Self::KafkaStorageError => "KAFKA_STORAGE_ERROR",
+            Self::FetchSessionIdNotFound => "FETCH_SESSION_ID_NOT_FOUND",
             Self::InvalidRecord => "INVALID_RECORD",
             Self::ThrottlingQuotaExceeded => "THROTTLING_QUOTA_EXCEEDED",
             Self::UnknownTopicId => "UNKNOWN_TOPIC_ID",
@@ -173,6 +177,7 @@ impl KafkaErrorCode {
                 | Self::NotEnoughReplicasAfterAppend
                 | Self::KafkaStorageError
                 | Self::NotController
+                | Self::FetchSessionIdNotFound
                 | Self::ThrottlingQuotaExceeded
                 | Self::UnknownTopicId
         )
