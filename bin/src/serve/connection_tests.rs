@@ -7,7 +7,7 @@ use odradek_core::node::NodeInput;
 use std::collections::BTreeMap;
 use tokio::io::AsyncReadExt;
 
-const IDLE: Duration = Duration::from_millis(200);
+const IDLE: Duration = Duration::from_millis(500);
 
 /// Starts the acceptor with `IDLE` and a fake node that answers each request after `delay`.
 async fn start(delay: Duration) -> (SocketAddr, mpsc::UnboundedReceiver<ConnectionId>) {
@@ -115,13 +115,13 @@ async fn a_connection_sending_requests_more_often_than_the_idle_time_stays_open(
     let mut stream = TcpStream::connect(address).await.unwrap();
     let started = Instant::now();
     let mut correlation_id = 0;
-    while started.elapsed() < IDLE * 5 {
+    while started.elapsed() < IDLE * 4 {
         assert_eq!(
             round_trip(&mut stream, correlation_id).await,
             correlation_id
         );
         correlation_id += 1;
-        tokio::time::sleep(IDLE / 4).await;
+        tokio::time::sleep(IDLE / 10).await;
     }
     assert!(
         closed.try_recv().is_err(),
