@@ -84,3 +84,81 @@ fn an_empty_log_has_no_offset_for_any_timestamp() {
     let mut log = log_with_batches(0, LogConfig::default());
     assert_eq!(log.offset_for_timestamp(i64::MIN).unwrap(), None);
 }
+
+/// One batch per entry of `batches`, each the record timestamps it holds.
+fn log_with_timestamps(
+    batches: &[&[i64]],
+    config: LogConfig,
+) -> odradek_core::log::PartitionLog<SimDisk> {
+    let disk = SimDisk::new(1);
+    let mut log = open(&disk, config, Now::ZERO);
+    for timestamps in batches {
+        let base = timestamps[0];
+        let builder = timestamps
+            .iter()
+            .fold(RecordBatchBuilder::new(base), |b, t| {
+                b.value(t - base, &[b'v'; 100])
+            });
+        log.append(Now::ZERO, builder.build()).unwrap();
+    }
+    log
+}
+
+#[test]
+fn max_timestamp_is_the_record_with_the_largest_timestamp_not_the_last() {
+    let mut log = log_with_timestamps(
+        &[&[1000, 1005], &[2000, 9000, 5000], &[3000, 3001]],
+        LogConfig::default(),
+    );
+    assert_eq!(log.offset_of_max_timestamp().unwrap(), found(3, 9000));
+}
+
+#[test]
+fn max_timestamp_ties_answer_the_lowest_offset() {
+    let mut log = log_with_timestamps(
+        &[&[1000], &[7000, 4000, 7000], &[7000]],
+        LogConfig::default(),
+    );
+    assert_eq!(log.offset_of_max_timestamp().unwrap(), found(1, 7000));
+}
+
+#[test]
+fn max_timestamp_is_found_in_an_earlier_segment() {
+    let mut batches: Vec<Vec<i64>> = (0..100).map(|i| vec![1000 + i, 1000 + i]).collect();
+    batches[37] = vec![50_000, 60_000, 60_000];
+    let refs: Vec<&[i64]> = batches.iter().map(Vec::as_slice).collect();
+    let mut log = log_with_timestamps(&refs, small_segments(2_000));
+    assert!(log.segment_count() > 5);
+    assert_eq!(
+        log.offset_of_max_timestamp().unwrap(),
+        found(2 * 37 + 1, 60_000)
+    );
+}
+
+#[test]
+fn max_timestamp_of_a_compressed_batch_answers_with_the_batch() {
+    let disk = SimDisk::new(1);
+    let mut log = open(&disk, LogConfig::default(), Now::ZERO);
+    let plain = RecordBatchBuilder::new(1000).value(0, b"x").build();
+    let compressed = RecordBatchBuilder::new(2000)
+        .attributes(1)
+        .value(0, b"x")
+        .value(5, b"y")
+        .build();
+    log.append(Now::ZERO, plain).unwrap();
+    log.append(Now::ZERO, compressed).unwrap();
+    assert_eq!(log.offset_of_max_timestamp().unwrap(), found(1, 2005));
+}
+
+#[test]
+fn an_empty_log_has_no_max_timestamp() {
+    let mut log = log_with_batches(0, LogConfig::default());
+    assert_eq!(log.offset_of_max_timestamp().unwrap(), None);
+}
+
+#[test]
+fn max_timestamp_after_truncation_forgets_the_removed_records() {
+    let mut log = log_with_timestamps(&[&[1000, 4000], &[9000], &[2000]], LogConfig::default());
+    log.truncate_to(Now::ZERO, Offset(2)).unwrap();
+    assert_eq!(log.offset_of_max_timestamp().unwrap(), found(1, 4000));
+}

@@ -291,6 +291,21 @@ fn describe_cluster_lists_this_broker() {
 }
 
 #[test]
+fn describe_cluster_for_controllers_is_a_mismatch_and_an_unknown_type_unsupported() {
+    let mut h = Harness::new();
+    let mut codes = Vec::new();
+    for endpoint_type in [1, 2, 0, 7] {
+        let request = DescribeClusterRequest::default().with_endpoint_type(endpoint_type);
+        let ResponseBody::DescribeCluster(response) = h.call(1, request) else {
+            panic!()
+        };
+        codes.push(response.error_code);
+    }
+    // NONE, MISMATCHED_ENDPOINT_TYPE, UNSUPPORTED_ENDPOINT_TYPE twice (Kafka's AuthHelper).
+    assert_eq!(codes, vec![0, 114, 115, 115]);
+}
+
+#[test]
 fn list_offsets_answers_earliest_latest_and_by_timestamp() {
     let mut h = Harness::new();
     h.create_topic("times", 1, &[]);
@@ -323,6 +338,37 @@ fn list_offsets_answers_earliest_latest_and_by_timestamp() {
             (0, -1, -1)
         ]
     );
+}
+
+#[test]
+fn list_offsets_max_timestamp_answers_the_newest_record_or_minus_one_when_empty() {
+    let mut h = Harness::new();
+    h.create_topic("newest", 1, &[]);
+    let ask = ListOffsetsRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_topics(vec![ListOffsetsTopic::default()
+            .with_name(name("newest"))
+            .with_partitions(vec![ListOffsetsPartition::default()
+                .with_partition_index(0)
+                .with_timestamp(-3)])]);
+    let answer = |h: &mut Harness| {
+        let ResponseBody::ListOffsets(response) = h.call(7, ask.clone()) else {
+            panic!()
+        };
+        let p = &response.topics[0].partitions[0];
+        (p.error_code, p.offset, p.timestamp)
+    };
+    let empty = answer(&mut h);
+    h.call(
+        9,
+        produce_request("newest", 0, 1, batch(1_000, &["a", "b"])),
+    );
+    h.call(
+        9,
+        produce_request("newest", 0, 1, batch(5_000, &["c", "d"])),
+    );
+    h.call(9, produce_request("newest", 0, 1, batch(2_000, &["e"])));
+    assert_eq!((empty, answer(&mut h)), ((0, -1, -1), (0, 3, 5_001)));
 }
 
 #[test]

@@ -4,7 +4,9 @@ Modes (one per run, one `RESULT key=value ...` line on stdout):
   produce  N records of S bytes to partition 0 at --acks; msgs/s and MB/s from the first
            produce() call to flush() returning with every record delivered.
   consume  assign partition 0 from offset 0 and read N records; msgs/s and MB/s. The client's
-           default fetch.wait.max.ms (500) is kept, as the issue asks.
+           default fetch.wait.max.ms (500) is kept, as the issue asks. --fetch-queue-backoff-ms
+           overrides librdkafka's fetch.queue.backoff.ms (default 1000): see README.md, a
+           broker that fetches faster than Python drains trips that 1 s pause.
   latency  one record per request (linger.ms=0) at --rate records/s for --secs seconds;
            p50/p99/p99.9 of Message.latency() (produce() call to delivery report).
 Every loop is bounded by --deadline seconds.
@@ -53,12 +55,15 @@ def produce(args):
 
 
 def consume(args):
-    consumer = Consumer({
+    config = {
         "bootstrap.servers": args.bootstrap,
         "group.id": "compare-brokers",
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
-    })
+    }
+    if args.fetch_queue_backoff_ms is not None:
+        config["fetch.queue.backoff.ms"] = args.fetch_queue_backoff_ms
+    consumer = Consumer(config)
     consumer.assign([TopicPartition(args.topic, 0, 0)])
     deadline = time.monotonic() + args.deadline
     read = 0
@@ -137,6 +142,7 @@ def main():
     parser.add_argument("--secs", type=float, default=20)
     parser.add_argument("--deadline", type=float, default=1800)
     parser.add_argument("--label", default="broker")
+    parser.add_argument("--fetch-queue-backoff-ms", type=int, default=None)
     args = parser.parse_args()
     try:
         fields = {"produce": produce, "consume": consume, "latency": latency}[args.mode](args)

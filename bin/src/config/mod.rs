@@ -9,6 +9,7 @@ use odradek_core::log::FlushPolicy;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The broker's settings after defaults, file and flags are merged.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +39,8 @@ pub struct ServeConfig {
     pub retention_ms: Option<u64>,
     /// Default `retention.bytes` (`None`: no size limit).
     pub retention_bytes: Option<u64>,
+    /// Connections idle this long are closed (`connections.max.idle.ms`; `None`: never).
+    pub connections_max_idle: Option<Duration>,
 }
 
 impl Default for ServeConfig {
@@ -55,9 +58,13 @@ impl Default for ServeConfig {
             segment_bytes: 1024 * 1024 * 1024,
             retention_ms: Some(7 * 24 * 60 * 60 * 1000),
             retention_bytes: None,
+            connections_max_idle: Some(Duration::from_millis(CONNECTIONS_MAX_IDLE_MS_DEFAULT)),
         }
     }
 }
+
+/// Kafka's default `connections.max.idle.ms`: 10 minutes.
+pub const CONNECTIONS_MAX_IDLE_MS_DEFAULT: u64 = 600_000;
 
 /// Command-line flags of `odradek serve`; each overrides the file and the defaults.
 #[derive(Clone, Debug, Default, clap::Args)]
@@ -80,6 +87,9 @@ pub struct ServeFlags {
     /// Flush policy: never, every-batch, or a number of milliseconds.
     #[arg(long)]
     pub flush: Option<String>,
+    /// Close connections idle this many milliseconds; -1 never (default 600000).
+    #[arg(long, allow_hyphen_values = true)]
+    pub connections_max_idle_ms: Option<i64>,
 }
 
 /// The TOML file's shape. Every key is optional; unknown keys are rejected.
@@ -97,6 +107,7 @@ struct FileConfig {
     segment_bytes: Option<u64>,
     retention_ms: Option<i64>,
     retention_bytes: Option<i64>,
+    connections_max_idle_ms: Option<i64>,
 }
 
 /// Why a configuration could not be built.
@@ -181,6 +192,9 @@ fn apply_file(config: &mut ServeConfig, file: &FileConfig) -> Result<(), ConfigE
     if let Some(bytes) = file.retention_bytes {
         config.retention_bytes = unlimited_if_negative_one("retention_bytes", bytes)?;
     }
+    if let Some(ms) = file.connections_max_idle_ms {
+        config.connections_max_idle = max_idle(ms)?;
+    }
     Ok(())
 }
 
@@ -205,6 +219,9 @@ fn apply_flags(
     }
     if let Some(flush) = &flags.flush {
         config.flush_policy = parse_flush(flush)?;
+    }
+    if let Some(ms) = flags.connections_max_idle_ms {
+        config.connections_max_idle = max_idle(ms)?;
     }
     Ok(())
 }
@@ -280,6 +297,18 @@ fn unlimited_if_negative_one(key: &'static str, value: i64) -> Result<Option<u64
         v => Err(ConfigError::BadValue {
             key,
             detail: format!("must be -1 (unlimited) or non-negative, got {v}"),
+        }),
+    }
+}
+
+/// `connections_max_idle_ms`: -1 never closes idle connections; otherwise at least 1 ms.
+fn max_idle(ms: i64) -> Result<Option<Duration>, ConfigError> {
+    match ms {
+        -1 => Ok(None),
+        ms if ms >= 1 => Ok(Some(Duration::from_millis(ms as u64))),
+        ms => Err(ConfigError::BadValue {
+            key: "connections_max_idle_ms",
+            detail: format!("must be -1 (never) or at least 1, got {ms}"),
         }),
     }
 }

@@ -105,3 +105,28 @@ fn a_missing_file_is_an_error_naming_it() {
     let error = resolve(&flags).unwrap_err().to_string();
     assert!(error.contains("/nonexistent/odradek.toml"), "{error}");
 }
+
+#[test]
+fn connections_max_idle_defaults_to_ten_minutes_and_the_flag_beats_the_file() {
+    assert_eq!(
+        resolve(&ServeFlags::default())
+            .unwrap()
+            .connections_max_idle,
+        Some(Duration::from_secs(600))
+    );
+    let (_dir, mut flags) = flags_with_file("connections_max_idle_ms = 1500\n");
+    assert_eq!(
+        resolve(&flags).unwrap().connections_max_idle,
+        Some(Duration::from_millis(1500))
+    );
+    flags.connections_max_idle_ms = Some(-1);
+    assert_eq!(resolve(&flags).unwrap().connections_max_idle, None);
+    flags.connections_max_idle_ms = Some(0);
+    assert!(matches!(
+        resolve(&flags),
+        Err(ConfigError::BadValue {
+            key: "connections_max_idle_ms",
+            ..
+        })
+    ));
+}

@@ -16,6 +16,11 @@
 //!   a client.
 //! - A frame error (negative or oversized size prefix), a read or write error, or EOF ends the
 //!   task: it logs why, naming the peer, and reports [`NodeInput::ConnectionClosed`].
+//! - Idle connections (Kafka's `connections.max.idle.ms`): a connection with no request bytes
+//!   read and no response written for [`ConnectionSettings::max_idle`], and no request
+//!   awaiting its response, is closed (logged at debug), as Kafka's broker does, so
+//!   abandoned clients do not hold sockets and buffers forever. The timer is re-armed lazily
+//!   (one `Instant::now` per read or write, no timer reset), so it costs the hot path nothing.
 //!
 //! No protocol decisions: the only thing looked at is whether a produce has `acks=0` (it gets
 //! no response, so it takes no in-flight slot).
@@ -25,9 +30,12 @@ use odradek_core::node::{ConnectionId, NodeInput};
 use odradek_core::wire::{decode_request, FrameDecoder};
 use std::io::IoSlice;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, Sleep};
 
 /// Most requests per connection awaiting their response before reading pauses.
 pub const IN_FLIGHT_MAX: usize = 128;
@@ -37,6 +45,16 @@ pub const OUTBOUND_CAPACITY: usize = IN_FLIGHT_MAX + 2;
 const FRAMES_PER_WRITE: usize = 64;
 /// Bytes read from a socket per read call.
 const READ_CHUNK: usize = 32 * 1024;
+
+/// Per-connection limits from the serve configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionSettings {
+    /// Largest request frame accepted (`socket.request.max.bytes`).
+    pub max_request_bytes: usize,
+    /// How long a connection may be idle before it is closed (`connections.max.idle.ms`);
+    /// `None` keeps idle connections forever.
+    pub max_idle: Option<Duration>,
+}
 
 /// What the node task sends a connection.
 #[derive(Debug)]
@@ -67,7 +85,7 @@ pub enum Event {
 pub async fn accept_loop(
     listener: TcpListener,
     events: mpsc::Sender<Event>,
-    max_request_bytes: usize,
+    settings: ConnectionSettings,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut next_id = 0u64;
@@ -102,8 +120,9 @@ pub async fn accept_loop(
             connection,
             peer,
             events: events.clone(),
-            decoder: FrameDecoder::new(max_request_bytes),
+            decoder: FrameDecoder::new(settings.max_request_bytes),
             in_flight: 0,
+            idle: settings.max_idle.map(IdleTimer::new),
         };
         tokio::spawn(task.run(stream, responses));
     }
@@ -116,6 +135,7 @@ struct ConnectionTask {
     events: mpsc::Sender<Event>,
     decoder: FrameDecoder,
     in_flight: usize,
+    idle: Option<IdleTimer>,
 }
 
 impl ConnectionTask {
@@ -144,6 +164,7 @@ impl ConnectionTask {
                         if let Err(error) = write_frames(stream, &frames).await {
                             return format!("write failed: {error}");
                         }
+                        self.touch();
                         if close {
                             return "closed by the broker".to_owned();
                         }
@@ -161,7 +182,7 @@ impl ConnectionTask {
                         return format!("read failed: {error}");
                     }
                     match self.read_available(stream) {
-                        Ok(true) => {}
+                        Ok(true) => self.touch(),
                         Ok(false) => return "closed by the client".to_owned(),
                         Err(error) => return format!("read failed: {error}"),
                     }
@@ -169,8 +190,41 @@ impl ConnectionTask {
                         return reason;
                     }
                 }
+                () = idle_deadline(&mut self.idle) => {
+                    if let Some(reason) = self.idle_expired() {
+                        return reason;
+                    }
+                }
             }
         }
+    }
+
+    /// Notes activity on the connection (bytes read or a response written).
+    fn touch(&mut self) {
+        if let Some(idle) = &mut self.idle {
+            idle.last_activity = Instant::now();
+        }
+    }
+
+    /// At the idle timer's deadline: why to close, if the connection really was idle that
+    /// long with nothing in flight; otherwise re-arms the timer.
+    fn idle_expired(&mut self) -> Option<String> {
+        let idle = self.idle.as_mut()?;
+        let now = Instant::now();
+        let quiet = now.saturating_duration_since(idle.last_activity);
+        if self.in_flight == 0 && quiet >= idle.max_idle {
+            return Some(format!(
+                "idle for {} ms (connections.max.idle.ms)",
+                quiet.as_millis()
+            ));
+        }
+        let from = if self.in_flight == 0 {
+            idle.last_activity
+        } else {
+            now
+        };
+        idle.sleep.as_mut().reset(from + idle.max_idle);
+        None
     }
 
     /// Moves what the socket has into the frame decoder, through a stack buffer (so an idle
@@ -232,6 +286,32 @@ impl ConnectionTask {
     }
 }
 
+/// The idle-connection timer: the deadline is only moved when it fires (see the module docs).
+struct IdleTimer {
+    max_idle: Duration,
+    last_activity: Instant,
+    sleep: Pin<Box<Sleep>>,
+}
+
+impl IdleTimer {
+    fn new(max_idle: Duration) -> IdleTimer {
+        let now = Instant::now();
+        IdleTimer {
+            max_idle,
+            last_activity: now,
+            sleep: Box::pin(tokio::time::sleep_until(now + max_idle)),
+        }
+    }
+}
+
+/// Completes when the idle timer fires; never if there is none.
+async fn idle_deadline(idle: &mut Option<IdleTimer>) {
+    match idle {
+        Some(timer) => timer.sleep.as_mut().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// `first` and the frames already queued behind it (up to [`FRAMES_PER_WRITE`]), and whether
 /// a close follows them.
 fn gather_frames(
@@ -262,3 +342,7 @@ async fn write_frames(stream: &mut TcpStream, frames: &[BytesMut]) -> std::io::R
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "connection_tests.rs"]
+mod tests;

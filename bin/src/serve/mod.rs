@@ -22,7 +22,7 @@ pub mod disk;
 use crate::config::{self, ConfigError, ServeConfig, ServeFlags};
 use crate::storage::FileStorageProvider;
 use broker::{Broker, Clock, Inbox};
-use connection::accept_loop;
+use connection::{accept_loop, ConnectionSettings};
 use disk::DiskWorker;
 use odradek_core::controller::ControllerConfig;
 use odradek_core::log::{FlushPolicy, LogConfig};
@@ -119,7 +119,10 @@ pub async fn serve(mut config: ServeConfig) -> Result<(), ServeError> {
     tokio::spawn(accept_loop(
         listener,
         events_tx,
-        config.max_request_bytes,
+        ConnectionSettings {
+            max_request_bytes: config.max_request_bytes,
+            max_idle: config.connections_max_idle,
+        },
         stop,
     ));
     announce(&config, bound);

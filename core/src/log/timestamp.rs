@@ -1,5 +1,7 @@
 //! Finding offsets by timestamp (Kafka's ListOffsets with a target timestamp): the earliest
-//! offset whose record timestamp is at or after the target.
+//! offset whose record timestamp is at or after the target; and the offset of the record with
+//! the largest timestamp (ListOffsets' `MAX_TIMESTAMP`, KIP-734): the lowest offset holding the
+//! log's largest timestamp, found through each segment's indexed max timestamp.
 //!
 //! The time index narrows the search to a starting batch; batches are then scanned and
 //! CRC-checked, and records are read one by one inside the first batch whose max timestamp
@@ -54,6 +56,61 @@ impl<S: Storage> PartitionLog<S> {
             }
         }
         Ok(None)
+    }
+
+    /// The lowest offset whose record timestamp is the largest in the log, with that
+    /// timestamp (KIP-734), or `None` for an empty log. Each segment's index knows its max
+    /// timestamp and the batch holding it, so one batch is read; should the index not match
+    /// the batch headers, every header is scanned instead (the index is only a hint).
+    pub fn offset_of_max_timestamp(&mut self) -> Result<Option<TimestampOffset>, LogError> {
+        let Some((segment_index, max_timestamp)) = self.indexed_max_timestamp() else {
+            return Ok(None);
+        };
+        let segment = &self.segments[segment_index];
+        let holder = u64::from(segment.index.max_timestamp_relative_offset);
+        let position =
+            floor_entry(&segment.index.offsets, holder).map_or(0, |e| u64::from(e.position));
+        if let Some(found) = self.scan_for_timestamp(segment_index, position, max_timestamp)? {
+            if found.timestamp == max_timestamp {
+                return Ok(Some(found));
+            }
+        }
+        match self.max_timestamp_by_headers()? {
+            Some((segment_index, max_timestamp)) => {
+                self.scan_for_timestamp(segment_index, 0, max_timestamp)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The first non-empty segment with the largest indexed max timestamp, and that timestamp.
+    fn indexed_max_timestamp(&self) -> Option<(usize, i64)> {
+        let mut newest: Option<(usize, i64)> = None;
+        for (index, segment) in self.segments.iter().enumerate() {
+            let max = segment.index.max_timestamp;
+            let empty = segment.size == 0 || max == i64::MIN;
+            if !empty && newest.is_none_or(|(_, best)| max > best) {
+                newest = Some((index, max));
+            }
+        }
+        newest
+    }
+
+    /// Like [`Self::indexed_max_timestamp`], from the batch headers themselves.
+    fn max_timestamp_by_headers(&mut self) -> Result<Option<(usize, i64)>, LogError> {
+        let mut newest: Option<(usize, i64)> = None;
+        for index in 0..self.segments.len() {
+            let segment = &self.segments[index];
+            let mut position = 0;
+            while position < segment.size {
+                let header = read_header(&mut self.storage, segment, position)?;
+                if newest.is_none_or(|(_, best)| header.max_timestamp > best) {
+                    newest = Some((index, header.max_timestamp));
+                }
+                position += header.total_len().unwrap_or(0) as u64;
+            }
+        }
+        Ok(newest)
     }
 
     fn scan_for_timestamp(

@@ -3,7 +3,7 @@
 //! auto-creates missing topics when both the request (v4+; always before) and the broker's
 //! `auto.create.topics.enable` allow it.
 
-use super::errors::{controller_error_code, UNKNOWN_TOPIC_ID, UNSUPPORTED_ENDPOINT_TYPE};
+use super::errors::controller_error_code;
 use super::partitions::is_reserved_topic;
 use super::Node;
 use crate::controller::{ControllerError, TopicId, TopicImage};
@@ -20,6 +20,11 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
+
+/// DescribeCluster v1's endpoint type for brokers (KIP-919), the only one a broker serves.
+const BROKER_ENDPOINT_TYPE: i8 = 1;
+/// DescribeCluster v1's endpoint type for controllers (KIP-919).
+const CONTROLLER_ENDPOINT_TYPE: i8 = 2;
 
 /// A string as kafka-protocol's string type.
 pub(super) fn str_bytes(text: &str) -> StrBytes {
@@ -124,7 +129,7 @@ impl<P: StorageProvider> Node<P> {
             Some(topic) => topic_metadata(topic),
             None => MetadataResponseTopic::default()
                 .with_topic_id(uuid_of(topic_id))
-                .with_error_code(UNKNOWN_TOPIC_ID),
+                .with_error_code(KafkaErrorCode::UnknownTopicId.code()),
         }
     }
 
@@ -181,9 +186,16 @@ impl<P: StorageProvider> Node<P> {
             .with_cluster_id(str_bytes(&self.config.cluster_id))
             .with_controller_id(BrokerId(super::NODE_ID))
             .with_brokers(brokers);
-        if version >= 1 && request.endpoint_type != 1 {
+        if version >= 1 && request.endpoint_type != BROKER_ENDPOINT_TYPE {
+            // Kafka: a known endpoint type of another kind (2, controllers) is a mismatch;
+            // any other number is unsupported.
+            let code = if request.endpoint_type == CONTROLLER_ENDPOINT_TYPE {
+                KafkaErrorCode::MismatchedEndpointType
+            } else {
+                KafkaErrorCode::UnsupportedEndpointType
+            };
             response = response
-                .with_error_code(UNSUPPORTED_ENDPOINT_TYPE)
+                .with_error_code(code.code())
                 .with_error_message(Some(str_bytes("only broker endpoints are served")))
                 .with_brokers(Vec::new());
         }

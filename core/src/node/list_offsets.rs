@@ -1,12 +1,15 @@
 //! ListOffsets: `-2` earliest (log start offset), `-1` latest (log end offset = high
 //! watermark), `>= 0` the earliest offset whose timestamp is at or after the target (via the
-//! log's time index; offset and timestamp -1 when every record is older). Other negative
-//! specials (`-3` max timestamp, `-4`/`-5` tiered storage) answer INVALID_REQUEST for now.
+//! log's time index; offset and timestamp -1 when every record is older), `-3` the lowest
+//! offset holding the largest timestamp in the partition, with that timestamp (KIP-734,
+//! ListOffsets v7; -1/-1 on an empty log). The tiered-storage specials (`-4`, `-5`, v8+) are
+//! outside the advertised versions and answer INVALID_REQUEST, like any other negative.
 
 use super::cluster::topic_name;
 use super::errors::log_error_code;
 use super::io::TopicPartition;
 use super::Node;
+use crate::log::{LogError, TimestampOffset};
 use crate::storage::StorageProvider;
 use crate::wire::{KafkaErrorCode, ResponseBody};
 use kafka_protocol::messages::list_offsets_response::{
@@ -18,6 +21,8 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 pub const EARLIEST_TIMESTAMP: i64 = -2;
 /// ListOffsets' special timestamp for the latest offset.
 pub const LATEST_TIMESTAMP: i64 = -1;
+/// ListOffsets' special timestamp for the record with the largest timestamp (KIP-734).
+pub const MAX_TIMESTAMP: i64 = -3;
 
 impl<P: StorageProvider> Node<P> {
     pub(super) fn handle_list_offsets(
@@ -63,12 +68,19 @@ impl<P: StorageProvider> Node<P> {
         match target {
             EARLIEST_TIMESTAMP => (0, log.log_start_offset().0 as i64, -1),
             LATEST_TIMESTAMP => (0, log.log_end_offset().0 as i64, -1),
+            MAX_TIMESTAMP => found_answer(log.offset_of_max_timestamp()),
             t if t < 0 => (KafkaErrorCode::InvalidRequest.code(), -1, -1),
-            t => match log.offset_for_timestamp(t) {
-                Ok(Some(found)) => (0, found.offset.0 as i64, found.timestamp),
-                Ok(None) => (0, -1, -1),
-                Err(error) => (log_error_code(&error), -1, -1),
-            },
+            t => found_answer(log.offset_for_timestamp(t)),
         }
+    }
+}
+
+/// The (error code, offset, timestamp) answer of a lookup by timestamp: -1/-1 when nothing
+/// was found.
+fn found_answer(lookup: Result<Option<TimestampOffset>, LogError>) -> (i16, i64, i64) {
+    match lookup {
+        Ok(Some(found)) => (0, found.offset.0 as i64, found.timestamp),
+        Ok(None) => (0, -1, -1),
+        Err(error) => (log_error_code(&error), -1, -1),
     }
 }

@@ -55,21 +55,35 @@ pub enum KafkaErrorCode {
     InvalidPartitions = 37,
     /// Replication factor is below 1 or larger than the number of available brokers.
     InvalidReplicationFactor = 38,
+    /// Replica assignment is invalid (e.g. it names a broker that is not registered).
+    InvalidReplicaAssignment = 39,
     /// Configuration is invalid.
     InvalidConfig = 40,
+    /// This is not the correct controller for this cluster.
+    NotController = 41,
     /// The request is malformed or violates the protocol (e.g. a flexible field out of place).
     InvalidRequest = 42,
     /// The message format version on the broker does not support the request.
     UnsupportedForMessageFormat = 43,
     /// Disk error when trying to access the log file on the disk.
     KafkaStorageError = 56,
+    /// The fetch session id was not found (the broker keeps no fetch sessions).
+    FetchSessionIdNotFound = 70,
     /// The record failed validation on the broker and was rejected.
     InvalidRecord = 87,
+    /// The throttling quota has been exceeded.
+    ThrottlingQuotaExceeded = 89,
+    /// This server does not host this topic id.
+    UnknownTopicId = 100,
+    /// The request was sent to an endpoint of the wrong type (KIP-919).
+    MismatchedEndpointType = 114,
+    /// This endpoint type is not supported (KIP-919).
+    UnsupportedEndpointType = 115,
 }
 
 impl KafkaErrorCode {
     /// Every code in this enum, in numeric order (for tables and tests).
-    pub const ALL: [KafkaErrorCode; 24] = [
+    pub const ALL: [KafkaErrorCode; 31] = [
         Self::UnknownServerError,
         Self::None,
         Self::OffsetOutOfRange,
@@ -89,11 +103,18 @@ impl KafkaErrorCode {
         Self::TopicAlreadyExists,
         Self::InvalidPartitions,
         Self::InvalidReplicationFactor,
+        Self::InvalidReplicaAssignment,
         Self::InvalidConfig,
+        Self::NotController,
         Self::InvalidRequest,
         Self::UnsupportedForMessageFormat,
         Self::KafkaStorageError,
+        Self::FetchSessionIdNotFound,
         Self::InvalidRecord,
+        Self::ThrottlingQuotaExceeded,
+        Self::UnknownTopicId,
+        Self::MismatchedEndpointType,
+        Self::UnsupportedEndpointType,
     ];
 
     /// The code as it goes on the wire.
@@ -128,11 +149,18 @@ impl KafkaErrorCode {
             Self::TopicAlreadyExists => "TOPIC_ALREADY_EXISTS",
             Self::InvalidPartitions => "INVALID_PARTITIONS",
             Self::InvalidReplicationFactor => "INVALID_REPLICATION_FACTOR",
+            Self::InvalidReplicaAssignment => "INVALID_REPLICA_ASSIGNMENT",
             Self::InvalidConfig => "INVALID_CONFIG",
+            Self::NotController => "NOT_CONTROLLER",
             Self::InvalidRequest => "INVALID_REQUEST",
             Self::UnsupportedForMessageFormat => "UNSUPPORTED_FOR_MESSAGE_FORMAT",
             Self::KafkaStorageError => "KAFKA_STORAGE_ERROR",
+            Self::FetchSessionIdNotFound => "FETCH_SESSION_ID_NOT_FOUND",
             Self::InvalidRecord => "INVALID_RECORD",
+            Self::ThrottlingQuotaExceeded => "THROTTLING_QUOTA_EXCEEDED",
+            Self::UnknownTopicId => "UNKNOWN_TOPIC_ID",
+            Self::MismatchedEndpointType => "MISMATCHED_ENDPOINT_TYPE",
+            Self::UnsupportedEndpointType => "UNSUPPORTED_ENDPOINT_TYPE",
         }
     }
 
@@ -148,6 +176,10 @@ impl KafkaErrorCode {
                 | Self::NotEnoughReplicas
                 | Self::NotEnoughReplicasAfterAppend
                 | Self::KafkaStorageError
+                | Self::NotController
+                | Self::FetchSessionIdNotFound
+                | Self::ThrottlingQuotaExceeded
+                | Self::UnknownTopicId
         )
     }
 }
