@@ -404,3 +404,28 @@ fn topic_configs_become_the_partition_log_configuration() {
     assert_eq!(plain.retention_bytes, None);
     assert_eq!(plain.flush_policy, FlushPolicy::Never);
 }
+
+#[test]
+fn list_offsets_latest_is_the_durable_offset_when_the_topic_syncs() {
+    let mut h = Harness::new();
+    h.create_topic("synced", 1, &[("flush.messages", "1")]);
+    let ask = ListOffsetsRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_topics(vec![ListOffsetsTopic::default()
+            .with_name(name("synced"))
+            .with_partitions(vec![ListOffsetsPartition::default()
+                .with_partition_index(0)
+                .with_timestamp(-1)])]);
+    let latest = |h: &mut Harness| {
+        let ResponseBody::ListOffsets(response) = h.call(7, ask.clone()) else {
+            panic!()
+        };
+        response.topics[0].partitions[0].offset
+    };
+    h.send(1, 9, produce_request("synced", 0, 1, batch(0, &["a", "b"])));
+    let syncs = h.drain().syncs;
+    assert_eq!(syncs.len(), 1);
+    assert_eq!(latest(&mut h), 0, "nothing is durable before the sync");
+    h.perform_syncs(&syncs);
+    assert_eq!(latest(&mut h), 2);
+}

@@ -27,10 +27,6 @@ use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, Partition
 use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse};
 use std::collections::BTreeSet;
 
-/// FETCH_SESSION_ID_NOT_FOUND: the node keeps no fetch sessions, so an incremental fetch
-/// naming one is refused and the client falls back to full fetches (session id 0).
-const FETCH_SESSION_ID_NOT_FOUND: i16 = 70;
-
 /// A fetch waiting for `min_bytes` or its deadline.
 pub(super) struct PendingFetch {
     pub(super) ctx: RequestContext,
@@ -55,7 +51,9 @@ impl<P: StorageProvider> Node<P> {
     ) -> Option<ResponseBody> {
         if ctx.api_version >= 7 && request.session_id != 0 {
             let response = FetchResponse::default()
-                .with_error_code(FETCH_SESSION_ID_NOT_FOUND)
+                // The node keeps no fetch sessions, so an incremental fetch naming one is refused
+                // and the client falls back to full fetches (session id 0).
+                .with_error_code(KafkaErrorCode::FetchSessionIdNotFound.code())
                 .with_session_id(0);
             return Some(ResponseBody::Fetch(response));
         }

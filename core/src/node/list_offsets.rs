@@ -1,5 +1,6 @@
-//! ListOffsets: `-2` earliest (log start offset), `-1` latest (log end offset = high
-//! watermark), `>= 0` the earliest offset whose timestamp is at or after the target (via the
+//! ListOffsets: `-2` earliest (log start offset), `-1` latest (the high watermark: the log
+//! end offset, or the durable offset when the topic's flush policy syncs, as consumers may
+//! read no further), `>= 0` the earliest offset whose timestamp is at or after the target (via the
 //! log's time index; offset and timestamp -1 when every record is older), `-3` the lowest
 //! offset holding the largest timestamp in the partition, with that timestamp (KIP-734,
 //! ListOffsets v7; -1/-1 on an empty log). The tiered-storage specials (`-4`, `-5`, v8+) are
@@ -67,7 +68,7 @@ impl<P: StorageProvider> Node<P> {
         };
         match target {
             EARLIEST_TIMESTAMP => (0, log.log_start_offset().0 as i64, -1),
-            LATEST_TIMESTAMP => (0, log.log_end_offset().0 as i64, -1),
+            LATEST_TIMESTAMP => (0, log.high_watermark().0 as i64, -1),
             MAX_TIMESTAMP => found_answer(log.offset_of_max_timestamp()),
             t if t < 0 => (KafkaErrorCode::InvalidRequest.code(), -1, -1),
             t => found_answer(log.offset_for_timestamp(t)),
