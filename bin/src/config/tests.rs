@@ -130,3 +130,15 @@ fn connections_max_idle_defaults_to_ten_minutes_and_the_flag_beats_the_file() {
         })
     ));
 }
+
+#[test]
+fn serve_never_plants_a_bug_and_has_no_key_for_one() {
+    let config = resolve(&ServeFlags::default()).unwrap();
+    let node = crate::serve::node_config(&config, 0);
+    assert!(node.log.planted_bugs.is_empty());
+    let (_dir, flags) = flags_with_file("planted_bugs = \"ack-before-durable\"\n");
+    assert!(
+        resolve(&flags).is_err(),
+        "no configuration key plants a bug"
+    );
+}

@@ -24,9 +24,10 @@ use crate::storage::FileStorageProvider;
 use broker::{Broker, Clock, Inbox};
 use connection::{accept_loop, ConnectionSettings};
 use disk::DiskWorker;
+use odradek_core::bugs::PlantedBugs;
 use odradek_core::controller::ControllerConfig;
 use odradek_core::log::{FlushPolicy, LogConfig};
-use odradek_core::node::{Node, NodeConfig, NodeError};
+use odradek_core::node::{Node, NodeConfig, NodeError, NodeOutput};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
@@ -173,7 +174,27 @@ fn open_node(config: &ServeConfig, clock: &Clock) -> Result<Node<FileStorageProv
     let provider =
         FileStorageProvider::open(&config.data_dir).map_err(|e| unusable(e.to_string()))?;
     let node_config = node_config(config, controller_seed());
-    Node::open(provider, node_config, clock.now()).map_err(|e: NodeError| unusable(e.to_string()))
+    let mut node = Node::open(provider, node_config, clock.now())
+        .map_err(|e: NodeError| unusable(e.to_string()))?;
+    sync_recovered_tails(&mut node, clock);
+    Ok(node)
+}
+
+/// Recovery asks to sync each recovered tail before serving it (a syncing topic's high
+/// watermark is its durable offset). Doing that before accepting connections means the
+/// first fetch after a restart already sees every recovered record.
+fn sync_recovered_tails(node: &mut Node<FileStorageProvider>, clock: &Clock) {
+    while let Some(output) = node.poll_output() {
+        if let NodeOutput::Sync { partition, request } = output {
+            if let Err(error) = node.perform_sync(clock.now(), &partition, &request) {
+                // The log fences itself and answers KAFKA_STORAGE_ERROR; keep serving the rest.
+                tracing::warn!(
+                    "sync of recovered {} failed: {error}",
+                    partition.directory_name()
+                );
+            }
+        }
+    }
 }
 
 fn announce(config: &ServeConfig, bound: SocketAddr) {
@@ -231,6 +252,8 @@ pub fn node_config(config: &ServeConfig, seed: u64) -> NodeConfig {
             retention_bytes: config.retention_bytes,
             retention_ms: config.retention_ms,
             flush_policy: config.flush_policy,
+            // Planted bugs are for the simulator only: no flag or key reaches them here.
+            planted_bugs: PlantedBugs::NONE,
             ..LogConfig::default()
         },
     }
