@@ -169,6 +169,7 @@ impl World {
         }
         match self.hosts[node].start(self.now) {
             Ok(()) => {
+                self.hosts[node].failed_starts = 0;
                 self.count("restart", 1);
                 // Recovery may ask to sync the recovered tail before serving it.
                 self.drain_node(node)
@@ -176,11 +177,15 @@ impl World {
             Err(error) if is_injected_storage_failure(&error) && self.phase == Phase::Safety => {
                 // A broker whose disk is full or fails its fsyncs cannot start (Kafka exits
                 // too); an operator restarts it once the disk is healthy — here, a retry
-                // every 100 ms, and the liveness phase heals the disk. The failed process
-                // dies, so its unsynced writes to a failed file are gone (fsyncgate).
-                self.hosts[node].disk.process_crash();
+                // with systemd-like backoff (100 ms doubling to 3.2 s), and the liveness phase
+                // heals the disk. The failed process dies, so its unsynced writes to a failed
+                // file are gone (fsyncgate).
+                let host = &mut self.hosts[node];
+                host.disk.process_crash();
+                let backoff_ms = 100u64 << host.failed_starts.min(5);
+                host.failed_starts += 1;
                 self.count("restart-failed-storage", 1);
-                let retry = Mono(self.now.0 + 100_000_000);
+                let retry = Mono(self.now.0 + backoff_ms * 1_000_000);
                 self.queue
                     .push(retry, Event::Nemesis(NemesisAction::Restart { node }));
                 Ok(())

@@ -46,6 +46,8 @@ pub struct NodeHost {
     pub timer_armed_at: Option<Mono>,
     /// Times this host crashed.
     pub crashes: u64,
+    /// Consecutive failed starts (for the restart backoff).
+    pub failed_starts: u32,
 }
 
 impl NodeHost {
@@ -61,6 +63,7 @@ impl NodeHost {
             clock_offset_ms,
             timer_armed_at: None,
             crashes: 0,
+            failed_starts: 0,
         }
     }
 
