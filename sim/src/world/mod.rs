@@ -235,7 +235,10 @@ impl World {
                 node.check_invariants();
             }
         }
-        Ok(())
+        crate::invariants::corrupt_batch::check_clients_saw_no_damage(
+            self.workload.corrupt_batches_seen(),
+            &self.options,
+        )
     }
 
     fn rearm_timers(&mut self) {

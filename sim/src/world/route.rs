@@ -7,7 +7,7 @@ use super::host::HeldInput;
 use super::nemesis::{client_endpoint, node_endpoint};
 use super::{Wire, World};
 use crate::disk::DiskOperation;
-use crate::invariants::{corrupt_batch, durability};
+use crate::invariants::durability;
 use crate::net::{Delivery, Endpoint, Scheduled, StreamId};
 use crate::workload::ClientOutput;
 use odradek_core::log::SyncRequest;
@@ -175,12 +175,6 @@ impl World {
                 durability::check_produce_ack(core, awaited, &response.body)?;
             }
             durability::check_fetch_durable(core, &response.body)?;
-        }
-        if let Some(damage) = corrupt_batch::find_corrupt_batch(&response.body) {
-            if self.options.unsurvivable_faults().is_empty() {
-                return Err(damage);
-            }
-            self.count("corrupt-batch-served-under-corruption-faults", 1);
         }
         if self.trace.keeps_lines() {
             self.trace.line(format!(
