@@ -122,3 +122,20 @@ fn a_short_sweep_of_the_default_scenario_passes() {
     assert_eq!(output.status.code(), Some(0), "{text}");
     assert!(text.contains("passed        40"), "{text}");
 }
+
+#[test]
+fn the_planted_bug_table_catches_every_bug_and_clears_the_same_seeds_without_it() {
+    let output = odradek(&["sim", "--planted-bugs"]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("| `")).collect();
+    assert_eq!(
+        rows.len(),
+        odradek_core::bugs::PlantedBug::ALL.len(),
+        "{text}"
+    );
+    for row in rows {
+        assert!(row.ends_with("| pass |"), "{row}");
+        assert!(!row.contains("not caught"), "{row}");
+    }
+}

@@ -14,6 +14,7 @@
 //! - [`options`]: what a run does (fault kinds, intensity, workload size, planted bug),
 //!   drawn from the seed.
 //! - [`outcome`]: what a run reports (summary, failure, history, trace hash).
+//! - [`planted`]: the planted-bug catalogue (scenario and seed bound per bug) and the hunt.
 //! - [`world`]: the event loop that runs nodes, disks, network, workload and nemesis, in a
 //!   safety and a liveness phase, and checks the history; [`run`] runs one seed.
 //! - [`invariants`]: the properties checked at every emitted response.
@@ -25,6 +26,7 @@ pub mod invariants;
 pub mod net;
 pub mod options;
 pub mod outcome;
+pub mod planted;
 pub mod workload;
 pub mod world;
 

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 /// Arguments of `odradek sim`.
 #[derive(Clone, Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("which").required(true).args(["seed", "seeds"])))]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["seed", "seeds", "planted_bugs"])))]
 pub struct SimArgs {
     /// Run this one seed.
     #[arg(long)]
@@ -58,6 +58,11 @@ pub struct SimArgs {
     /// operations, fewer clients) and print the command that reproduces it (single seed only).
     #[arg(long, conflicts_with = "seeds")]
     pub shrink: bool,
+    /// Hunt every planted bug in its scenario and print the markdown table (bug, pinned
+    /// faults, seed bound, the seed that caught it and what caught it, and whether the same
+    /// seeds pass without it), as published in `papers/`.
+    #[arg(long)]
+    pub planted_bugs: bool,
 }
 
 /// A non-empty range of seeds, both ends included.

@@ -6,6 +6,7 @@
 //!   `--shrink` (find a smaller failing configuration) apply to it.
 //! - `--seeds A..B` / `A..=B`: a sweep on `--jobs` threads with a progress bar on stderr
 //!   (hidden when stderr is not a terminal), then a summary table and the failing seeds.
+//! - `--planted-bugs`: hunt every planted bug in its scenario and print the markdown table.
 //! - `--faults`, `--exclude-faults`, `--faults-only`, `--bug`, `--operations`, `--clients`
 //!   adjust the seed's drawn options (see [`args`]).
 //!
@@ -54,6 +55,9 @@ pub fn execute_with<R>(args: &SimArgs, runner: &R, out: &mut dyn Write) -> u8
 where
     R: Fn(&Options) -> RunResult + Sync + ?Sized,
 {
+    if args.planted_bugs {
+        return planted_bug_table(runner, out);
+    }
     let spec = RunSpec::from_args(args);
     match (args.seed, args.seeds) {
         (Some(seed), _) => run_single(args, &spec, seed, runner, out),
@@ -63,6 +67,25 @@ where
             eprintln!("odradek sim: give --seed N or --seeds A..B");
             EXIT_BAD_INPUT
         }
+    }
+}
+
+/// Hunts every planted bug (`odradek_sim::planted`) and prints the table; fails if any bug
+/// escapes its bound or its seeds fail without it.
+fn planted_bug_table<R>(runner: &R, out: &mut dyn Write) -> u8
+where
+    R: Fn(&Options) -> RunResult + Sync + ?Sized,
+{
+    let run_one = |options: &Options| runner(options);
+    let results: Vec<_> = odradek_sim::planted::CASES
+        .iter()
+        .map(|case| odradek_sim::planted::hunt(case, &run_one))
+        .collect();
+    let _ = write!(out, "{}", odradek_sim::planted::table(&results));
+    if results.iter().all(odradek_sim::planted::HuntResult::holds) {
+        EXIT_PASSED
+    } else {
+        EXIT_FAILED
     }
 }
 
