@@ -1,11 +1,11 @@
 //! Config and broker commands: IncrementalAlterConfigs, AlterConfigs (replace-all),
-//! DescribeConfigs for topics, and broker registration.
+//! DescribeConfigs for topics (broker registration is in `fencing`).
 
 use super::config::{
     describe_topic_configs, topic_config_def, validate_topic_config, DescribedConfig,
 };
 use super::error::ControllerError;
-use super::record::{BrokerRegistration, ConfigRecord, MetadataRecord};
+use super::record::{ConfigRecord, MetadataRecord};
 use super::Controller;
 use std::collections::BTreeSet;
 
@@ -112,43 +112,15 @@ impl Controller {
         &self,
         topic: &str,
     ) -> Result<std::collections::BTreeMap<String, String>, ControllerError> {
-        if self.image.topic_by_name(topic).is_none() {
+        if self.view().topic_by_name(topic).is_none() {
             return Err(ControllerError::UnknownTopic {
                 name: topic.to_owned(),
             });
         }
-        Ok(self.image.topic_configs(topic).cloned().unwrap_or_default())
-    }
-
-    /// A broker registers (or re-registers after a restart, with a new incarnation).
-    /// Registering the same registration again changes nothing and yields no records.
-    /// Issue 6 refuses a new incarnation while the old one is unfenced
-    /// (DUPLICATE_BROKER_REGISTRATION) and starts the broker fenced.
-    pub fn register_broker(
-        &self,
-        registration: BrokerRegistration,
-    ) -> Result<Vec<MetadataRecord>, ControllerError> {
-        let invalid = |reason| ControllerError::InvalidBrokerRegistration {
-            broker_id: registration.broker_id,
-            reason,
-        };
-        if registration.broker_id.0 < 0 {
-            return Err(invalid("broker ids are non-negative"));
-        }
-        if registration.listeners.is_empty() {
-            return Err(invalid("a broker needs at least one listener"));
-        }
-        let names: BTreeSet<&str> = registration
-            .listeners
-            .iter()
-            .map(|l| l.name.as_str())
-            .collect();
-        if names.len() != registration.listeners.len() {
-            return Err(invalid("listener names must be unique"));
-        }
-        if self.image.brokers().get(&registration.broker_id) == Some(&registration) {
-            return Ok(Vec::new());
-        }
-        Ok(vec![MetadataRecord::RegisterBroker(registration)])
+        Ok(self
+            .view()
+            .topic_configs(topic)
+            .cloned()
+            .unwrap_or_default())
     }
 }
