@@ -2,7 +2,7 @@
 //! (re-)registrations, heartbeats (some from stale incarnations), time passing (which fences
 //! brokers that missed their sessions), AlterPartition from the leader or another broker with
 //! right or stale epochs, preferred-replica elections and topic creations (some allowing
-//! unclean election). After every step the controller's invariants hold (`leader ∈ isr ⊆
+//! unclean election, and config changes that turn it on or off). After every step the controller's invariants hold (`leader ∈ isr ⊆
 //! replicas`, no fenced leader, no leaderless partition with a broker able to lead, a fenced
 //! broker in an ISR only as its last member); epochs never decrease, a leader change bumps
 //! the leader epoch, an ISR change the partition epoch; a clean election never picks a
@@ -14,9 +14,9 @@ mod controller_support;
 use controller_support::*;
 use odradek_core::bugs::{PlantedBug, PlantedBugs};
 use odradek_core::controller::{
-    AlterPartitionRequest, BrokerId, Controller, ControllerConfig, ControllerError,
-    CreateTopicRequest, IncarnationId, LeaderEpoch, LocalMetadataLog, MetadataImage,
-    MetadataOffset, MetadataRecord, PartitionEpoch, PartitionIndex,
+    AlterPartitionRequest, BrokerId, ConfigChange, ConfigOperation, Controller, ControllerConfig,
+    ControllerError, CreateTopicRequest, IncarnationId, LeaderEpoch, LocalMetadataLog,
+    MetadataImage, MetadataOffset, MetadataRecord, PartitionEpoch, PartitionIndex,
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -52,6 +52,10 @@ enum Op {
         replication_factor: i16,
         unclean: bool,
     },
+    SetUnclean {
+        partition: usize,
+        enable: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -73,6 +77,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(partitions, replication_factor, unclean)| Op::CreateTopic {
                 partitions, replication_factor, unclean,
             }),
+        1 => (any::<usize>(), any::<bool>())
+            .prop_map(|(partition, enable)| Op::SetUnclean { partition, enable }),
     ]
 }
 
@@ -163,6 +169,19 @@ impl World {
                 self.controller.handle_timeout(at_millis(self.now_millis))
             }
             Op::AlterPartition { .. } => self.alter_partition(op),
+            Op::SetUnclean { partition, enable } => {
+                let Some((t, _)) = self.pick_partition(partition) else {
+                    return Vec::new();
+                };
+                let name = self.controller.view().topic(t).expect("live").name.clone();
+                let change = ConfigChange {
+                    key: "unclean.leader.election.enable".to_owned(),
+                    operation: ConfigOperation::Set(enable.to_string()),
+                };
+                self.controller
+                    .alter_configs(&name, &[change], false)
+                    .expect("valid config")
+            }
             Op::Preferred { partition } => match self.pick_partition(partition) {
                 Some((t, p)) => self
                     .controller

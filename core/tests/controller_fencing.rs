@@ -303,3 +303,33 @@ fn new_partitions_get_only_unfenced_replicas_in_their_isr() {
         Err(ControllerError::InvalidReplicaAssignment { .. })
     ));
 }
+
+#[test]
+fn enabling_unclean_election_on_a_topic_elects_its_leaderless_partitions() {
+    let (mut controller, mut log) = cluster(2);
+    let t = explicit_topic(&mut controller, &mut log, "t", &[&[0, 1]], &[]);
+    shrink(&mut controller, &mut log, t, &[0]);
+    heartbeat(&mut controller, &mut log, 5000, &[1]);
+    let fenced = controller.handle_timeout(at_millis(9000));
+    commit(&mut controller, &mut log, fenced);
+    let enable = [odradek_core::controller::ConfigChange {
+        key: "unclean.leader.election.enable".to_owned(),
+        operation: odradek_core::controller::ConfigOperation::Set("true".to_owned()),
+    }];
+    let records = controller
+        .alter_configs("t", &enable, false)
+        .expect("valid");
+    assert_eq!(
+        records,
+        vec![
+            MetadataRecord::Config(odradek_core::controller::ConfigRecord {
+                topic: "t".to_owned(),
+                key: "unclean.leader.election.enable".to_owned(),
+                value: Some("true".to_owned()),
+            }),
+            change(t, 0, Some(1), &[1], 2, 3),
+        ]
+    );
+    commit(&mut controller, &mut log, records);
+    controller.check_invariants();
+}

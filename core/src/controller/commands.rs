@@ -4,6 +4,7 @@
 use super::config::{
     describe_topic_configs, topic_config_def, validate_topic_config, DescribedConfig,
 };
+use super::election::{push_leaderless_elections, ChangeBatch};
 use super::error::ControllerError;
 use super::record::{ConfigRecord, MetadataRecord};
 use super::Controller;
@@ -32,7 +33,8 @@ pub struct ConfigChange {
 impl Controller {
     /// IncrementalAlterConfigs on a topic: every change is validated (unknown keys and bad
     /// values fail the whole request, as Kafka does per resource); returns the records, none
-    /// when `validate_only` or when nothing would change.
+    /// when `validate_only` or when nothing would change. Config records are followed by the
+    /// elections they make possible (enabling `unclean.leader.election.enable`).
     pub fn alter_configs(
         &self,
         topic: &str,
@@ -67,7 +69,15 @@ impl Controller {
                 }));
             }
         }
-        Ok(if validate_only { Vec::new() } else { records })
+        if validate_only || records.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Enabling unclean election may make leaderless partitions electable now, as
+        // Kafka's controller elects them once the config allows it.
+        let mut batch = ChangeBatch::new(self.view());
+        records.into_iter().for_each(|record| batch.push(record));
+        push_leaderless_elections(&mut batch, &self.config);
+        Ok(batch.into_records())
     }
 
     /// AlterConfigs (the legacy, replace-all form): the topic's overrides become exactly

@@ -1,31 +1,40 @@
 //! The cluster's metadata as a deterministic state machine applied from a metadata log,
-//! KRaft-style: topics, their partitions and replica assignments, topic configs, and broker
-//! registrations.
+//! KRaft-style: topics, their partitions, replica assignments and leadership, topic configs,
+//! and broker registrations with their fencing.
 //!
 //! # Contract
 //! - **Commands yield records; records change state.** A [`Controller`] command
 //!   (`create_topics`, `delete_topics`, `create_partitions`, `alter_configs`,
-//!   `register_broker`, `auto_create_topic`) validates its request against the current
-//!   [`MetadataImage`] with Kafka's rules and returns either a typed [`ControllerError`] or
-//!   the [`MetadataRecord`]s that carry it out. Commands take `&self`: they change nothing.
+//!   `register_broker`, `auto_create_topic`, `alter_partition`, `elect_preferred_leader`,
+//!   and the heartbeat inputs `handle_heartbeat` / `handle_timeout`) validates its request
+//!   against the controller's [view](Controller::view) with Kafka's rules and returns either
+//!   a typed [`ControllerError`] or the [`MetadataRecord`]s that carry it out. Commands
+//!   change nothing but the in-memory heartbeat sessions (never logged: only the fencing
+//!   decisions they lead to are records).
 //! - **Records go through a [`MetadataLog`].** The caller proposes a command's records as
 //!   one atomic batch ([`Controller::propose`]) and applies what the log commits
-//!   ([`Controller::apply_committed`]). Commands must be issued only after every record of
-//!   earlier commands has been applied: [`LocalMetadataLog`] (one node) commits on append so
-//!   this holds trivially; the replicated log of issue 6 must preserve it (the active
-//!   controller waits for commit, or validates against an image with its pending proposals
-//!   applied — the image is `Clone` for that).
+//!   ([`Controller::apply_committed`]). Commit may come later (a replicated log): the
+//!   controller's *view* is the committed image plus its own proposals, so the next command
+//!   already sees them; the view is dropped once they commit, or when the log reports a new
+//!   leader term or refuses a proposal as not leader (a deposed leader's proposals may never
+//!   commit). [`LocalMetadataLog`] (one node) commits on append. The log's side of this
+//!   boundary is documented on [`MetadataLog`].
 //! - **Applying is pure and total on valid logs.** [`MetadataImage::apply`] is deterministic,
 //!   atomic per record, checks the record first ([`ApplyError`], image unchanged) and the
-//!   image's invariants after (`leader ∈ isr ⊆ replicas`, replicas on registered brokers,
-//!   names and ids one to one, ids never reused). Replaying a log's records into a fresh image
-//!   gives an identical image.
+//!   image's invariants after: `leader ∈ isr ⊆ replicas`, replicas on registered brokers, a
+//!   fenced broker leads nothing, the partition epoch grows by one on every partition change
+//!   and the leader epoch by one exactly when the leader changes (so neither decreases),
+//!   names and ids one to one, ids never reused. Replaying a log's records into a fresh image
+//!   gives an identical image. Between commands [`Controller::check_invariants`] also holds:
+//!   no partition is leaderless while a replica could lead it, and a fenced broker stays in an
+//!   ISR only as its last member.
+//! - **Elections** follow Kafka's classic rules (module `election`): clean from the ISR in
+//!   assignment order; unclean only where `unclean.leader.election.enable=true`.
 //! - **No randomness but the seed.** Topic ids and assignment rotation derive from
 //!   [`ControllerConfig::seed`] and a counter kept in the image, so the same seed and commands
-//!   give the same records, topic ids included.
-//!
-//! Issue 6 grows this with broker heartbeats and fencing, leader election, AlterPartition and
-//! preferred-replica election: new record variants, new commands, same boundary.
+//!   give the same records, topic ids included. Time comes in as [`crate::Now`].
+//! - **Planted bugs** ([`ControllerConfig::planted_bugs`], empty in production):
+//!   `UncleanElectionByDefault` and `StaleAlterPartitionAccepted`.
 
 mod assignment;
 mod commands;
