@@ -4,9 +4,10 @@
 //!
 //! # Contract
 //! - A bug is planted only through [`PlantedBugs`] in the log configuration
-//!   (`LogConfig::planted_bugs`), which nothing but the simulator sets: `odradek serve` has no
-//!   flag or config key for it and builds its configuration with [`PlantedBugs::NONE`] (a bin
-//!   test asserts this). Production behaviour is the empty set.
+//!   (`LogConfig::planted_bugs`) or, for the controller's bugs, the controller configuration
+//!   (`ControllerConfig::planted_bugs`), which nothing but the simulator and tests set:
+//!   `odradek serve` has no flag or config key for it and builds its configuration with
+//!   [`PlantedBugs::NONE`] (a bin test asserts this). Production behaviour is the empty set.
 //! - Each variant names the mistake it makes, not the symptom; the simulator's tests state
 //!   which anomaly or invariant catches it and within how many seeds.
 
