@@ -6,7 +6,8 @@
 //! replicas`, no fenced leader, no leaderless partition with a broker able to lead, a fenced
 //! broker in an ISR only as its last member); epochs never decrease, a leader change bumps
 //! the leader epoch, an ISR change the partition epoch; a clean election never picks a
-//! replica outside the ISR; stale AlterPartitions are refused. At the end the committed log
+//! replica outside the ISR; every leader is the one the reference model
+//! (`odradek_model::controller::expected_leader`) names; stale AlterPartitions are refused. At the end the committed log
 //! replayed into a fresh image gives the same image.
 
 mod controller_support;
@@ -18,6 +19,7 @@ use odradek_core::controller::{
     ControllerError, CreateTopicRequest, IncarnationId, LeaderEpoch, LocalMetadataLog,
     MetadataImage, MetadataOffset, MetadataRecord, PartitionEpoch, PartitionIndex,
 };
+use odradek_model::controller::expected_leader;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
@@ -220,6 +222,9 @@ impl World {
         commit(&mut self.controller, &mut self.log, records);
         self.controller.check_invariants();
         check_epochs(&before, self.controller.image());
+        if !matches!(op, Op::Preferred { .. }) {
+            check_leaders_against_the_model(&before, self.controller.image());
+        }
     }
 
     fn alter_partition(&mut self, op: &Op) -> Vec<MetadataRecord> {
@@ -303,6 +308,31 @@ fn check_elections(controller: &Controller, records: &[MetadataRecord]) {
         }
         let offset = scratch.next_offset();
         scratch.apply(offset, record).expect("valid record");
+    }
+}
+
+/// Every partition's leader is the one `odradek_model::controller::expected_leader` names.
+fn check_leaders_against_the_model(before: &MetadataImage, after: &MetadataImage) {
+    for (t, p, partition) in after.partitions() {
+        let previous = before.partition(t, p).and_then(|old| old.leader);
+        let plain = |list: &[BrokerId]| list.iter().map(|b| b.0).collect::<Vec<_>>();
+        let name = &after.topic(t).expect("live").name;
+        let unclean = after
+            .topic_configs(name)
+            .and_then(|c| c.get("unclean.leader.election.enable"))
+            .is_some_and(|v| v == "true");
+        let expected = expected_leader(
+            &plain(&partition.replicas),
+            &plain(&partition.isr),
+            previous.map(|b| b.0),
+            &|b| after.is_unfenced(BrokerId(b)),
+            unclean,
+        );
+        assert_eq!(
+            partition.leader.map(|b| b.0),
+            expected,
+            "{t} {p}: {partition:?}"
+        );
     }
 }
 
