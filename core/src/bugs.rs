@@ -4,9 +4,10 @@
 //!
 //! # Contract
 //! - A bug is planted only through [`PlantedBugs`] in the log configuration
-//!   (`LogConfig::planted_bugs`), which nothing but the simulator sets: `odradek serve` has no
-//!   flag or config key for it and builds its configuration with [`PlantedBugs::NONE`] (a bin
-//!   test asserts this). Production behaviour is the empty set.
+//!   (`LogConfig::planted_bugs`) or, for the controller's bugs, the controller configuration
+//!   (`ControllerConfig::planted_bugs`), which nothing but the simulator and tests set:
+//!   `odradek serve` has no flag or config key for it and builds its configuration with
+//!   [`PlantedBugs::NONE`] (a bin test asserts this). Production behaviour is the empty set.
 //! - Each variant names the mistake it makes, not the symptom; the simulator's tests state
 //!   which anomaly or invariant catches it and within how many seeds.
 
@@ -29,16 +30,26 @@ pub enum PlantedBug {
     /// After a crash, recovery sets the next offset one below the log end offset, so the
     /// first offset assigned after restart was already assigned before the crash.
     OffsetReusedAfterCrash,
+    /// The controller elects an out-of-sync replica when no ISR member is live even though
+    /// the topic leaves `unclean.leader.election.enable` at its default `false` (Kafka 0.8's
+    /// default, found by Jepsen in 2013): acknowledged writes the new leader never had are lost.
+    UncleanElectionByDefault,
+    /// The controller does not fence AlterPartition by epoch: the leader-epoch check is
+    /// skipped, and with it the partition-epoch and current-leader checks that would catch the
+    /// same staleness, so a zombie leader from an older epoch rewrites the ISR.
+    StaleAlterPartitionAccepted,
 }
 
 impl PlantedBug {
     /// Every planted bug, in declaration order.
-    pub const ALL: [PlantedBug; 5] = [
+    pub const ALL: [PlantedBug; 7] = [
         PlantedBug::AckBeforeDurable,
         PlantedBug::FetchBeyondDurable,
         PlantedBug::RecoverWithoutTruncatingTornTail,
         PlantedBug::FetchSkipsRecord,
         PlantedBug::OffsetReusedAfterCrash,
+        PlantedBug::UncleanElectionByDefault,
+        PlantedBug::StaleAlterPartitionAccepted,
     ];
 
     /// The kebab-case name used by `odradek sim --bug`.
@@ -49,6 +60,8 @@ impl PlantedBug {
             PlantedBug::RecoverWithoutTruncatingTornTail => "recover-without-truncating-torn-tail",
             PlantedBug::FetchSkipsRecord => "fetch-skips-record",
             PlantedBug::OffsetReusedAfterCrash => "offset-reused-after-crash",
+            PlantedBug::UncleanElectionByDefault => "unclean-election-by-default",
+            PlantedBug::StaleAlterPartitionAccepted => "stale-alter-partition-accepted",
         }
     }
 
@@ -57,8 +70,8 @@ impl PlantedBug {
         PlantedBug::ALL.into_iter().find(|bug| bug.name() == name)
     }
 
-    fn bit(self) -> u8 {
-        1 << (self as u8)
+    fn bit(self) -> u32 {
+        1 << (self as u32)
     }
 }
 
@@ -68,9 +81,9 @@ impl fmt::Display for PlantedBug {
     }
 }
 
-/// A set of planted bugs (a bit set: checked on hot paths).
+/// A set of planted bugs (a bit set: checked on hot paths; room for 32 bugs).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct PlantedBugs(u8);
+pub struct PlantedBugs(u32);
 
 impl PlantedBugs {
     /// No bugs: production behaviour.
@@ -79,6 +92,11 @@ impl PlantedBugs {
     /// Exactly this bug.
     pub fn only(bug: PlantedBug) -> PlantedBugs {
         PlantedBugs(bug.bit())
+    }
+
+    /// This set with `bug` added.
+    pub fn with(self, bug: PlantedBug) -> PlantedBugs {
+        PlantedBugs(self.0 | bug.bit())
     }
 
     /// Is this bug planted?

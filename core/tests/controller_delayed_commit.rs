@@ -7,9 +7,8 @@ mod controller_support;
 
 use controller_support::*;
 use odradek_core::controller::{
-    BrokerId, CommittedRecord, Controller, ControllerConfig, ControllerError, CreateTopicRequest,
-    LocalMetadataLog, MetadataImage, MetadataLog, MetadataLogError, MetadataOffset, MetadataRecord,
-    PartitionIndex,
+    BrokerId, CommittedRecord, Controller, ControllerError, CreateTopicRequest, MetadataImage,
+    MetadataLog, MetadataLogError, MetadataOffset, MetadataRecord, PartitionIndex,
 };
 use std::collections::VecDeque;
 
@@ -90,36 +89,33 @@ impl MetadataLog for DelayedLog {
     }
 }
 
-/// A controller whose brokers 0..3 registered and heartbeated through the local log, then
-/// moved onto a `DelayedLog` that already holds the same committed records.
+/// A controller whose brokers 0..3 registered and heartbeated (at time zero) through the
+/// local log, then moved onto a `DelayedLog` that already commits the same records.
 fn delayed_cluster() -> (Controller, DelayedLog) {
     let (local_controller, local_log) = cluster(3);
     let mut log = DelayedLog::leading();
     let mut controller = Controller::new(local_controller.config().clone()).expect("valid");
     log.append(local_log.records().to_vec()).expect("leader");
     log.commit_next();
-    assert_eq!(
-        controller.apply_committed(&mut log),
-        Ok(local_log.records().len())
-    );
+    let count = local_log.records().len();
+    assert_eq!(controller.apply_committed(&mut log), Ok(count));
     (controller, log)
 }
 
-fn create_t(controller: &mut Controller, log: &mut DelayedLog) {
-    let mut request = CreateTopicRequest::new("t", 1, 3);
-    request.assignments.clear();
+fn propose_topic_t(controller: &mut Controller, log: &mut DelayedLog) {
+    let request = CreateTopicRequest::new("t", 1, 3);
     let created = controller
         .create_topics(&[request], false)
         .remove(0)
         .result
-        .expect("ok");
+        .expect("valid");
     controller.propose(log, created.records).expect("leader");
 }
 
 #[test]
 fn commands_see_uncommitted_proposals_and_the_image_changes_only_on_commit() {
     let (mut controller, mut log) = delayed_cluster();
-    create_t(&mut controller, &mut log);
+    propose_topic_t(&mut controller, &mut log);
     assert!(
         controller.image().topic_by_name("t").is_none(),
         "not committed"
@@ -136,16 +132,10 @@ fn commands_see_uncommitted_proposals_and_the_image_changes_only_on_commit() {
         .topic_by_name("t")
         .expect("in view")
         .topic_id;
-    let leader = controller
-        .view()
-        .partition(t, PartitionIndex(0))
-        .expect("p")
-        .leader;
-    let preferred = controller.elect_preferred_leader(t, PartitionIndex(0));
     assert_eq!(
-        preferred,
+        controller.elect_preferred_leader(t, PartitionIndex(0)),
         Err(ControllerError::ElectionNotNeeded),
-        "{leader:?} leads"
+        "the uncommitted partition is found, led by its preferred replica"
     );
     assert_eq!(controller.apply_committed(&mut log), Ok(0));
     log.commit_next();
@@ -158,10 +148,15 @@ fn commands_see_uncommitted_proposals_and_the_image_changes_only_on_commit() {
 #[test]
 fn a_fencing_decided_before_commit_is_not_decided_twice() {
     let (mut controller, mut log) = delayed_cluster();
-    let records = controller.handle_timeout(at_millis(9000));
+    assert_eq!(
+        controller.handle_timeout(at_millis(1)),
+        vec![],
+        "sessions start"
+    );
+    let records = controller.handle_timeout(at_millis(9001));
     assert_eq!(records.len(), 3, "all three brokers missed their sessions");
     controller.propose(&mut log, records).expect("leader");
-    assert_eq!(controller.handle_timeout(at_millis(9001)), vec![]);
+    assert_eq!(controller.handle_timeout(at_millis(9002)), vec![]);
     assert!(controller.view().is_fenced(BrokerId(0)));
     assert!(!controller.image().is_fenced(BrokerId(0)));
     log.commit_next();
@@ -172,7 +167,7 @@ fn a_fencing_decided_before_commit_is_not_decided_twice() {
 #[test]
 fn a_controller_that_loses_leadership_discards_its_uncommitted_view() {
     let (mut controller, mut log) = delayed_cluster();
-    create_t(&mut controller, &mut log);
+    propose_topic_t(&mut controller, &mut log);
     log.lose_leadership();
     assert_eq!(controller.apply_committed(&mut log), Ok(0));
     assert!(!controller.has_uncommitted());
@@ -187,7 +182,7 @@ fn a_controller_that_loses_leadership_discards_its_uncommitted_view() {
         Err(ControllerError::NotController)
     );
     log.win_leadership(2);
-    create_t(&mut controller, &mut log);
+    propose_topic_t(&mut controller, &mut log);
     log.commit_next();
     controller.apply_committed(&mut log).expect("applies");
     assert!(controller.image().topic_by_name("t").is_some());
@@ -203,23 +198,21 @@ fn a_controller_that_loses_leadership_discards_its_uncommitted_view() {
 #[test]
 fn a_new_leadership_term_discards_proposals_of_the_old_one_even_without_a_refusal() {
     let (mut controller, mut log) = delayed_cluster();
-    create_t(&mut controller, &mut log);
+    propose_topic_t(&mut controller, &mut log);
     log.lose_leadership();
     log.win_leadership(2);
     assert_eq!(controller.apply_committed(&mut log), Ok(0));
+    assert!(!controller.has_uncommitted());
     assert!(controller.view().topic_by_name("t").is_none());
 }
 
 #[test]
 fn records_that_do_not_apply_to_the_view_never_reach_the_log() {
     let (mut controller, mut log) = delayed_cluster();
-    let bogus = vec![fencing(9, true)];
     assert!(matches!(
-        controller.propose(&mut log, bogus),
+        controller.propose(&mut log, vec![fencing(9, true)]),
         Err(ControllerError::InvalidRecords { .. })
     ));
     assert!(log.pending.is_empty());
-    let mut local = LocalMetadataLog::new();
-    let _ = ControllerConfig::default();
-    assert!(local.append(vec![]).is_ok());
+    assert!(!controller.has_uncommitted());
 }

@@ -6,9 +6,10 @@ mod controller_support;
 
 use controller_support::*;
 use odradek_core::controller::{
-    ApplyError, BrokerId, ConfigRecord, ControllerError, CreateTopicRequest, LeaderEpoch, Listener,
-    LocalMetadataLog, MetadataImage, MetadataLog, MetadataOffset, MetadataRecord, PartitionEpoch,
-    PartitionIndex, PartitionRecord, RemoveTopicRecord, TopicId, TopicRecord,
+    ApplyError, BrokerFencingRecord, BrokerId, ConfigRecord, ControllerError, CreateTopicRequest,
+    LeaderEpoch, Listener, LocalMetadataLog, MetadataImage, MetadataLog, MetadataOffset,
+    MetadataRecord, PartitionEpoch, PartitionIndex, PartitionRecord, RemoveTopicRecord, TopicId,
+    TopicRecord,
 };
 
 const T: TopicId = TopicId::from_u128(0x1111_2222_3333_4444_5555_6666_7777_8888);
@@ -19,6 +20,12 @@ fn base_image() -> MetadataImage {
     let mut records: Vec<MetadataRecord> = (0..3)
         .map(|id| MetadataRecord::RegisterBroker(broker(id, None)))
         .collect();
+    records.extend((0..3).map(|id| {
+        MetadataRecord::UnfenceBroker(BrokerFencingRecord {
+            broker_id: BrokerId(id),
+            incarnation: broker(id, None).incarnation,
+        })
+    }));
     records.push(topic_record("t", T));
     records.push(partition(T, 0, &[0, 1], &[0, 1], Some(0)));
     for (offset, record) in records.iter().enumerate() {
@@ -279,6 +286,16 @@ fn broker_registration_is_validated_and_idempotent() {
     assert!(invalid(twice));
     let mut restarted = broker(0, Some("r1"));
     restarted.incarnation.0 += 1;
+    assert_eq!(
+        controller.register_broker(restarted.clone()),
+        Err(ControllerError::DuplicateBrokerRegistration {
+            broker_id: BrokerId(0)
+        }),
+        "the previous incarnation is still heartbeating"
+    );
+    let fencing = controller.handle_timeout(at_millis(9000));
+    commit(&mut controller, &mut log, fencing);
+    assert!(controller.image().is_fenced(BrokerId(0)));
     let records = controller
         .register_broker(restarted.clone())
         .expect("valid");

@@ -98,3 +98,33 @@ impl ModelCluster {
         Ok(())
     }
 }
+
+/// The leader a partition must have once a controller command is done, by Kafka's classic
+/// (pre-ELR) election rules, given its replicas in assignment order, its ISR and leader
+/// *after* the command, its leader *before*, which brokers are live (registered and
+/// unfenced) after it, and whether the topic allows unclean election:
+/// the previous leader if it is still a live ISR member; else the first live ISR member in
+/// assignment order; else, if unclean election is allowed, the first live replica (then the
+/// ISR is that replica alone); else none.
+///
+/// Not for commands that move leadership on purpose (preferred-replica election).
+pub fn expected_leader(
+    replicas: &[i32],
+    isr: &[i32],
+    previous_leader: Option<i32>,
+    is_live: &dyn Fn(i32) -> bool,
+    unclean_allowed: bool,
+) -> Option<i32> {
+    if let Some(leader) = previous_leader {
+        if isr.contains(&leader) && is_live(leader) {
+            return Some(leader);
+        }
+    }
+    if let Some(&first) = replicas.iter().find(|r| isr.contains(r) && is_live(**r)) {
+        return Some(first);
+    }
+    if unclean_allowed {
+        return replicas.iter().copied().find(|r| is_live(*r));
+    }
+    None
+}

@@ -1,11 +1,12 @@
 //! Config and broker commands: IncrementalAlterConfigs, AlterConfigs (replace-all),
-//! DescribeConfigs for topics, and broker registration.
+//! DescribeConfigs for topics (broker registration is in `fencing`).
 
 use super::config::{
     describe_topic_configs, topic_config_def, validate_topic_config, DescribedConfig,
 };
+use super::election::{push_leaderless_elections, ChangeBatch};
 use super::error::ControllerError;
-use super::record::{BrokerRegistration, ConfigRecord, MetadataRecord};
+use super::record::{ConfigRecord, MetadataRecord};
 use super::Controller;
 use std::collections::BTreeSet;
 
@@ -32,7 +33,8 @@ pub struct ConfigChange {
 impl Controller {
     /// IncrementalAlterConfigs on a topic: every change is validated (unknown keys and bad
     /// values fail the whole request, as Kafka does per resource); returns the records, none
-    /// when `validate_only` or when nothing would change.
+    /// when `validate_only` or when nothing would change. Config records are followed by the
+    /// elections they make possible (enabling `unclean.leader.election.enable`).
     pub fn alter_configs(
         &self,
         topic: &str,
@@ -67,7 +69,15 @@ impl Controller {
                 }));
             }
         }
-        Ok(if validate_only { Vec::new() } else { records })
+        if validate_only || records.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Enabling unclean election may make leaderless partitions electable now, as
+        // Kafka's controller elects them once the config allows it.
+        let mut batch = ChangeBatch::new(self.view());
+        records.into_iter().for_each(|record| batch.push(record));
+        push_leaderless_elections(&mut batch, &self.config);
+        Ok(batch.into_records())
     }
 
     /// AlterConfigs (the legacy, replace-all form): the topic's overrides become exactly
@@ -112,43 +122,15 @@ impl Controller {
         &self,
         topic: &str,
     ) -> Result<std::collections::BTreeMap<String, String>, ControllerError> {
-        if self.image.topic_by_name(topic).is_none() {
+        if self.view().topic_by_name(topic).is_none() {
             return Err(ControllerError::UnknownTopic {
                 name: topic.to_owned(),
             });
         }
-        Ok(self.image.topic_configs(topic).cloned().unwrap_or_default())
-    }
-
-    /// A broker registers (or re-registers after a restart, with a new incarnation).
-    /// Registering the same registration again changes nothing and yields no records.
-    /// Issue 6 refuses a new incarnation while the old one is unfenced
-    /// (DUPLICATE_BROKER_REGISTRATION) and starts the broker fenced.
-    pub fn register_broker(
-        &self,
-        registration: BrokerRegistration,
-    ) -> Result<Vec<MetadataRecord>, ControllerError> {
-        let invalid = |reason| ControllerError::InvalidBrokerRegistration {
-            broker_id: registration.broker_id,
-            reason,
-        };
-        if registration.broker_id.0 < 0 {
-            return Err(invalid("broker ids are non-negative"));
-        }
-        if registration.listeners.is_empty() {
-            return Err(invalid("a broker needs at least one listener"));
-        }
-        let names: BTreeSet<&str> = registration
-            .listeners
-            .iter()
-            .map(|l| l.name.as_str())
-            .collect();
-        if names.len() != registration.listeners.len() {
-            return Err(invalid("listener names must be unique"));
-        }
-        if self.image.brokers().get(&registration.broker_id) == Some(&registration) {
-            return Ok(Vec::new());
-        }
-        Ok(vec![MetadataRecord::RegisterBroker(registration)])
+        Ok(self
+            .view()
+            .topic_configs(topic)
+            .cloned()
+            .unwrap_or_default())
     }
 }

@@ -7,7 +7,12 @@
 //! Kafka's DescribeConfigs: a topic override, a static broker default, or Kafka's default.
 
 use super::error::ControllerError;
+use crate::bugs::PlantedBugs;
 use std::collections::BTreeMap;
+
+/// Kafka's default `broker.session.timeout.ms`: a broker that sends no heartbeat for this
+/// long is fenced.
+pub const BROKER_SESSION_TIMEOUT_MS_DEFAULT: u64 = 9000;
 
 /// Static configuration of the controller (Kafka's broker-level settings that matter to it).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,6 +31,11 @@ pub struct ControllerConfig {
     /// Broker-wide defaults of topic configs, keyed by the *topic* config name (e.g.
     /// `retention.ms` for Kafka's `log.retention.ms`); reported as STATIC_BROKER_CONFIG.
     pub topic_config_defaults: BTreeMap<String, String>,
+    /// How long a broker may go without a heartbeat before it is fenced
+    /// (`broker.session.timeout.ms`, Kafka's default 9000).
+    pub broker_session_timeout_ms: u64,
+    /// Deliberate mistakes for the simulator to find; [`PlantedBugs::NONE`] in production.
+    pub planted_bugs: PlantedBugs,
 }
 
 impl Default for ControllerConfig {
@@ -36,6 +46,8 @@ impl Default for ControllerConfig {
             default_replication_factor: 1,
             auto_create_topics_enable: true,
             topic_config_defaults: BTreeMap::new(),
+            broker_session_timeout_ms: BROKER_SESSION_TIMEOUT_MS_DEFAULT,
+            planted_bugs: PlantedBugs::NONE,
         }
     }
 }

@@ -3,7 +3,9 @@
 //! [`ApplyError`] is a record that cannot be applied to the image: since the controller only
 //! logs records it validated, it means a corrupt log or a bug, and the image is left unchanged.
 
-use super::ids::{BrokerId, MetadataOffset, PartitionIndex, TopicId};
+use super::ids::{
+    BrokerId, IncarnationId, LeaderEpoch, MetadataOffset, PartitionEpoch, PartitionIndex, TopicId,
+};
 
 /// Why a topic name is illegal (Kafka's `Topic.validate` rules).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,6 +143,91 @@ pub enum ControllerError {
     /// (or no longer) the quorum leader. Never returned by the single-node log.
     #[error("not the active controller")]
     NotController,
+    /// → BROKER_ID_NOT_REGISTERED (102): a heartbeat or AlterPartition from a broker the
+    /// controller does not know.
+    #[error("broker {broker_id} is not registered")]
+    BrokerNotRegistered {
+        /// The broker.
+        broker_id: BrokerId,
+    },
+    /// → STALE_BROKER_EPOCH (77): a heartbeat or AlterPartition from an incarnation that is
+    /// not the registered one (a previous run of the broker).
+    #[error("broker {broker_id} incarnation {incarnation:?} is not the registered {registered:?}")]
+    StaleBrokerEpoch {
+        /// The broker.
+        broker_id: BrokerId,
+        /// The incarnation in the request.
+        incarnation: IncarnationId,
+        /// The registered incarnation.
+        registered: IncarnationId,
+    },
+    /// → DUPLICATE_BROKER_REGISTRATION (101): a new incarnation registers while the previous
+    /// one is unfenced and still heartbeating.
+    #[error("broker {broker_id} is already registered by a live incarnation")]
+    DuplicateBrokerRegistration {
+        /// The broker.
+        broker_id: BrokerId,
+    },
+    /// → UNKNOWN_TOPIC_OR_PARTITION (3): an AlterPartition or election for a partition that
+    /// does not exist.
+    #[error("unknown partition {partition} of topic {topic_id}")]
+    UnknownPartition {
+        /// The topic.
+        topic_id: TopicId,
+        /// The partition.
+        partition: PartitionIndex,
+    },
+    /// → FENCED_LEADER_EPOCH (74): an AlterPartition with a leader epoch that is not the
+    /// partition's current one (a zombie leader, or a leader that missed an election).
+    #[error("leader epoch {requested} is not the current {current}")]
+    FencedLeaderEpoch {
+        /// The epoch in the request.
+        requested: LeaderEpoch,
+        /// The partition's epoch.
+        current: LeaderEpoch,
+    },
+    /// → INVALID_UPDATE_VERSION (95): an AlterPartition with a partition epoch that is not the
+    /// partition's current one (the leader's view of the ISR is out of date).
+    #[error("partition epoch {requested} is not the current {current}")]
+    InvalidUpdateVersion {
+        /// The epoch in the request.
+        requested: PartitionEpoch,
+        /// The partition's epoch.
+        current: PartitionEpoch,
+    },
+    /// → NOT_LEADER_OR_FOLLOWER (6): an AlterPartition from a broker that does not lead the
+    /// partition.
+    #[error("broker {broker_id} does not lead the partition (leader {leader:?})")]
+    NotLeaderOrFollower {
+        /// The sender.
+        broker_id: BrokerId,
+        /// The partition's leader.
+        leader: Option<BrokerId>,
+    },
+    /// → INELIGIBLE_REPLICA (107): a proposed ISR names a fenced broker or a non-replica.
+    #[error("broker {broker_id} cannot join the ISR: {reason}")]
+    IneligibleReplica {
+        /// The ineligible broker.
+        broker_id: BrokerId,
+        /// Why.
+        reason: &'static str,
+    },
+    /// → PREFERRED_LEADER_NOT_AVAILABLE (80): the preferred replica is fenced or out of sync.
+    #[error("preferred leader {preferred} is not an unfenced ISR member")]
+    PreferredLeaderNotAvailable {
+        /// The preferred replica.
+        preferred: BrokerId,
+    },
+    /// → INVALID_REQUEST (42): records proposed to the log do not apply to the controller's
+    /// view (a caller proposing records no command of this controller made).
+    #[error("proposed records do not apply: {error}")]
+    InvalidRecords {
+        /// Why the first bad record does not apply.
+        error: ApplyError,
+    },
+    /// → ELECTION_NOT_NEEDED (84): the preferred replica already leads.
+    #[error("the preferred replica already leads")]
+    ElectionNotNeeded,
     /// → THROTTLING_QUOTA_EXCEEDED (89)-like backpressure: the metadata log has too many
     /// uncommitted records; retry later.
     #[error("metadata log backpressure: {pending} records pending (limit {limit})")]
@@ -226,5 +313,35 @@ pub enum ApplyError {
     InvalidBrokerId {
         /// The broker.
         broker_id: BrokerId,
+    },
+    /// A partition change breaks the epoch rules (partition epoch +1 on every change, leader
+    /// epoch +1 exactly when the leader changes) or changes nothing.
+    #[error("partition {partition} of {topic_id}: {reason}")]
+    InvalidPartitionChange {
+        /// The topic.
+        topic_id: TopicId,
+        /// The partition.
+        partition: PartitionIndex,
+        /// Which rule is broken.
+        reason: &'static str,
+    },
+    /// A fencing record names an unregistered broker or another incarnation, fences a fenced
+    /// broker or unfences an unfenced one.
+    #[error("broker {broker_id}: {reason}")]
+    InvalidBrokerFencing {
+        /// The broker.
+        broker_id: BrokerId,
+        /// Which rule is broken.
+        reason: &'static str,
+    },
+    /// A record would leave a fenced broker leading a partition.
+    #[error("fenced broker {broker_id} would lead partition {partition} of {topic_id}")]
+    FencedLeader {
+        /// The broker.
+        broker_id: BrokerId,
+        /// The topic.
+        topic_id: TopicId,
+        /// The partition.
+        partition: PartitionIndex,
     },
 }

@@ -5,12 +5,17 @@
 //! `BTreeMap`, so two images built from the same records are equal (`==`) and iterate in the
 //! same order — replaying a log into a fresh image gives an identical image, the property a
 //! replicated metadata log (issue 6) relies on.
+//!
+//! Fencing (issue 6): a broker is fenced from its registration until its first heartbeat
+//! (an `UnfenceBroker` record) and again when it stops heartbeating (`FenceBroker`). A fenced
+//! broker leads nothing: records that would break this are refused, so a batch that fences a
+//! leader moves its leadership first (`PartitionChange` records before the fencing one).
 
 use super::error::ApplyError;
 use super::ids::{BrokerId, LeaderEpoch, MetadataOffset, PartitionEpoch, PartitionIndex, TopicId};
 use super::record::{
-    BrokerRegistration, ConfigRecord, MetadataRecord, PartitionRecord, RemoveTopicRecord,
-    TopicRecord,
+    BrokerFencingRecord, BrokerRegistration, ConfigRecord, MetadataRecord, PartitionChangeRecord,
+    PartitionRecord, RemoveTopicRecord, TopicRecord,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -58,6 +63,7 @@ impl TopicImage {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MetadataImage {
     brokers: BTreeMap<BrokerId, BrokerRegistration>,
+    fenced_brokers: BTreeSet<BrokerId>,
     topics: BTreeMap<TopicId, TopicImage>,
     topic_ids_by_name: BTreeMap<String, TopicId>,
     topic_configs: BTreeMap<String, BTreeMap<String, String>>,
@@ -88,10 +94,48 @@ impl MetadataImage {
         &self.brokers
     }
 
-    /// Brokers that may be given new replicas. Today every registered broker; issue 6
-    /// excludes fenced ones here.
+    /// Brokers that may be given new replicas: the registered, unfenced ones.
     pub fn usable_brokers(&self) -> Vec<&BrokerRegistration> {
-        self.brokers.values().collect()
+        self.brokers
+            .values()
+            .filter(|b| !self.fenced_brokers.contains(&b.broker_id))
+            .collect()
+    }
+
+    /// Registered brokers that are fenced (not heartbeating, or registered and not yet
+    /// heartbeating).
+    pub fn fenced_brokers(&self) -> &BTreeSet<BrokerId> {
+        &self.fenced_brokers
+    }
+
+    /// Whether `broker_id` is registered and fenced.
+    pub fn is_fenced(&self, broker_id: BrokerId) -> bool {
+        self.fenced_brokers.contains(&broker_id)
+    }
+
+    /// Whether `broker_id` is registered and unfenced: it may lead and join ISRs.
+    pub fn is_unfenced(&self, broker_id: BrokerId) -> bool {
+        self.brokers.contains_key(&broker_id) && !self.fenced_brokers.contains(&broker_id)
+    }
+
+    /// One partition, by topic id and index.
+    pub fn partition(
+        &self,
+        topic_id: TopicId,
+        partition: PartitionIndex,
+    ) -> Option<&PartitionImage> {
+        self.topics.get(&topic_id)?.partition(partition)
+    }
+
+    /// Every partition of every live topic, by topic id then index.
+    pub fn partitions(&self) -> impl Iterator<Item = (TopicId, PartitionIndex, &PartitionImage)> {
+        self.topics.values().flat_map(|topic| {
+            topic
+                .partitions
+                .iter()
+                .enumerate()
+                .map(|(index, p)| (topic.topic_id, PartitionIndex(index as i32), p))
+        })
     }
 
     /// Live topics by id.
@@ -152,6 +196,9 @@ impl MetadataImage {
             MetadataRecord::Partition(partition) => self.apply_partition(partition)?,
             MetadataRecord::Config(config) => self.apply_config(config)?,
             MetadataRecord::RemoveTopic(remove) => self.apply_remove_topic(remove)?,
+            MetadataRecord::PartitionChange(change) => self.apply_partition_change(change)?,
+            MetadataRecord::FenceBroker(fence) => self.apply_fencing(fence, true)?,
+            MetadataRecord::UnfenceBroker(unfence) => self.apply_fencing(unfence, false)?,
         }
         self.last_applied_offset = Some(offset);
         if cfg!(debug_assertions) {
@@ -166,8 +213,115 @@ impl MetadataImage {
                 broker_id: registration.broker_id,
             });
         }
-        self.brokers
-            .insert(registration.broker_id, registration.clone());
+        let broker_id = registration.broker_id;
+        let same_run = self
+            .brokers
+            .get(&broker_id)
+            .is_some_and(|b| b.incarnation == registration.incarnation);
+        if !same_run {
+            self.check_leads_nothing(broker_id)?;
+            self.fenced_brokers.insert(broker_id);
+        }
+        self.brokers.insert(broker_id, registration.clone());
+        Ok(())
+    }
+
+    /// Refuses a record that would fence `broker_id` while it leads a partition.
+    fn check_leads_nothing(&self, broker_id: BrokerId) -> Result<(), ApplyError> {
+        match self
+            .partitions()
+            .find(|(_, _, p)| p.leader == Some(broker_id))
+        {
+            Some((topic_id, partition, _)) => Err(ApplyError::FencedLeader {
+                broker_id,
+                topic_id,
+                partition,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn apply_fencing(
+        &mut self,
+        record: &BrokerFencingRecord,
+        fence: bool,
+    ) -> Result<(), ApplyError> {
+        let broker_id = record.broker_id;
+        let invalid = |reason| ApplyError::InvalidBrokerFencing { broker_id, reason };
+        let registration = self
+            .brokers
+            .get(&broker_id)
+            .ok_or_else(|| invalid("not registered"))?;
+        if registration.incarnation != record.incarnation {
+            return Err(invalid("not the registered incarnation"));
+        }
+        if fence == self.fenced_brokers.contains(&broker_id) {
+            return Err(invalid(if fence {
+                "already fenced"
+            } else {
+                "not fenced"
+            }));
+        }
+        if fence {
+            self.check_leads_nothing(broker_id)?;
+            self.fenced_brokers.insert(broker_id);
+        } else {
+            self.fenced_brokers.remove(&broker_id);
+        }
+        Ok(())
+    }
+
+    fn apply_partition_change(&mut self, record: &PartitionChangeRecord) -> Result<(), ApplyError> {
+        let (topic_id, index) = (record.topic_id, record.partition);
+        let current = self
+            .partition(topic_id, index)
+            .ok_or(ApplyError::UnknownTopicId { topic_id })?;
+        let invalid = |reason| ApplyError::InvalidPartitionChange {
+            topic_id,
+            partition: index,
+            reason,
+        };
+        check_partition_shape(&current.replicas, &record.isr, record.leader).map_err(|reason| {
+            ApplyError::InvalidPartitionState {
+                topic_id,
+                partition: index,
+                reason,
+            }
+        })?;
+        if record.leader == current.leader && record.isr == current.isr {
+            return Err(invalid("changes nothing"));
+        }
+        if record.partition_epoch != current.partition_epoch.next() {
+            return Err(invalid("partition epoch is not the current one plus one"));
+        }
+        let expected_leader_epoch = if record.leader == current.leader {
+            current.leader_epoch
+        } else {
+            current.leader_epoch.next()
+        };
+        if record.leader_epoch != expected_leader_epoch {
+            return Err(invalid(
+                "leader epoch must grow by one exactly when the leader changes",
+            ));
+        }
+        if let Some(leader) = record.leader.filter(|l| self.fenced_brokers.contains(l)) {
+            return Err(ApplyError::FencedLeader {
+                broker_id: leader,
+                topic_id,
+                partition: index,
+            });
+        }
+        let slot = usize::try_from(index.0).ok();
+        if let Some(partition) = self
+            .topics
+            .get_mut(&topic_id)
+            .and_then(|t| slot.and_then(|i| t.partitions.get_mut(i)))
+        {
+            partition.leader = record.leader;
+            partition.isr = record.isr.clone();
+            partition.leader_epoch = record.leader_epoch;
+            partition.partition_epoch = record.partition_epoch;
+        }
         Ok(())
     }
 
@@ -231,6 +385,13 @@ impl MetadataImage {
         {
             return Err(ApplyError::UnregisteredBroker { broker_id });
         }
+        if let Some(leader) = record.leader.filter(|l| self.fenced_brokers.contains(l)) {
+            return Err(ApplyError::FencedLeader {
+                broker_id: leader,
+                topic_id,
+                partition: record.partition,
+            });
+        }
         let partition = PartitionImage {
             replicas: record.replicas.clone(),
             isr: record.isr.clone(),
@@ -278,9 +439,13 @@ impl MetadataImage {
 
     /// Asserts the image's invariants: names and ids map one to one; every partition has
     /// `leader ∈ isr ⊆ replicas`, distinct replicas on registered brokers, non-negative
-    /// epochs; configs only for live topics; every live id is recorded as used. A failure is
-    /// a bug (apply validates records first), never bad input.
+    /// epochs; no fenced broker leads; fenced brokers are registered; configs only for live
+    /// topics; every live id is recorded as used. A failure is a bug (apply validates records
+    /// first), never bad input.
     pub fn check_invariants(&self) {
+        for broker_id in &self.fenced_brokers {
+            assert!(self.brokers.contains_key(broker_id), "fenced unregistered");
+        }
         assert_eq!(self.topics.len(), self.topic_ids_by_name.len());
         for (name, topic_id) in &self.topic_ids_by_name {
             let topic = self
@@ -298,6 +463,9 @@ impl MetadataImage {
                 assert!(partition.leader_epoch.0 >= 0 && partition.partition_epoch.0 >= 0);
                 for broker_id in &partition.replicas {
                     assert!(self.brokers.contains_key(broker_id), "replica unregistered");
+                }
+                if let Some(leader) = partition.leader {
+                    assert!(!self.fenced_brokers.contains(&leader), "fenced leader");
                 }
             }
         }

@@ -12,6 +12,26 @@
 //! - the replicated log (issue 6: a simulated quorum; later openraft): `append` only hands
 //!   the batch to the quorum leader, and `poll_committed` yields it once a majority has it.
 //!   A non-leader refuses proposals with [`MetadataLogError::NotLeader`].
+//!
+//! # Contract for implementations
+//! - **Proposals may be refused.** `append` returns `NotLeader` on a node that does not lead
+//!   the quorum, `Backpressure` when too much awaits commit; a refused batch is not in the
+//!   log, in whole.
+//! - **Commit comes later, in order.** `poll_committed` yields every committed record exactly
+//!   once, in offset order, offsets strictly increasing (gaps allowed: a quorum may log
+//!   entries of its own, such as leader-change markers, that carry no metadata record). A
+//!   batch commits whole or not at all. Records of an accepted proposal may never commit if
+//!   leadership is lost before they reach a majority; they are then replaced by the new
+//!   leader's records at the same offsets.
+//! - **Leadership is visible.** `leader_term` is `Some(term)` while this node leads in
+//!   `term` (a number that grows with every election) and `None` otherwise. The controller
+//!   keeps a *view* (the committed image plus its own proposals) to validate commands
+//!   against; it discards that view whenever the term differs from the one its proposals
+//!   were made in, or a proposal is refused with `NotLeader`, because uncommitted proposals
+//!   of a deposed leader may never commit.
+//! - **Catch up before leading.** A node that becomes leader must apply every record
+//!   committed before its term (`apply_committed`) before it issues commands, as KRaft's
+//!   active controller does; otherwise it validates against a stale image.
 
 use super::error::ControllerError;
 use super::ids::MetadataOffset;
@@ -69,6 +89,9 @@ pub trait MetadataLog {
     /// Committed records from `from` on (at most `max_records`), for a broker following the
     /// log or a fresh image replaying it.
     fn read_committed(&self, from: MetadataOffset, max_records: usize) -> Vec<CommittedRecord>;
+
+    /// `Some(term)` while this node leads the log in `term`; `None` while it does not.
+    fn leader_term(&self) -> Option<u64>;
 }
 
 /// The single-node metadata log: every proposal commits immediately. See the module docs.
@@ -109,6 +132,11 @@ impl MetadataLog for LocalMetadataLog {
             .len()
             .checked_sub(1)
             .map(|last| MetadataOffset(last as u64))
+    }
+
+    /// The single node always leads, in term 0.
+    fn leader_term(&self) -> Option<u64> {
+        Some(0)
     }
 
     fn read_committed(&self, from: MetadataOffset, max_records: usize) -> Vec<CommittedRecord> {

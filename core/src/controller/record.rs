@@ -3,9 +3,9 @@
 //! log order gives. Records carry every decided value (topic ids, replica lists, epochs) so
 //! that applying them is a pure function: replay never re-decides anything.
 //!
-//! Growth: the enum is `#[non_exhaustive]`; issue 6 adds partition changes (leader and ISR
-//! updates from AlterPartition and elections), broker fencing and unfencing, and heartbeats'
-//! effects as new variants, each applied with its own checks.
+//! The enum is `#[non_exhaustive]`. Issue 6 added partition changes (leader and ISR updates
+//! from AlterPartition and elections) and broker fencing and unfencing. Heartbeats themselves
+//! are never logged: only the fencing decisions they lead to are.
 
 use super::ids::{BrokerId, IncarnationId, LeaderEpoch, PartitionEpoch, PartitionIndex, TopicId};
 
@@ -13,7 +13,8 @@ use super::ids::{BrokerId, IncarnationId, LeaderEpoch, PartitionEpoch, Partition
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MetadataRecord {
-    /// A broker (re-)registers; a new incarnation replaces the previous registration.
+    /// A broker (re-)registers; a new incarnation replaces the previous registration and
+    /// starts fenced (it leads nothing until its first heartbeat unfences it).
     RegisterBroker(BrokerRegistration),
     /// A topic comes into existence, with no partitions yet (they follow in the same batch).
     Topic(TopicRecord),
@@ -23,6 +24,44 @@ pub enum MetadataRecord {
     Config(ConfigRecord),
     /// A topic, its partitions and its configs go away.
     RemoveTopic(RemoveTopicRecord),
+    /// A partition's leader or ISR changes (Kafka's `PartitionChangeRecord`).
+    PartitionChange(PartitionChangeRecord),
+    /// A broker is fenced: it stopped heartbeating (Kafka's `FenceBrokerRecord`).
+    FenceBroker(BrokerFencingRecord),
+    /// A fenced broker heartbeats again and may lead and join ISRs (Kafka's
+    /// `UnfenceBrokerRecord`).
+    UnfenceBroker(BrokerFencingRecord),
+}
+
+/// A partition's new leader and ISR with the epochs that go with them. Carries the whole
+/// new state (not a diff) so that applying it decides nothing. Rules checked on apply: the
+/// partition epoch is the current one plus one; the leader epoch is the current one plus one
+/// if the leader changes (to another broker or to none) and unchanged otherwise; the leader
+/// is an unfenced member of the ISR.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionChangeRecord {
+    /// The topic.
+    pub topic_id: TopicId,
+    /// The partition.
+    pub partition: PartitionIndex,
+    /// The new leader; `None` when no eligible replica exists.
+    pub leader: Option<BrokerId>,
+    /// The new in-sync replicas.
+    pub isr: Vec<BrokerId>,
+    /// The new leader epoch.
+    pub leader_epoch: LeaderEpoch,
+    /// The new partition epoch.
+    pub partition_epoch: PartitionEpoch,
+}
+
+/// Fences or unfences one incarnation of a broker (Kafka's `FenceBrokerRecord` and
+/// `UnfenceBrokerRecord`, whose broker epoch is our incarnation).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokerFencingRecord {
+    /// The broker.
+    pub broker_id: BrokerId,
+    /// The registered incarnation it applies to; a record for another incarnation is refused.
+    pub incarnation: IncarnationId,
 }
 
 /// One listener a broker accepts clients on (Kafka's `Endpoint`).

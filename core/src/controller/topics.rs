@@ -6,6 +6,7 @@ use super::assignment::{assign_replicas, rotation_for};
 use super::config::{describe_topic_configs, validate_topic_config, DescribedConfig};
 use super::error::{ControllerError, TopicNameProblem};
 use super::ids::{BrokerId, LeaderEpoch, PartitionEpoch, PartitionIndex, TopicId};
+use super::image::MetadataImage;
 use super::record::{
     ConfigRecord, MetadataRecord, PartitionRecord, RemoveTopicRecord, TopicRecord,
 };
@@ -149,7 +150,7 @@ impl TopicIdAllocator<'_> {
             let candidate = TopicId::derive(self.controller.config.seed, self.sequence);
             self.sequence += 1;
             if !candidate.is_reserved()
-                && !self.controller.image.is_topic_id_used(candidate)
+                && !self.controller.view().is_topic_id_used(candidate)
                 && self.taken.insert(candidate)
             {
                 return candidate;
@@ -168,7 +169,7 @@ impl Controller {
     ) -> Vec<CreateTopicResult> {
         let mut ids = TopicIdAllocator {
             controller: self,
-            sequence: self.image.topics_created_total(),
+            sequence: self.view().topics_created_total(),
             taken: BTreeSet::new(),
         };
         requests
@@ -195,7 +196,7 @@ impl Controller {
     pub fn auto_create_topic(&self, name: &str) -> Result<CreatedTopic, ControllerError> {
         if !self.config.auto_create_topics_enable {
             validate_topic_name(name)?;
-            if self.image.topic_by_name(name).is_some() {
+            if self.view().topic_by_name(name).is_some() {
                 return Err(ControllerError::TopicAlreadyExists {
                     name: name.to_owned(),
                 });
@@ -207,7 +208,7 @@ impl Controller {
         let request = CreateTopicRequest::new(name, -1, -1);
         let mut ids = TopicIdAllocator {
             controller: self,
-            sequence: self.image.topics_created_total(),
+            sequence: self.view().topics_created_total(),
             taken: BTreeSet::new(),
         };
         self.create_topic(&request, &mut ids, false)
@@ -220,7 +221,7 @@ impl Controller {
         validate_only: bool,
     ) -> Result<CreatedTopic, ControllerError> {
         validate_topic_name(&request.name)?;
-        if self.image.topic_by_name(&request.name).is_some() {
+        if self.view().topic_by_name(&request.name).is_some() {
             return Err(ControllerError::TopicAlreadyExists {
                 name: request.name.clone(),
             });
@@ -248,7 +249,7 @@ impl Controller {
         let plan = match explicit {
             Some(plan) => plan,
             None => {
-                let brokers = self.image.usable_brokers();
+                let brokers = self.view().usable_brokers();
                 let rotation = rotation_for(topic_id, brokers.len());
                 assign_replicas(&brokers, 0, partition_count, replication_factor, rotation)
             }
@@ -257,7 +258,7 @@ impl Controller {
         let records = if validate_only {
             Vec::new()
         } else {
-            topic_records(&request.name, topic_id, &plan, &configs)
+            topic_records(self.view(), &request.name, topic_id, &plan, &configs)?
         };
         Ok(CreatedTopic {
             name: request.name.clone(),
@@ -274,7 +275,7 @@ impl Controller {
         let unified = |n: &str| n.replace('.', "_");
         let wanted = unified(name);
         match self
-            .image
+            .view()
             .topic_ids_by_name()
             .keys()
             .find(|existing| unified(existing) == wanted)
@@ -314,7 +315,7 @@ impl Controller {
         } else {
             requested
         };
-        let available_brokers = self.image.usable_brokers().len();
+        let available_brokers = self.view().usable_brokers().len();
         if factor < 1 || factor as usize > available_brokers {
             return Err(ControllerError::InvalidReplicationFactor {
                 requested: factor,
@@ -386,7 +387,7 @@ impl Controller {
             }
             if let Some(&broker_id) = replicas
                 .iter()
-                .find(|b| !self.image.brokers().contains_key(b))
+                .find(|b| !self.view().brokers().contains_key(b))
             {
                 return Err(ControllerError::UnknownBroker { broker_id });
             }
@@ -411,7 +412,7 @@ impl Controller {
                         });
                     }
                     let name = self
-                        .image
+                        .view()
                         .topic(topic_id)
                         .map_or_else(String::new, |t| t.name.clone());
                     Ok(DeletedTopic {
@@ -431,12 +432,12 @@ impl Controller {
     fn resolve_topic(&self, topic: &TopicRef) -> Result<TopicId, ControllerError> {
         match topic {
             TopicRef::Name(name) => self
-                .image
+                .view()
                 .topic_ids_by_name()
                 .get(name)
                 .copied()
                 .ok_or_else(|| ControllerError::UnknownTopic { name: name.clone() }),
-            TopicRef::Id(topic_id) => match self.image.topic(*topic_id) {
+            TopicRef::Id(topic_id) => match self.view().topic(*topic_id) {
                 Some(_) => Ok(*topic_id),
                 None => Err(ControllerError::UnknownTopicId {
                     topic_id: *topic_id,
@@ -456,7 +457,7 @@ impl Controller {
         validate_only: bool,
     ) -> Result<Vec<MetadataRecord>, ControllerError> {
         let existing =
-            self.image
+            self.view()
                 .topic_by_name(topic)
                 .ok_or_else(|| ControllerError::UnknownTopic {
                     name: topic.to_owned(),
@@ -488,7 +489,7 @@ impl Controller {
                 plan.to_vec()
             }
             None => {
-                let brokers = self.image.usable_brokers();
+                let brokers = self.view().usable_brokers();
                 if replication_factor > brokers.len() {
                     return Err(ControllerError::InvalidReplicationFactor {
                         requested: replication_factor as i16,
@@ -502,13 +503,12 @@ impl Controller {
         if validate_only {
             return Ok(Vec::new());
         }
-        Ok(plan
-            .into_iter()
+        plan.into_iter()
             .enumerate()
             .map(|(offset, replicas)| {
-                partition_record(existing.topic_id, current + offset, replicas)
+                partition_record(self.view(), existing.topic_id, current + offset, replicas)
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -535,34 +535,51 @@ fn validate_new_configs(
     Ok(validated)
 }
 
-fn partition_record(topic_id: TopicId, index: usize, replicas: Vec<BrokerId>) -> MetadataRecord {
-    MetadataRecord::Partition(PartitionRecord {
+/// A new partition: its ISR is its unfenced replicas and its leader the first of them, as
+/// Kafka does; INVALID_REPLICA_ASSIGNMENT if every replica is fenced.
+fn partition_record(
+    image: &MetadataImage,
+    topic_id: TopicId,
+    index: usize,
+    replicas: Vec<BrokerId>,
+) -> Result<MetadataRecord, ControllerError> {
+    let isr: Vec<BrokerId> = replicas
+        .iter()
+        .copied()
+        .filter(|b| image.is_unfenced(*b))
+        .collect();
+    if isr.is_empty() {
+        return Err(bad_assignment(
+            PartitionIndex(index as i32),
+            "every broker assigned to the partition is fenced",
+        ));
+    }
+    Ok(MetadataRecord::Partition(PartitionRecord {
         topic_id,
         partition: PartitionIndex(index as i32),
-        isr: replicas.clone(),
-        leader: replicas.first().copied(),
+        leader: isr.first().copied(),
+        isr,
         replicas,
         leader_epoch: LeaderEpoch(0),
         partition_epoch: PartitionEpoch(0),
-    })
+    }))
 }
 
 /// A new topic's batch: the topic, its partitions in order, its configs by key.
 fn topic_records(
+    image: &MetadataImage,
     name: &str,
     topic_id: TopicId,
     plan: &[Vec<BrokerId>],
     configs: &BTreeMap<String, String>,
-) -> Vec<MetadataRecord> {
+) -> Result<Vec<MetadataRecord>, ControllerError> {
     let mut records = vec![MetadataRecord::Topic(TopicRecord {
         name: name.to_owned(),
         topic_id,
     })];
-    records.extend(
-        plan.iter()
-            .enumerate()
-            .map(|(index, replicas)| partition_record(topic_id, index, replicas.clone())),
-    );
+    for (index, replicas) in plan.iter().enumerate() {
+        records.push(partition_record(image, topic_id, index, replicas.clone())?);
+    }
     records.extend(configs.iter().map(|(key, value)| {
         MetadataRecord::Config(ConfigRecord {
             topic: name.to_owned(),
@@ -570,5 +587,5 @@ fn topic_records(
             value: Some(value.clone()),
         })
     }));
-    records
+    Ok(records)
 }

@@ -46,9 +46,24 @@ pub fn controller_error_code(error: &ControllerError) -> i16 {
         | ControllerError::InvalidConfigValue { .. }
         | ControllerError::UnsupportedConfigValue { .. } => KafkaErrorCode::InvalidConfig,
         ControllerError::InvalidRequest { .. }
-        | ControllerError::InvalidBrokerRegistration { .. } => KafkaErrorCode::InvalidRequest,
+        | ControllerError::InvalidBrokerRegistration { .. }
+        | ControllerError::InvalidRecords { .. } => KafkaErrorCode::InvalidRequest,
         ControllerError::NotController => KafkaErrorCode::NotController,
         ControllerError::MetadataLogFull { .. } => KafkaErrorCode::ThrottlingQuotaExceeded,
+        ControllerError::BrokerNotRegistered { .. } => KafkaErrorCode::BrokerIdNotRegistered,
+        ControllerError::StaleBrokerEpoch { .. } => KafkaErrorCode::StaleBrokerEpoch,
+        ControllerError::DuplicateBrokerRegistration { .. } => {
+            KafkaErrorCode::DuplicateBrokerRegistration
+        }
+        ControllerError::UnknownPartition { .. } => KafkaErrorCode::UnknownTopicOrPartition,
+        ControllerError::FencedLeaderEpoch { .. } => KafkaErrorCode::FencedLeaderEpoch,
+        ControllerError::InvalidUpdateVersion { .. } => KafkaErrorCode::InvalidUpdateVersion,
+        ControllerError::NotLeaderOrFollower { .. } => KafkaErrorCode::NotLeaderOrFollower,
+        ControllerError::IneligibleReplica { .. } => KafkaErrorCode::IneligibleReplica,
+        ControllerError::PreferredLeaderNotAvailable { .. } => {
+            KafkaErrorCode::PreferredLeaderNotAvailable
+        }
+        ControllerError::ElectionNotNeeded => KafkaErrorCode::ElectionNotNeeded,
     };
     code.code()
 }

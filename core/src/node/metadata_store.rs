@@ -13,16 +13,18 @@
 //! 1 RegisterBroker: broker id i32, incarnation u128, listeners (name, host, port u16), rack?;
 //! 2 Topic: name, topic id [16]; 3 Partition: topic id [16], partition i32, replicas, isr,
 //! leader i32 (-1 none), leader epoch i32, partition epoch i32; 4 Config: topic, key, value?;
-//! 5 RemoveTopic: topic id [16].
+//! 5 RemoveTopic: topic id [16]; 6 PartitionChange: topic id [16], partition i32, isr,
+//! leader i32 (-1 none), leader epoch i32, partition epoch i32; 7 FenceBroker and
+//! 8 UnfenceBroker: broker id i32, incarnation u128.
 //!
 //! Issue 6 replaces this with the replicated metadata log; the record format may then become
 //! Kafka's own metadata records.
 
 use super::io::NodeError;
 use crate::controller::{
-    BrokerId, BrokerRegistration, ConfigRecord, IncarnationId, LeaderEpoch, Listener,
-    MetadataRecord, PartitionEpoch, PartitionIndex, PartitionRecord, RemoveTopicRecord, TopicId,
-    TopicRecord,
+    BrokerFencingRecord, BrokerId, BrokerRegistration, ConfigRecord, IncarnationId, LeaderEpoch,
+    Listener, MetadataRecord, PartitionChangeRecord, PartitionEpoch, PartitionIndex,
+    PartitionRecord, RemoveTopicRecord, TopicId, TopicRecord,
 };
 use crate::log::{FlushPolicy, LogConfig, LogOutput, PartitionLog};
 use crate::record::{split_batches, Offset, Record, RecordBatchBuilder, RecordIter};
@@ -158,6 +160,25 @@ pub fn encode_record(record: &MetadataRecord) -> Vec<u8> {
             out.put_u8(5);
             out.put_slice(&remove.topic_id.to_bytes());
         }
+        MetadataRecord::PartitionChange(change) => {
+            out.put_u8(6);
+            out.put_slice(&change.topic_id.to_bytes());
+            out.put_i32(change.partition.0);
+            out.put_u16(change.isr.len() as u16);
+            change.isr.iter().for_each(|broker| out.put_i32(broker.0));
+            out.put_i32(change.leader.map_or(-1, |leader| leader.0));
+            out.put_i32(change.leader_epoch.0);
+            out.put_i32(change.partition_epoch.0);
+        }
+        MetadataRecord::FenceBroker(fencing) | MetadataRecord::UnfenceBroker(fencing) => {
+            out.put_u8(if matches!(record, MetadataRecord::FenceBroker(_)) {
+                7
+            } else {
+                8
+            });
+            out.put_i32(fencing.broker_id.0);
+            out.put_u128(fencing.incarnation.0);
+        }
     }
     out
 }
@@ -222,6 +243,25 @@ pub fn decode_record(bytes: &[u8]) -> Option<MetadataRecord> {
         5 => MetadataRecord::RemoveTopic(RemoveTopicRecord {
             topic_id: TopicId::from_bytes(reader.array()?),
         }),
+        6 => MetadataRecord::PartitionChange(PartitionChangeRecord {
+            topic_id: TopicId::from_bytes(reader.array()?),
+            partition: PartitionIndex(reader.i32()?),
+            isr: reader.brokers()?,
+            leader: Some(reader.i32()?).filter(|id| *id >= 0).map(BrokerId),
+            leader_epoch: LeaderEpoch(reader.i32()?),
+            partition_epoch: PartitionEpoch(reader.i32()?),
+        }),
+        tag @ (7 | 8) => {
+            let fencing = BrokerFencingRecord {
+                broker_id: BrokerId(reader.i32()?),
+                incarnation: IncarnationId(u128::from_be_bytes(reader.array()?)),
+            };
+            if tag == 7 {
+                MetadataRecord::FenceBroker(fencing)
+            } else {
+                MetadataRecord::UnfenceBroker(fencing)
+            }
+        }
         _ => return None,
     };
     (reader.at == bytes.len()).then_some(record)

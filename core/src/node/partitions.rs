@@ -71,7 +71,13 @@ impl<P: StorageProvider> Node<P> {
             }],
             rack: None,
         };
+        let incarnation = registration.incarnation;
         let records = self.controller.register_broker(registration)?;
+        self.commit_metadata(now, records)?;
+        // A registration starts fenced; the single node's first heartbeat unfences it.
+        let records = self
+            .controller
+            .handle_heartbeat(now, BrokerId(NODE_ID), incarnation)?;
         self.commit_metadata(now, records)
     }
 

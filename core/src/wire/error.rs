@@ -69,12 +69,28 @@ pub enum KafkaErrorCode {
     KafkaStorageError = 56,
     /// The fetch session id was not found (the broker keeps no fetch sessions).
     FetchSessionIdNotFound = 70,
+    /// The leader epoch in the request is older than the epoch on the broker or controller.
+    FencedLeaderEpoch = 74,
+    /// The broker epoch (incarnation) in the request is not the registered one.
+    StaleBrokerEpoch = 77,
+    /// The preferred leader is not in the ISR or not live.
+    PreferredLeaderNotAvailable = 80,
+    /// Leader election is not needed: the preferred replica already leads.
+    ElectionNotNeeded = 84,
     /// The record failed validation on the broker and was rejected.
     InvalidRecord = 87,
     /// The throttling quota has been exceeded.
     ThrottlingQuotaExceeded = 89,
+    /// The partition epoch in the request is not the current one (AlterPartition).
+    InvalidUpdateVersion = 95,
     /// This server does not host this topic id.
     UnknownTopicId = 100,
+    /// A broker registered with a new incarnation while its previous one is still live.
+    DuplicateBrokerRegistration = 101,
+    /// The broker is not registered with the controller.
+    BrokerIdNotRegistered = 102,
+    /// The new ISR contains at least one ineligible (fenced or non-replica) broker.
+    IneligibleReplica = 107,
     /// The request was sent to an endpoint of the wrong type (KIP-919).
     MismatchedEndpointType = 114,
     /// This endpoint type is not supported (KIP-919).
@@ -83,7 +99,7 @@ pub enum KafkaErrorCode {
 
 impl KafkaErrorCode {
     /// Every code in this enum, in numeric order (for tables and tests).
-    pub const ALL: [KafkaErrorCode; 31] = [
+    pub const ALL: [KafkaErrorCode; 39] = [
         Self::UnknownServerError,
         Self::None,
         Self::OffsetOutOfRange,
@@ -110,9 +126,17 @@ impl KafkaErrorCode {
         Self::UnsupportedForMessageFormat,
         Self::KafkaStorageError,
         Self::FetchSessionIdNotFound,
+        Self::FencedLeaderEpoch,
+        Self::StaleBrokerEpoch,
+        Self::PreferredLeaderNotAvailable,
+        Self::ElectionNotNeeded,
         Self::InvalidRecord,
         Self::ThrottlingQuotaExceeded,
+        Self::InvalidUpdateVersion,
         Self::UnknownTopicId,
+        Self::DuplicateBrokerRegistration,
+        Self::BrokerIdNotRegistered,
+        Self::IneligibleReplica,
         Self::MismatchedEndpointType,
         Self::UnsupportedEndpointType,
     ];
@@ -156,6 +180,14 @@ impl KafkaErrorCode {
             Self::UnsupportedForMessageFormat => "UNSUPPORTED_FOR_MESSAGE_FORMAT",
             Self::KafkaStorageError => "KAFKA_STORAGE_ERROR",
             Self::FetchSessionIdNotFound => "FETCH_SESSION_ID_NOT_FOUND",
+            Self::FencedLeaderEpoch => "FENCED_LEADER_EPOCH",
+            Self::StaleBrokerEpoch => "STALE_BROKER_EPOCH",
+            Self::PreferredLeaderNotAvailable => "PREFERRED_LEADER_NOT_AVAILABLE",
+            Self::ElectionNotNeeded => "ELECTION_NOT_NEEDED",
+            Self::InvalidUpdateVersion => "INVALID_UPDATE_VERSION",
+            Self::DuplicateBrokerRegistration => "DUPLICATE_BROKER_REGISTRATION",
+            Self::BrokerIdNotRegistered => "BROKER_ID_NOT_REGISTERED",
+            Self::IneligibleReplica => "INELIGIBLE_REPLICA",
             Self::InvalidRecord => "INVALID_RECORD",
             Self::ThrottlingQuotaExceeded => "THROTTLING_QUOTA_EXCEEDED",
             Self::UnknownTopicId => "UNKNOWN_TOPIC_ID",
@@ -178,6 +210,9 @@ impl KafkaErrorCode {
                 | Self::KafkaStorageError
                 | Self::NotController
                 | Self::FetchSessionIdNotFound
+                | Self::FencedLeaderEpoch
+                | Self::PreferredLeaderNotAvailable
+                | Self::ElectionNotNeeded
                 | Self::ThrottlingQuotaExceeded
                 | Self::UnknownTopicId
         )
