@@ -109,3 +109,11 @@ fn help_lists_the_flags_and_exits_zero() {
         assert!(help.contains(flag), "{flag} missing from help:\n{help}");
     }
 }
+
+#[test]
+fn a_bug_only_a_cluster_can_trigger_is_refused_not_silently_ignored() {
+    assert_usage_error(
+        &["sim", "--seed", "1", "--bug", "unclean-election-by-default"],
+        &["single-broker simulator", "ack-before-durable"],
+    );
+}

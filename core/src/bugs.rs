@@ -65,6 +65,16 @@ impl PlantedBug {
         }
     }
 
+    /// Does the bug live in code that only a cluster exercises (the controller's elections
+    /// and ISR changes, replication)? Those need the multi-broker simulator world; the
+    /// single-broker world refuses them rather than run a bug that cannot fire.
+    pub fn needs_cluster(self) -> bool {
+        matches!(
+            self,
+            PlantedBug::UncleanElectionByDefault | PlantedBug::StaleAlterPartitionAccepted
+        )
+    }
+
     /// Parses a name made by [`PlantedBug::name`].
     pub fn from_name(name: &str) -> Option<PlantedBug> {
         PlantedBug::ALL.into_iter().find(|bug| bug.name() == name)

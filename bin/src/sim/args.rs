@@ -136,10 +136,21 @@ pub fn parse_fault_names(text: &str) -> Result<FaultSet, String> {
 
 /// Parses a planted bug's name; the error lists the known ones.
 pub fn parse_bug(name: &str) -> Result<PlantedBug, String> {
-    PlantedBug::from_name(name).ok_or_else(|| {
-        let known: Vec<&str> = PlantedBug::ALL.iter().map(|bug| bug.name()).collect();
-        format!("unknown bug {name:?} (known: {})", known.join(", "))
-    })
+    let runnable: Vec<&str> = PlantedBug::ALL
+        .iter()
+        .filter(|bug| !bug.needs_cluster())
+        .map(|bug| bug.name())
+        .collect();
+    let bug = PlantedBug::from_name(name)
+        .ok_or_else(|| format!("unknown bug {name:?} (known: {})", runnable.join(", ")))?;
+    if bug.needs_cluster() {
+        return Err(format!(
+            "bug {name:?} lives in cluster code (elections, ISR changes) that the \
+             single-broker simulator world never runs yet; bugs it can plant: {}",
+            runnable.join(", ")
+        ));
+    }
+    Ok(bug)
 }
 
 /// What the flags fix on top of the seed's draw: everything a replay must repeat.
