@@ -29,16 +29,32 @@ pub enum PlantedBug {
     /// After a crash, recovery sets the next offset one below the log end offset, so the
     /// first offset assigned after restart was already assigned before the crash.
     OffsetReusedAfterCrash,
+    /// Replication: an `acks=all` produce is answered as soon as the leader has the records,
+    /// ignoring the in-sync replicas and `min.insync.replicas`.
+    AcksAllIgnoresMinInsync,
+    /// Replication: a replica that becomes a follower truncates its log to its high watermark
+    /// instead of to the end offset of its last epoch on the leader (the bug KIP-101 fixed).
+    TruncateToHighWatermark,
+    /// Replication: the leader serves consumers up to its log end offset instead of the high
+    /// watermark, so they read records the in-sync replicas do not all have yet.
+    ServeBeyondHighWatermark,
+    /// Replication: the leader counts the records it is *sending* a follower as the follower's,
+    /// advancing the high watermark before the follower has them.
+    HighWatermarkBeforeFollowerHasData,
 }
 
 impl PlantedBug {
     /// Every planted bug, in declaration order.
-    pub const ALL: [PlantedBug; 5] = [
+    pub const ALL: [PlantedBug; 9] = [
         PlantedBug::AckBeforeDurable,
         PlantedBug::FetchBeyondDurable,
         PlantedBug::RecoverWithoutTruncatingTornTail,
         PlantedBug::FetchSkipsRecord,
         PlantedBug::OffsetReusedAfterCrash,
+        PlantedBug::AcksAllIgnoresMinInsync,
+        PlantedBug::TruncateToHighWatermark,
+        PlantedBug::ServeBeyondHighWatermark,
+        PlantedBug::HighWatermarkBeforeFollowerHasData,
     ];
 
     /// The kebab-case name used by `odradek sim --bug`.
@@ -49,6 +65,12 @@ impl PlantedBug {
             PlantedBug::RecoverWithoutTruncatingTornTail => "recover-without-truncating-torn-tail",
             PlantedBug::FetchSkipsRecord => "fetch-skips-record",
             PlantedBug::OffsetReusedAfterCrash => "offset-reused-after-crash",
+            PlantedBug::AcksAllIgnoresMinInsync => "acks-all-ignores-min-insync",
+            PlantedBug::TruncateToHighWatermark => "truncate-to-high-watermark",
+            PlantedBug::ServeBeyondHighWatermark => "serve-beyond-high-watermark",
+            PlantedBug::HighWatermarkBeforeFollowerHasData => {
+                "high-watermark-before-follower-has-data"
+            }
         }
     }
 
@@ -57,7 +79,7 @@ impl PlantedBug {
         PlantedBug::ALL.into_iter().find(|bug| bug.name() == name)
     }
 
-    fn bit(self) -> u8 {
+    fn bit(self) -> u32 {
         1 << (self as u8)
     }
 }
@@ -68,9 +90,9 @@ impl fmt::Display for PlantedBug {
     }
 }
 
-/// A set of planted bugs (a bit set: checked on hot paths).
+/// A set of planted bugs (a bit set: checked on hot paths; room for 32 bugs).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct PlantedBugs(u8);
+pub struct PlantedBugs(u32);
 
 impl PlantedBugs {
     /// No bugs: production behaviour.
