@@ -69,7 +69,8 @@ impl<S: Storage> PartitionReplica<S> {
             ));
         }
         state.isr.iter().find_map(|member| {
-            let known = state.followers.get(member).and_then(|p| p.log_end_offset)?;
+            let progress = state.followers.get(member).filter(|p| !p.lost_committed)?;
+            let known = progress.log_end_offset?;
             (known < hw).then(|| {
                 format!("high watermark {hw} above ISR member {member}'s log end offset {known}")
             })

@@ -108,7 +108,7 @@ impl<S: Storage> PartitionReplica<S> {
     }
 
     /// ISR followers not at the leader's log end offset whose last catch-up is older than
-    /// `replica.lag.time.max.ms`.
+    /// `replica.lag.time.max.ms`, and those that lost committed records.
     fn lagging_followers(&self, now: Mono) -> Vec<BrokerId> {
         let Ok((_, state)) = self.leader_state() else {
             return Vec::new();
@@ -119,8 +119,11 @@ impl<S: Storage> PartitionReplica<S> {
             .isr
             .iter()
             .filter_map(|id| state.followers.get(id).map(|p| (*id, p)))
-            .filter(|(_, p)| p.log_end_offset != Some(log_end))
-            .filter(|(_, p)| now.millis_since(p.last_caught_up) > limit_ms)
+            .filter(|(_, p)| {
+                let lagging = p.log_end_offset != Some(log_end)
+                    && now.millis_since(p.last_caught_up) > limit_ms;
+                lagging || p.lost_committed
+            })
             .map(|(id, _)| id)
             .collect()
     }
@@ -141,7 +144,10 @@ impl<S: Storage> PartitionReplica<S> {
             .iter()
             .filter_map(|id| state.followers.get(id))
             .filter(|p| p.log_end_offset != Some(log_end))
-            .map(|p| p.last_caught_up.plus_millis(limit_ms))
+            .map(|p| match p.lost_committed {
+                true => p.last_fetch,
+                false => p.last_caught_up.plus_millis(limit_ms),
+            })
             .min()
     }
 }

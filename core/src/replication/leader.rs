@@ -26,6 +26,10 @@ pub(super) struct FollowerProgress {
     /// crediting catch-up to the previous fetch).
     pub last_fetch: Mono,
     pub last_fetch_leader_log_end: Offset,
+    /// It is in the ISR but fetched below the high watermark: it lost committed records
+    /// (a crash before its data was durable, or a bug). It is shrunk out at once and does
+    /// not count as in sync meanwhile.
+    pub lost_committed: bool,
 }
 
 /// An `acks=all` produce waiting for the high watermark to pass `last_offset`.
@@ -91,6 +95,7 @@ impl<S: Storage> PartitionReplica<S> {
             last_caught_up: if in_isr { now.mono } else { Mono(0) },
             last_fetch: now.mono,
             last_fetch_leader_log_end: log_end,
+            lost_committed: false,
         };
         let followers = replicas
             .iter()
@@ -197,6 +202,7 @@ impl<S: Storage> PartitionReplica<S> {
             fetch.fetch_offset
         };
         self.record_follower_progress(now, fetch.replica, follower_end);
+        self.maybe_shrink_isr(now);
         self.maybe_expand_isr(fetch.replica);
         self.advance_high_watermark();
         self.check_invariants();
@@ -254,12 +260,15 @@ impl<S: Storage> PartitionReplica<S> {
     /// end as of the previous fetch (then caught up as of that fetch).
     fn record_follower_progress(&mut self, now: Now, replica: BrokerId, follower_end: Offset) {
         let log_end = self.log.log_end_offset();
+        let high_watermark = self.high_watermark;
         let Ok((_, state)) = self.leader_state_mut() else {
             return;
         };
+        let in_isr = state.isr.contains(&replica);
         let Some(progress) = state.followers.get_mut(&replica) else {
             return;
         };
+        progress.lost_committed = in_isr && follower_end < high_watermark;
         if follower_end >= log_end {
             progress.last_caught_up = progress.last_caught_up.max(now.mono);
         } else if follower_end >= progress.last_fetch_leader_log_end {

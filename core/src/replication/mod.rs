@@ -40,7 +40,9 @@
 //! # Invariants
 //! [`PartitionReplica::check_invariants`] (after every call): `log_start <= HW <= LEO`;
 //! epochs strictly increase with non-decreasing start offsets, none past the log end; a
-//! leader is in its own ISR, its HW is at most every ISR member's known log end offset, and
+//! leader is in its own ISR, its HW is at most every ISR member's known log end offset (but
+//! for a member that fetched below the HW, i.e. lost committed records in a crash, which the
+//! leader asks to remove from the ISR at once rather than trust), and
 //! its HW never decreased during its epoch.
 //!
 //! # Planted bugs

@@ -62,6 +62,8 @@ pub struct Cluster {
     pub waiting: BTreeMap<AckId, (Offset, Bytes)>,
     /// Records acknowledged with `acks=all`: base offset → stored batch bytes.
     pub acknowledged: BTreeMap<Offset, Bytes>,
+    /// Batches a consumer read from a leader: base offset → batch bytes.
+    pub consumed: BTreeMap<Offset, Bytes>,
     /// Sync requests are performed as soon as they are output.
     pub auto_sync: bool,
 }
@@ -104,6 +106,7 @@ impl Cluster {
             completed: BTreeMap::new(),
             waiting: BTreeMap::new(),
             acknowledged: BTreeMap::new(),
+            consumed: BTreeMap::new(),
             auto_sync: true,
         };
         cluster.assign_roles();
@@ -258,6 +261,38 @@ impl Cluster {
         true
     }
 
+    /// Follower `i`'s next fetch reaches the leader, but the answer is lost on the way back.
+    pub fn fetch_lost(&mut self, i: usize) {
+        let now = self.now();
+        let (Some(FollowerRequest::Fetch(fetch)), Some(target)) = (
+            self.members[i].replica.next_request(),
+            self.members[i].replica.leader(),
+        ) else {
+            return;
+        };
+        let leader = (0..3).find(|&j| broker(j) == target).expect("a replica");
+        let _ = self.members[leader]
+            .replica
+            .handle_follower_fetch(now, &fetch);
+        self.drain(leader);
+    }
+
+    /// A consumer reads everything the leader serves it; what it saw is remembered.
+    pub fn consume(&mut self) {
+        let leader = &mut self.members[self.leader].replica;
+        let mut from = leader.log_start_offset();
+        loop {
+            let Ok(read) = leader.read_for_consumer(from, 1) else {
+                return;
+            };
+            if read.records.is_empty() {
+                return;
+            }
+            self.consumed.insert(read.first_offset, read.records);
+            from = read.next_offset;
+        }
+    }
+
     /// Fetches until no follower sends anything new or `rounds` rounds passed.
     pub fn replicate(&mut self, rounds: usize) {
         for _ in 0..rounds {
@@ -392,17 +427,21 @@ impl Cluster {
                 return Some(format!("replica {i}: {v}"));
             }
         }
-        let acknowledged: Vec<(Offset, Bytes)> = self
+        let acknowledged = self
             .acknowledged
             .iter()
-            .map(|(o, b)| (*o, b.clone()))
+            .map(|(o, b)| ("acknowledged", o, b));
+        let consumed = self.consumed.iter().map(|(o, b)| ("consumed", o, b));
+        let seen: Vec<(&str, Offset, Bytes)> = acknowledged
+            .chain(consumed)
+            .map(|(what, o, b)| (what, *o, b.clone()))
             .collect();
-        for (offset, stored) in acknowledged {
+        for (what, offset, stored) in seen {
             for member in self.isr.clone() {
                 let i = (member.0 - 1) as usize;
                 if self.batch_at(i, offset).as_ref() != Some(&stored) {
                     return Some(format!(
-                        "acknowledged batch at {offset} missing or different on ISR member {member}"
+                        "{what} batch at {offset} missing or different on ISR member {member}"
                     ));
                 }
             }
