@@ -9,10 +9,10 @@ mod replication {
     use super::replication_support;
     use bytes::Bytes;
     use odradek_core::controller::LeaderEpoch;
-    use odradek_core::record::Offset;
+    use odradek_core::record::{split_batches, BatchHeader, Offset};
     use odradek_core::replication::{
-        Acks, EpochEndOffset, EpochEntry, FetchResponse, FollowerFetch, PartitionReplica,
-        ReplicationConfig,
+        Acks, EpochEndOffset, EpochEntry, FetchResponse, FollowerFetch, FollowerRequest,
+        PartitionReplica, ReplicationConfig,
     };
     use replication_support::{at_ms, broker, syncing, Cluster};
 
@@ -195,5 +195,70 @@ mod replication {
         };
         assert_eq!(reopened.epochs().entries(), expected);
         assert_eq!(reopened.high_watermark(), Offset(0));
+    }
+
+    /// One follower round trip, described: the request, the answer, the follower afterwards.
+    fn traced_fetch(c: &mut Cluster, i: usize) -> String {
+        let now = c.now();
+        let request = c.replica(i).next_request().expect("a request");
+        let leader = c.leader;
+        let answer = match request {
+            FollowerRequest::OffsetsForLeaderEpoch(query) => {
+                let answer = c
+                    .replica(leader)
+                    .handle_offsets_for_leader_epoch(&query)
+                    .unwrap();
+                c.replica(i)
+                    .handle_epoch_end_offset(now, query.current_leader_epoch, answer)
+                    .unwrap();
+                format!("{answer:?}")
+            }
+            FollowerRequest::Fetch(fetch) => {
+                let response = c
+                    .replica(leader)
+                    .handle_follower_fetch(now, &fetch)
+                    .unwrap();
+                c.replica(i).handle_fetch_response(now, &response).unwrap();
+                let records = split_batches(response.records.clone()).unwrap();
+                let epochs: Vec<i32> = records
+                    .iter()
+                    .map(|b| BatchHeader::parse(b).unwrap().partition_leader_epoch)
+                    .collect();
+                format!(
+                    "{} batches (epochs {epochs:?}), hw {}, diverging {:?}",
+                    records.len(),
+                    response.high_watermark,
+                    response.diverging_epoch
+                )
+            }
+        };
+        c.drain_all();
+        let r = c.replica(i);
+        format!(
+            "replica {i}: {request:?}\n  -> {answer}\n  => log end {}, hw {}, epochs {:?}\n",
+            r.log_end_offset(),
+            r.high_watermark(),
+            r.epochs().entries()
+        )
+    }
+
+    #[test]
+    fn a_leader_change_with_a_diverging_old_leader_exchanges_exactly_these_messages() {
+        let mut c = Cluster::simple(1);
+        c.produce(&["a"], Acks::Leader).unwrap();
+        let mut trace = String::new();
+        trace += &traced_fetch(&mut c, 1);
+        trace += &traced_fetch(&mut c, 2);
+        c.produce(&["x"], Acks::Leader).unwrap(); // only on replica 0
+        c.elect(1);
+        c.produce(&["b", "c"], Acks::Leader).unwrap();
+        trace += &traced_fetch(&mut c, 0); // epoch query, truncation
+        trace += &traced_fetch(&mut c, 2); // epoch query, nothing to truncate
+        for _ in 0..2 {
+            trace += &traced_fetch(&mut c, 0);
+            trace += &traced_fetch(&mut c, 2);
+        }
+        insta::assert_snapshot!(trace);
+        c.assert_safe();
     }
 }

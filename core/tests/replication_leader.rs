@@ -243,4 +243,33 @@ mod replication {
     fn at(ms: u64) -> odradek_core::time::Mono {
         replication_support::at_ms(ms).mono
     }
+
+    #[test]
+    fn an_isr_member_fetching_below_the_high_watermark_is_shrunk_out_at_once() {
+        let mut c = Cluster::simple(1);
+        c.produce(&["a"], Acks::Leader).unwrap();
+        c.replicate(2);
+        assert_eq!(c.replica(0).high_watermark(), Offset(1));
+        // Broker 3 lost its records (a crash before they were durable) and fetches from 0.
+        let now = c.now();
+        let fetch = FollowerFetch {
+            replica: broker(2),
+            current_leader_epoch: LeaderEpoch(0),
+            fetch_offset: Offset(0),
+            last_fetched_epoch: None,
+            max_bytes: 1024,
+        };
+        let response = c.replica(0).handle_follower_fetch(now, &fetch).unwrap();
+        assert_eq!(response.high_watermark, Offset(1), "never decreases");
+        c.drain(0);
+        assert_eq!(
+            c.alter_requests,
+            vec![AlterPartition {
+                leader_epoch: LeaderEpoch(0),
+                partition_epoch: PartitionEpoch(0),
+                new_isr: vec![broker(0), broker(1)],
+            }]
+        );
+        c.replica(0).check_invariants();
+    }
 }
