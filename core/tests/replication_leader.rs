@@ -10,6 +10,7 @@ mod replication {
     use odradek_core::record::{BatchHeader, Offset};
     use odradek_core::replication::{
         AckId, AckStatus, Acks, AlterPartition, FollowerFetch, FollowerRequest, ReplicationError,
+        ALTER_PARTITION_RETRY_MS,
     };
     use replication_support::{broker, Cluster};
 
@@ -110,8 +111,8 @@ mod replication {
                 new_isr: vec![broker(0), broker(1)],
             }]
         );
-        // Only the log's retention check is left: no ISR deadline while a request is in flight.
-        assert_eq!(c.replica(0).poll_timeout(), Some(at(300_000)));
+        // While a request is in flight the only ISR timer is its resend.
+        assert_eq!(c.replica(0).poll_timeout(), Some(at(101 + 5_000)));
         c.controller_apply();
         assert_eq!(c.isr, vec![broker(0), broker(1)]);
         assert_eq!(c.replica(0).high_watermark(), Offset(2));
@@ -271,5 +272,22 @@ mod replication {
             }]
         );
         c.replica(0).check_invariants();
+    }
+
+    #[test]
+    fn an_unanswered_alter_partition_is_sent_again_after_the_retry_interval() {
+        let mut c = Cluster::simple(1);
+        c.produce(&["a"], Acks::Leader).unwrap();
+        c.tick(101);
+        let request = c.alter_requests.clone();
+        assert_eq!(request.len(), 1);
+        c.alter_requests.clear(); // lost on the way to the controller
+        c.tick(ALTER_PARTITION_RETRY_MS - 1);
+        assert!(c.alter_requests.is_empty());
+        c.tick(1);
+        assert_eq!(c.alter_requests, request);
+        c.controller_apply();
+        assert_eq!(c.isr, vec![broker(0)]);
+        assert_eq!(c.replica(0).high_watermark(), Offset(1));
     }
 }

@@ -4,6 +4,10 @@
 /// [`super::ReplicationError::Backpressure`].
 pub const PENDING_ACKS_MAX: usize = 10_000;
 
+/// How long a leader waits for the controller's answer to an AlterPartition before sending
+/// it again (the request or its answer may be lost; a duplicate is rejected as stale).
+pub const ALTER_PARTITION_RETRY_MS: u64 = 5_000;
+
 /// Replication configuration of one partition (broker and topic configs in Kafka).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReplicationConfig {

@@ -2,7 +2,10 @@
 //! one lags for `replica.lag.time.max.ms`, and applying the controller's answer. Requests are
 //! [`ReplicaOutput::AlterPartition`] outputs, at most one in flight.
 
-use super::{AlterPartition, PartitionReplica, ReplicaOutput, ReplicationError, Role};
+use super::{
+    AlterPartition, PartitionReplica, ReplicaOutput, ReplicationError, Role,
+    ALTER_PARTITION_RETRY_MS,
+};
 use crate::controller::{BrokerId, PartitionEpoch};
 use crate::storage::Storage;
 use crate::time::{Mono, Now};
@@ -54,7 +57,7 @@ impl<S: Storage> PartitionReplica<S> {
 
     /// Requests adding `replica` to the ISR if it caught up (Kafka: its log end offset is at
     /// least the high watermark and the start offset of the current leader epoch).
-    pub(super) fn maybe_expand_isr(&mut self, replica: BrokerId) {
+    pub(super) fn maybe_expand_isr(&mut self, now: Now, replica: BrokerId) {
         let high_watermark = self.high_watermark;
         let Ok((leader_epoch, state)) = self.leader_state_mut() else {
             return;
@@ -77,9 +80,27 @@ impl<S: Storage> PartitionReplica<S> {
             partition_epoch: state.partition_epoch,
             new_isr,
         };
-        state.in_flight = Some(request.clone());
-        self.outputs
-            .push_back(ReplicaOutput::AlterPartition(request));
+        self.send_alter_partition(now, request);
+    }
+
+    fn send_alter_partition(&mut self, now: Now, request: AlterPartition) {
+        if let Role::Leader(state) = &mut self.role {
+            state.in_flight = Some(request.clone());
+            state.in_flight_sent = now.mono;
+            self.outputs
+                .push_back(ReplicaOutput::AlterPartition(request));
+        }
+    }
+
+    /// Sends the in-flight AlterPartition again if it went unanswered too long.
+    pub(super) fn maybe_resend_alter_partition(&mut self, now: Now) {
+        let Ok((_, state)) = self.leader_state() else {
+            return;
+        };
+        let due = state.in_flight_sent.plus_millis(ALTER_PARTITION_RETRY_MS);
+        if let Some(request) = state.in_flight.clone().filter(|_| now.mono >= due) {
+            self.send_alter_partition(now, request);
+        }
     }
 
     /// Requests removing every ISR follower that lagged longer than the limit.
@@ -102,9 +123,7 @@ impl<S: Storage> PartitionReplica<S> {
             partition_epoch: state.partition_epoch,
             new_isr,
         };
-        state.in_flight = Some(request.clone());
-        self.outputs
-            .push_back(ReplicaOutput::AlterPartition(request));
+        self.send_alter_partition(now, request);
     }
 
     /// ISR followers not at the leader's log end offset whose last catch-up is older than
@@ -128,13 +147,13 @@ impl<S: Storage> PartitionReplica<S> {
             .collect()
     }
 
-    /// When the next ISR follower may start lagging (none while a request is in flight).
+    /// When the next ISR follower may start lagging, or the in-flight request is resent.
     pub(super) fn isr_deadline(&self) -> Option<Mono> {
         let Ok((_, state)) = self.leader_state() else {
             return None;
         };
         if state.in_flight.is_some() {
-            return None;
+            return Some(state.in_flight_sent.plus_millis(ALTER_PARTITION_RETRY_MS));
         }
         let log_end = self.log.log_end_offset();
         // Lagging means strictly more than the limit in whole milliseconds.

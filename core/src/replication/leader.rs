@@ -47,6 +47,8 @@ pub(super) struct LeaderState {
     pub isr: Vec<BrokerId>,
     /// The ISR change requested and not yet answered.
     pub in_flight: Option<AlterPartition>,
+    /// When the in-flight request was (last) sent.
+    pub in_flight_sent: Mono,
     pub followers: BTreeMap<BrokerId, FollowerProgress>,
     /// The log end offset when this epoch began.
     pub epoch_start_offset: Offset,
@@ -108,6 +110,7 @@ impl<S: Storage> PartitionReplica<S> {
             replicas,
             isr,
             in_flight: None,
+            in_flight_sent: now.mono,
             followers,
             epoch_start_offset: log_end,
             pending_acks,
@@ -203,7 +206,7 @@ impl<S: Storage> PartitionReplica<S> {
         };
         self.record_follower_progress(now, fetch.replica, follower_end);
         self.maybe_shrink_isr(now);
-        self.maybe_expand_isr(fetch.replica);
+        self.maybe_expand_isr(now, fetch.replica);
         self.advance_high_watermark();
         self.check_invariants();
         Ok(self.fetch_response(fetch, read.records, None))

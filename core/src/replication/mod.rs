@@ -17,7 +17,8 @@
 //!   the start of the current leader epoch (Kafka's rule, KAFKA-7128); one that has not been
 //!   at the leader's log end offset for `replica.lag.time.max.ms` is lagging. Expansion and
 //!   shrinking are *requests* ([`ReplicaOutput::AlterPartition`], one in flight at a time),
-//!   applied only when the controller confirms with [`PartitionReplica::handle_isr_update`].
+//!   applied only when the controller confirms with [`PartitionReplica::handle_isr_update`];
+//!   an unanswered request is sent again after [`ALTER_PARTITION_RETRY_MS`].
 //! - **High watermark** = the minimum log end offset over the *maximal* ISR: the confirmed
 //!   ISR plus any member a pending expansion adds (KIP-497: the controller may already have
 //!   committed the expansion, and an elected member must have everything committed). The
@@ -59,7 +60,7 @@ mod isr;
 mod leader;
 mod output;
 
-pub use config::{ReplicationConfig, PENDING_ACKS_MAX};
+pub use config::{ReplicationConfig, ALTER_PARTITION_RETRY_MS, PENDING_ACKS_MAX};
 pub use election::elect_leader;
 pub use epoch_cache::{EpochEntry, LeaderEpochCache, CHECKPOINT_FILE};
 pub use error::ReplicationError;
@@ -233,6 +234,7 @@ impl<S: Storage> PartitionReplica<S> {
         self.observe(now);
         self.log.handle_timeout(now)?;
         self.drain_log();
+        self.maybe_resend_alter_partition(now);
         self.maybe_shrink_isr(now);
         self.advance_high_watermark();
         self.check_invariants();
