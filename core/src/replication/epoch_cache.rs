@@ -117,6 +117,21 @@ impl LeaderEpochCache {
         changed
     }
 
+    /// Forgets epochs wholly before `start` (the log start offset after retention); the epoch
+    /// containing `start` now starts there. Returns whether anything changed.
+    pub fn truncate_from_start(&mut self, start: Offset) -> bool {
+        let covering = self
+            .entries
+            .partition_point(|entry| entry.start_offset <= start);
+        let Some(containing) = covering.checked_sub(1) else {
+            return false;
+        };
+        let changed = containing > 0 || self.entries[containing].start_offset < start;
+        self.entries.drain(..containing);
+        self.entries[0].start_offset = start;
+        changed
+    }
+
     /// Loads the checkpoint from `storage`; a missing file is an empty cache.
     pub fn load<S: Storage>(storage: &mut S) -> Result<LeaderEpochCache, ReplicationError> {
         let len = match storage.len(CHECKPOINT_FILE) {
@@ -239,6 +254,17 @@ mod tests {
         assert!(cache.truncate_from_end(Offset(9)));
         assert_eq!(cache.latest_epoch(), Some(LeaderEpoch(3)));
         assert!(!cache.truncate_from_end(Offset(6)));
+    }
+
+    #[test]
+    fn retention_forgets_epochs_before_the_log_start_and_moves_the_containing_one() {
+        let mut cache = cache(&[(1, 0), (3, 5), (4, 9)]);
+        assert!(!cache.truncate_from_start(Offset(0)));
+        assert!(cache.truncate_from_start(Offset(7)));
+        assert_eq!(cache, super::tests::cache(&[(3, 7), (4, 9)]));
+        assert!(cache.truncate_from_start(Offset(9)));
+        assert_eq!(cache, super::tests::cache(&[(4, 9)]));
+        assert!(!cache.truncate_from_start(Offset(9)));
     }
 
     #[test]

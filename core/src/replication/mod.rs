@@ -35,7 +35,8 @@
 //! # Durability
 //! The epoch cache is checkpointed (synchronously, atomically) before a batch of a new epoch
 //! is appended and after truncations; recovery ([`PartitionReplica::open`]) drops epochs past
-//! the recovered log end. The high watermark is not persisted: a reopened replica starts from
+//! the recovered log end; retention (in `handle_timeout`) drops epochs before the log start.
+//! The high watermark is not persisted: a reopened replica starts from
 //! its log start offset and learns the rest from its leader.
 //!
 //! # Invariants
@@ -121,7 +122,9 @@ impl<S: Storage> PartitionReplica<S> {
     ) -> Result<(PartitionReplica<S>, RecoveryReport), ReplicationError> {
         let (mut log, report) = PartitionLog::open(storage, log_config, now)?;
         let mut epochs = LeaderEpochCache::load(log.storage_mut())?;
-        if epochs.truncate_from_end(log.log_end_offset()) {
+        let cut_end = epochs.truncate_from_end(log.log_end_offset());
+        let cut_start = epochs.truncate_from_start(log.log_start_offset());
+        if cut_end || cut_start {
             epochs.persist(log.storage_mut())?;
         }
         let high_watermark = log.log_start_offset();
@@ -234,6 +237,10 @@ impl<S: Storage> PartitionReplica<S> {
         self.observe(now);
         self.log.handle_timeout(now)?;
         self.drain_log();
+        if self.epochs.truncate_from_start(self.log.log_start_offset()) {
+            self.epochs.persist(self.log.storage_mut())?;
+        }
+        self.high_watermark = self.high_watermark.max(self.log.log_start_offset());
         self.maybe_resend_alter_partition(now);
         self.maybe_shrink_isr(now);
         self.advance_high_watermark();
