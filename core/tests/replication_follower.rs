@@ -12,7 +12,7 @@ mod replication {
     use odradek_core::record::{split_batches, BatchHeader, Offset};
     use odradek_core::replication::{
         Acks, EpochEndOffset, EpochEntry, FetchResponse, FollowerFetch, FollowerRequest,
-        PartitionReplica, ReplicationConfig,
+        PartitionReplica, ReplicationConfig, ReplicationError,
     };
     use replication_support::{at_ms, broker, syncing, Cluster};
 
@@ -260,5 +260,65 @@ mod replication {
         }
         insta::assert_snapshot!(trace);
         c.assert_safe();
+    }
+
+    #[test]
+    fn malformed_or_misplaced_records_from_the_leader_are_typed_errors_and_change_nothing() {
+        let mut c = Cluster::simple(1);
+        c.produce(&["a"], Acks::Leader).unwrap();
+        c.fetch(1);
+        let now = c.now();
+        let response = |records: Bytes| FetchResponse {
+            leader_epoch: LeaderEpoch(0),
+            fetch_offset: Offset(1),
+            records,
+            high_watermark: Offset(1),
+            log_start_offset: Offset(0),
+            diverging_epoch: None,
+        };
+        // A valid batch whose base offset is 0, where offset 1 is expected.
+        let misplaced = response(replication_support::batch(&["b"]).freeze());
+        assert_eq!(
+            c.replica(1).handle_fetch_response(now, &misplaced),
+            Err(ReplicationError::NonContiguousBatch {
+                base_offset: Offset(0),
+                log_end_offset: Offset(1)
+            })
+        );
+        let garbage = response(Bytes::from_static(&[0xff; 70]));
+        assert!(matches!(
+            c.replica(1).handle_fetch_response(now, &garbage),
+            Err(ReplicationError::Log(_))
+        ));
+        assert_eq!(c.replica(1).log_end_offset(), Offset(1));
+        c.replica(1).check_invariants();
+    }
+
+    #[test]
+    fn a_batch_from_an_older_epoch_than_the_log_has_is_refused() {
+        let mut c = Cluster::simple(1);
+        c.elect(0);
+        c.produce(&["a"], Acks::Leader).unwrap();
+        c.replicate(1); // replica 1 has epoch 1 from offset 0
+        let mut old = replication_support::batch(&["b"]);
+        odradek_core::record::set_base_offset(&mut old, Offset(1));
+        odradek_core::record::set_partition_leader_epoch(&mut old, 0);
+        let now = c.now();
+        let response = FetchResponse {
+            leader_epoch: LeaderEpoch(1),
+            fetch_offset: Offset(1),
+            records: old.freeze(),
+            high_watermark: Offset(1),
+            log_start_offset: Offset(0),
+            diverging_epoch: None,
+        };
+        assert_eq!(
+            c.replica(1).handle_fetch_response(now, &response),
+            Err(ReplicationError::EpochRegression {
+                batch_epoch: LeaderEpoch(0),
+                latest_epoch: LeaderEpoch(1)
+            })
+        );
+        assert_eq!(c.replica(1).log_end_offset(), Offset(1));
     }
 }
