@@ -9,8 +9,8 @@ mod replication {
     use odradek_core::controller::{LeaderEpoch, PartitionEpoch};
     use odradek_core::record::{BatchHeader, Offset};
     use odradek_core::replication::{
-        AckId, AckStatus, Acks, AlterPartition, FollowerFetch, FollowerRequest, ReplicationError,
-        ALTER_PARTITION_RETRY_MS,
+        elect_leader, AckId, AckStatus, Acks, AlterPartition, FollowerFetch, FollowerRequest,
+        ReplicationError, ALTER_PARTITION_RETRY_MS,
     };
     use replication_support::{broker, Cluster};
 
@@ -289,5 +289,28 @@ mod replication {
         c.controller_apply();
         assert_eq!(c.isr, vec![broker(0)]);
         assert_eq!(c.replica(0).high_watermark(), Offset(1));
+    }
+
+    #[test]
+    fn only_an_unclean_election_picks_a_leader_outside_the_isr_and_it_loses_acknowledged_records() {
+        let mut c = Cluster::simple(1);
+        c.tick(101); // neither follower fetched: both are shrunk out
+        c.controller_apply();
+        assert_eq!(c.isr, vec![broker(0)]);
+        c.produce(&["a"], Acks::All).unwrap();
+        assert_eq!(
+            c.acknowledged.len(),
+            1,
+            "min.insync.replicas=1: the leader alone acks"
+        );
+        let replicas = replication_support::replicas();
+        let alive = [broker(1), broker(2)]; // the leader's broker is gone
+        assert_eq!(elect_leader(&replicas, &c.isr, &alive, false), None);
+        let unclean = elect_leader(&replicas, &c.isr, &alive, true);
+        assert_eq!(unclean, Some(broker(1)));
+        c.elect_any(1);
+        c.replicate(3);
+        let violation = c.violation().expect("the acknowledged record is gone");
+        assert!(violation.contains("acknowledged batch at 0"), "{violation}");
     }
 }

@@ -343,6 +343,15 @@ impl Cluster {
             self.isr.contains(&broker(new_leader)),
             "clean election only"
         );
+        self.elect_any(new_leader);
+    }
+
+    /// Election of `new_leader` in the next epoch, in the ISR or not (an unclean election
+    /// makes it the whole ISR, as Kafka does).
+    pub fn elect_any(&mut self, new_leader: usize) {
+        if !self.isr.contains(&broker(new_leader)) {
+            self.isr = vec![broker(new_leader)];
+        }
         self.leader = new_leader;
         self.leader_epoch = self.leader_epoch.next();
         self.partition_epoch = self.partition_epoch.next();
