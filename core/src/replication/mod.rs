@@ -31,6 +31,10 @@
 //!   `min(leader's, own log end offset)`. Under a syncing flush policy it does not fetch again
 //!   until what it fetched is durable, so its fetch offset only vouches for durable records.
 //! - **Consumers** read below [`PartitionReplica::consumer_read_bound`], the high watermark.
+//! - **Ordering.** Stale answers (another epoch, another fetch offset) are ignored. The leader
+//!   expects a follower's fetches in order, as Kafka's one TCP connection per follower gives:
+//!   an old fetch delivered late looks like a follower that lost records, which the leader
+//!   shrinks out of the ISR (an availability cost, never a safety one).
 //!
 //! # Durability
 //! The epoch cache is checkpointed (synchronously, atomically) before a batch of a new epoch
