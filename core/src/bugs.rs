@@ -38,11 +38,23 @@ pub enum PlantedBug {
     /// skipped, and with it the partition-epoch and current-leader checks that would catch the
     /// same staleness, so a zombie leader from an older epoch rewrites the ISR.
     StaleAlterPartitionAccepted,
+    /// Replication: an `acks=all` produce is answered as soon as the leader has the records,
+    /// ignoring the in-sync replicas and `min.insync.replicas`.
+    AcksAllIgnoresMinInsync,
+    /// Replication: a replica that becomes a follower truncates its log to its high watermark
+    /// instead of to the end offset of its last epoch on the leader (the bug KIP-101 fixed).
+    TruncateToHighWatermark,
+    /// Replication: the leader serves consumers up to its log end offset instead of the high
+    /// watermark, so they read records the in-sync replicas do not all have yet.
+    ServeBeyondHighWatermark,
+    /// Replication: the leader counts the records it is *sending* a follower as the follower's,
+    /// advancing the high watermark before the follower has them.
+    HighWatermarkBeforeFollowerHasData,
 }
 
 impl PlantedBug {
     /// Every planted bug, in declaration order.
-    pub const ALL: [PlantedBug; 7] = [
+    pub const ALL: [PlantedBug; 11] = [
         PlantedBug::AckBeforeDurable,
         PlantedBug::FetchBeyondDurable,
         PlantedBug::RecoverWithoutTruncatingTornTail,
@@ -50,6 +62,10 @@ impl PlantedBug {
         PlantedBug::OffsetReusedAfterCrash,
         PlantedBug::UncleanElectionByDefault,
         PlantedBug::StaleAlterPartitionAccepted,
+        PlantedBug::AcksAllIgnoresMinInsync,
+        PlantedBug::TruncateToHighWatermark,
+        PlantedBug::ServeBeyondHighWatermark,
+        PlantedBug::HighWatermarkBeforeFollowerHasData,
     ];
 
     /// The kebab-case name used by `odradek sim --bug`.
@@ -62,6 +78,12 @@ impl PlantedBug {
             PlantedBug::OffsetReusedAfterCrash => "offset-reused-after-crash",
             PlantedBug::UncleanElectionByDefault => "unclean-election-by-default",
             PlantedBug::StaleAlterPartitionAccepted => "stale-alter-partition-accepted",
+            PlantedBug::AcksAllIgnoresMinInsync => "acks-all-ignores-min-insync",
+            PlantedBug::TruncateToHighWatermark => "truncate-to-high-watermark",
+            PlantedBug::ServeBeyondHighWatermark => "serve-beyond-high-watermark",
+            PlantedBug::HighWatermarkBeforeFollowerHasData => {
+                "high-watermark-before-follower-has-data"
+            }
         }
     }
 
@@ -71,7 +93,12 @@ impl PlantedBug {
     pub fn needs_cluster(self) -> bool {
         matches!(
             self,
-            PlantedBug::UncleanElectionByDefault | PlantedBug::StaleAlterPartitionAccepted
+            PlantedBug::UncleanElectionByDefault
+                | PlantedBug::StaleAlterPartitionAccepted
+                | PlantedBug::AcksAllIgnoresMinInsync
+                | PlantedBug::TruncateToHighWatermark
+                | PlantedBug::ServeBeyondHighWatermark
+                | PlantedBug::HighWatermarkBeforeFollowerHasData
         )
     }
 

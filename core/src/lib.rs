@@ -17,6 +17,8 @@
 //! - [`log`]: a partition's segmented, checksummed, crash-recoverable commit log.
 //! - [`controller`]: cluster metadata (topics, assignments, configs, brokers) as records applied
 //!   from a metadata log, and the commands that produce them.
+//! - [`replication`]: a partition replica (leader/follower, ISR, high watermark, leader
+//!   epochs with epoch-based truncation, `acks`), Kafka's replication design as a machine.
 //! - [`node`]: the broker as a pure state machine over decoded Kafka requests, composing the
 //!   controller and one partition log per partition.
 //! - [`bugs`]: named planted bugs the simulator can switch the core into (never `serve`).
@@ -27,6 +29,7 @@ pub mod controller;
 pub mod log;
 pub mod node;
 pub mod record;
+pub mod replication;
 pub mod storage;
 pub mod time;
 pub mod wire;
