@@ -7,6 +7,8 @@
 //! The fault log exists so that checkers can tell *injected* damage from a bug: "the log
 //! served a corrupt byte" is only a violation if no corruption was injected into that range.
 
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 use std::ops::Range;
 
 /// Which faults a [`SimDisk`](super::SimDisk) injects, and how often. All off by default.
@@ -104,6 +106,37 @@ pub enum LatencyDistribution {
         /// Largest stall.
         tail_max_ns: u64,
     },
+}
+
+impl LatencyDistribution {
+    /// Draws one latency in nanoseconds from `rng`. A tail probability outside `[0, 1]` is
+    /// clamped; nothing is drawn for `Zero` and `Constant`, so a perfect device or network
+    /// consumes no random numbers. Shared by the disk and the network.
+    pub fn draw_ns(&self, rng: &mut ChaCha8Rng) -> u64 {
+        match *self {
+            LatencyDistribution::Zero => 0,
+            LatencyDistribution::Constant { ns } => ns,
+            LatencyDistribution::Uniform { min_ns, max_ns } => uniform_ns(rng, min_ns, max_ns),
+            LatencyDistribution::WithTail {
+                min_ns,
+                max_ns,
+                tail_probability,
+                tail_max_ns,
+            } => {
+                let probability = clamp_probability(tail_probability);
+                if probability > 0.0 && rng.random_bool(probability) {
+                    uniform_ns(rng, max_ns, tail_max_ns)
+                } else {
+                    uniform_ns(rng, min_ns, max_ns)
+                }
+            }
+        }
+    }
+}
+
+/// Uniform in `a..=b` or `b..=a`.
+pub fn uniform_ns(rng: &mut ChaCha8Rng, a: u64, b: u64) -> u64 {
+    rng.random_range(a.min(b)..=a.max(b))
 }
 
 /// One fault the disk injected, on the file that had `file_id` and `file` as its name then.

@@ -38,7 +38,8 @@ use odradek_core::storage::{Storage, StorageError};
 
 pub use crash::SECTOR_BYTES;
 pub use faults::{
-    DiskLatency, DiskOperation, FaultKind, InjectedFault, LatencyDistribution, SimDiskFaults,
+    uniform_ns, DiskLatency, DiskOperation, FaultKind, InjectedFault, LatencyDistribution,
+    SimDiskFaults,
 };
 pub use provider::{SimDirectory, SimDiskProvider};
 use state::DiskState;

@@ -12,9 +12,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::crash::{crash_file, SECTOR_BYTES};
-use super::faults::{
-    clamp_probability, DiskOperation, FaultKind, InjectedFault, LatencyDistribution, SimDiskFaults,
-};
+use super::faults::{clamp_probability, DiskOperation, FaultKind, InjectedFault, SimDiskFaults};
 use super::file::SimFile;
 
 const FAULT_STREAM: u64 = 0;
@@ -356,29 +354,7 @@ impl DiskState {
     }
 
     pub(super) fn draw_latency_ns(&mut self, operation: DiskOperation) -> u64 {
-        let rng = &mut self.latency_rng;
-        match *self.faults.latency.for_operation(operation) {
-            LatencyDistribution::Zero => 0,
-            LatencyDistribution::Constant { ns } => ns,
-            LatencyDistribution::Uniform { min_ns, max_ns } => uniform(rng, min_ns, max_ns),
-            LatencyDistribution::WithTail {
-                min_ns,
-                max_ns,
-                tail_probability,
-                tail_max_ns,
-            } => {
-                let probability = clamp_probability(tail_probability);
-                if probability > 0.0 && rng.random_bool(probability) {
-                    uniform(rng, max_ns, tail_max_ns)
-                } else {
-                    uniform(rng, min_ns, max_ns)
-                }
-            }
-        }
+        let distribution = self.faults.latency.for_operation(operation);
+        distribution.draw_ns(&mut self.latency_rng)
     }
-}
-
-/// Uniform in `a..=b` or `b..=a`.
-fn uniform(rng: &mut ChaCha8Rng, a: u64, b: u64) -> u64 {
-    rng.random_range(a.min(b)..=a.max(b))
 }

@@ -100,30 +100,14 @@ pub(super) fn chance(rng: &mut ChaCha8Rng, probability: f64) -> bool {
     probability > 0.0 && rng.random_bool(probability)
 }
 
-/// One latency drawn from `distribution` (whose probabilities are already clamped).
+/// One latency drawn from `distribution` (the disk's distribution type and drawing).
 pub(super) fn draw_latency_ns(rng: &mut ChaCha8Rng, distribution: &LatencyDistribution) -> u64 {
-    match *distribution {
-        LatencyDistribution::Zero => 0,
-        LatencyDistribution::Constant { ns } => ns,
-        LatencyDistribution::Uniform { min_ns, max_ns } => uniform(rng, min_ns, max_ns),
-        LatencyDistribution::WithTail {
-            min_ns,
-            max_ns,
-            tail_probability,
-            tail_max_ns,
-        } => {
-            if chance(rng, tail_probability) {
-                uniform(rng, max_ns, tail_max_ns)
-            } else {
-                uniform(rng, min_ns, max_ns)
-            }
-        }
-    }
+    distribution.draw_ns(rng)
 }
 
 /// Uniform in `a..=b` or `b..=a`.
 pub(super) fn uniform(rng: &mut ChaCha8Rng, a: u64, b: u64) -> u64 {
-    rng.random_range(a.min(b)..=a.max(b))
+    crate::disk::uniform_ns(rng, a, b)
 }
 
 /// Total wait of TCP's exponential backoff before the `losses`-th retransmission is sent:

@@ -13,16 +13,20 @@ use rand_chacha::ChaCha8Rng;
 const US: u64 = 1_000;
 const MS: u64 = 1_000_000;
 
+/// The probability of a fault `kind` that happens with `at_full` at intensity 1.0: scaled
+/// by the run's intensity, and exactly zero when the kind is off.
+fn rate(options: &Options, kind: FaultKind, at_full: f64) -> f64 {
+    if options.has(kind) {
+        at_full * options.intensity.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
 /// The network configuration of the safety phase.
 pub fn net_config(options: &Options) -> NetConfig {
     let intensity = options.intensity.clamp(0.0, 1.0);
-    let rate = |kind: FaultKind, at_full: f64| {
-        if options.has(kind) {
-            at_full * intensity
-        } else {
-            0.0
-        }
-    };
+    let rate = |kind, at_full| rate(options, kind, at_full);
     let latency = if options.has(FaultKind::NetworkDelay) {
         LatencyDistribution::WithTail {
             min_ns: 20 * US,
@@ -45,13 +49,7 @@ pub fn net_config(options: &Options) -> NetConfig {
 /// The disk faults of the safety phase for a disk that holds `used_bytes` now.
 pub fn disk_faults(options: &Options, used_bytes: u64, rng: &mut ChaCha8Rng) -> SimDiskFaults {
     let intensity = options.intensity.clamp(0.0, 1.0);
-    let rate = |kind: FaultKind, at_full: f64| {
-        if options.has(kind) {
-            at_full * intensity
-        } else {
-            0.0
-        }
-    };
+    let rate = |kind, at_full| rate(options, kind, at_full);
     let latency = if options.has(FaultKind::DiskLatency) {
         DiskLatency {
             // fdatasync on SSDs takes from half a millisecond to several; the tail is a
