@@ -199,7 +199,13 @@ impl World {
             Event::Start => self.start(),
             Event::Deliver(id) => match self.net.deliver(self.now, id) {
                 Some(delivery) => self.route_delivery(delivery),
-                None => Ok(()),
+                None => {
+                    if self.trace.keeps_lines() {
+                        let line = "    discarded: its connection was reset or closed";
+                        self.trace.line(line.to_owned());
+                    }
+                    Ok(())
+                }
             },
             Event::NetTimer => {
                 if self.net_timer_at == Some(self.now) {

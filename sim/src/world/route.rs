@@ -217,6 +217,10 @@ impl World {
     ) -> Result<(), String> {
         let host = &mut self.hosts[node];
         if host.incarnation != incarnation || host.node.is_none() {
+            if self.trace.keeps_lines() {
+                let line = "    void: the process that asked for it has crashed";
+                self.trace.line(line.to_owned());
+            }
             return Ok(());
         }
         if host.paused {
