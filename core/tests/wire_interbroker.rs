@@ -109,7 +109,9 @@ fn api_versions_still_advertises_exactly_the_client_table_and_no_inter_broker_ap
         .collect();
     assert_eq!(advertised, table);
     for api in INTER_BROKER_APIS {
-        let entry = advertised.iter().find(|(key, ..)| *key == api.api_key as i16);
+        let entry = advertised
+            .iter()
+            .find(|(key, ..)| *key == api.api_key as i16);
         match api.api_key {
             // Fetch is advertised with the client range only, never the follower range.
             ApiKey::Fetch => assert_eq!(entry, Some(&(1, 4, 12))),

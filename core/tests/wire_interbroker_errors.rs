@@ -232,6 +232,35 @@ fn tiny_inter_broker_frames_claiming_billions_of_elements_are_rejected_before_al
     ));
 }
 
+/// The pre-check must read known tagged fields by their type, as the decoder does, not skip
+/// them by their declared size: here a partition's `replica_directory_id` (Fetch v17, tag 0)
+/// declares size 0, so a size-skipping walk would read its 16 bytes as the rest of a harmless
+/// request while the decoder reads the uuid and then a forgotten-topics array of ~2^32.
+#[test]
+fn a_fetch_v17_tagged_field_with_a_lying_size_cannot_hide_a_huge_array_from_the_pre_check() {
+    let mut body = vec![0xff, 0xff, 0x00]; // header v2: null client id, no tags
+    body.extend_from_slice(&[0; 4 + 4 + 4 + 1 + 4 + 4]); // wait, bytes, isolation, session
+    body.push(2); // one topic
+    body.extend_from_slice(&[7; 16]); // topic id
+    body.push(2); // one partition
+    body.extend_from_slice(&[0; 32]); // partition fields
+    body.extend_from_slice(&[1, 0, 0]); // one tag: 0, declared size 0 …
+    body.extend_from_slice(&[0, 1, 1, 0]); // … then the uuid's 16 bytes, which a size-skipping
+    body.extend_from_slice(&[0; 12]); // walk would take for a harmless end of request
+    body.push(0); // topic tags
+    body.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]); // forgotten topics: u32::MAX - 1
+    let frame = raw_frame(1, 17, 21, &body);
+    assert!(matches!(
+        decode_inter_broker_request(frame).unwrap_err(),
+        WireError::ImplausibleArrayLength {
+            api_key: ApiKey::Fetch,
+            api_version: 17,
+            correlation_id: 21,
+            ..
+        }
+    ));
+}
+
 #[test]
 fn the_response_encoder_refuses_a_body_of_another_api() {
     let body = sample_inter_broker_response(ApiKey::BrokerHeartbeat, 1);

@@ -18,8 +18,8 @@ use odradek_core::wire::kafka_protocol::messages::fetch_request::{
     FetchPartition, FetchTopic, ForgottenTopic, ReplicaState,
 };
 use odradek_core::wire::kafka_protocol::messages::fetch_response::{
-    AbortedTransaction, EpochEndOffset as DivergingEpoch, FetchableTopicResponse,
-    LeaderIdAndEpoch, NodeEndpoint, PartitionData,
+    AbortedTransaction, EpochEndOffset as DivergingEpoch, FetchableTopicResponse, LeaderIdAndEpoch,
+    NodeEndpoint, PartitionData,
 };
 use odradek_core::wire::kafka_protocol::messages::offset_for_leader_epoch_request::{
     OffsetForLeaderPartition, OffsetForLeaderTopic,
