@@ -18,11 +18,11 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader};
 use kafka_protocol::protocol::{Decodable, Encodable};
 
-use super::body::RequestBody;
+use super::body::{RequestBody, WireBody};
 use super::error::{decode_failure, describe, MessagePart, WireError};
 use super::frame::SIZE_PREFIX_LEN;
 use super::skim::check_array_lengths;
-use super::versions::supported_api;
+use super::versions::{supported_api, SupportedApi};
 
 /// Length of the fields every request header starts with: api key (i16), api version (i16),
 /// correlation id (i32).
@@ -87,8 +87,34 @@ pub fn peek_request_prefix(frame: &[u8]) -> Result<RequestPrefix, WireError> {
 /// Decodes one request frame (without its size prefix). See the module docs for the order of
 /// checks; every failure is a typed [`WireError`].
 pub fn decode_request(frame: Bytes) -> Result<DecodedRequest, WireError> {
+    let parts = decode_request_with::<RequestBody>(frame, supported_api)?;
+    Ok(DecodedRequest {
+        header: parts.header,
+        body: parts.body,
+        api_key: parts.api_key,
+        api_version: parts.api_version,
+        trailing_bytes: parts.trailing_bytes,
+    })
+}
+
+/// A request frame decoded against one api table, before it is wrapped for that table.
+pub(crate) struct RequestParts<B> {
+    pub(crate) header: RequestHeader,
+    pub(crate) body: B,
+    pub(crate) api_key: ApiKey,
+    pub(crate) api_version: i16,
+    pub(crate) trailing_bytes: usize,
+}
+
+/// The request decoder shared by the client and inter-broker paths: `table` says which apis
+/// and versions are accepted (checked before anything but the prefix is read), `B` which
+/// bodies can be decoded.
+pub(crate) fn decode_request_with<B: WireBody>(
+    frame: Bytes,
+    table: fn(i16) -> Option<SupportedApi>,
+) -> Result<RequestParts<B>, WireError> {
     let prefix = peek_request_prefix(&frame)?;
-    let (api_key, api_version, correlation_id) = check_supported(prefix)?;
+    let (api_key, api_version, correlation_id) = check_supported(prefix, table)?;
     let failure = |part: MessagePart, err: anyhow::Error| {
         decode_failure(part, err, api_key, api_version, correlation_id)
     };
@@ -96,20 +122,13 @@ pub fn decode_request(frame: Bytes) -> Result<DecodedRequest, WireError> {
     let header_version = api_key.request_header_version(api_version);
     let header = RequestHeader::decode(&mut buf, header_version)
         .map_err(|err| failure(MessagePart::Header, err))?;
-    check_array_lengths(api_key, api_version, &buf).map_err(|implausible| {
-        WireError::ImplausibleArrayLength {
-            api_key,
-            api_version,
-            correlation_id,
-            count: implausible.count,
-            remaining: implausible.remaining,
-        }
-    })?;
-    let body = match RequestBody::decode_from(api_key, &mut buf, api_version) {
+    check_array_lengths(api_key, api_version, &buf)
+        .map_err(|implausible| implausible.into_error(api_key, api_version, correlation_id))?;
+    let body = match B::decode_from(api_key, &mut buf, api_version) {
         Some(decoded) => decoded.map_err(|err| failure(MessagePart::Body, err))?,
         None => return Err(unsupported_api_key(prefix)),
     };
-    Ok(DecodedRequest {
+    Ok(RequestParts {
         header,
         body,
         api_key,
@@ -126,8 +145,11 @@ fn unsupported_api_key(prefix: RequestPrefix) -> WireError {
     }
 }
 
-fn check_supported(prefix: RequestPrefix) -> Result<(ApiKey, i16, i32), WireError> {
-    let entry = supported_api(prefix.api_key).ok_or_else(|| unsupported_api_key(prefix))?;
+fn check_supported(
+    prefix: RequestPrefix,
+    table: fn(i16) -> Option<SupportedApi>,
+) -> Result<(ApiKey, i16, i32), WireError> {
+    let entry = table(prefix.api_key).ok_or_else(|| unsupported_api_key(prefix))?;
     if !entry.supports(prefix.api_version) {
         return Err(WireError::UnsupportedVersion {
             api_key: entry.api_key,
@@ -147,7 +169,15 @@ fn check_supported(prefix: RequestPrefix) -> Result<(ApiKey, i16, i32), WireErro
 /// [`SUPPORTED_APIS`](super::SUPPORTED_APIS), so tests and tools can send versions the
 /// broker rejects; `kafka-protocol` still refuses versions it does not know.
 pub fn encode_request(header: &RequestHeader, body: &RequestBody) -> Result<BytesMut, WireError> {
-    let api_key = body.api_key();
+    encode_request_with(header, body)
+}
+
+/// The request encoder shared by the client and inter-broker paths.
+pub(crate) fn encode_request_with<B: WireBody>(
+    header: &RequestHeader,
+    body: &B,
+) -> Result<BytesMut, WireError> {
+    let api_key = body.body_api_key();
     if header.request_api_key != api_key as i16 {
         return match ApiKey::try_from(header.request_api_key) {
             Ok(named) => Err(WireError::ApiKeyMismatch {

@@ -19,7 +19,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable};
 
-use super::body::ResponseBody;
+use super::body::{ResponseBody, WireBody};
 use super::error::{decode_failure, describe, KafkaErrorCode, MessagePart, WireError};
 use super::request::write_size_prefix;
 use super::skim_response::check_response_array_lengths;
@@ -35,10 +35,20 @@ pub fn encode_response(
     correlation_id: i32,
     body: &ResponseBody,
 ) -> Result<BytesMut, WireError> {
-    if body.api_key() != api_key {
+    encode_response_with(api_key, api_version, correlation_id, body)
+}
+
+/// The response encoder shared by the client and inter-broker paths.
+pub(crate) fn encode_response_with<B: WireBody>(
+    api_key: ApiKey,
+    api_version: i16,
+    correlation_id: i32,
+    body: &B,
+) -> Result<BytesMut, WireError> {
+    if body.body_api_key() != api_key {
         return Err(WireError::ApiKeyMismatch {
             expected: api_key,
-            actual: body.api_key(),
+            actual: body.body_api_key(),
         });
     }
     let encode_failure = |part: MessagePart, err: anyhow::Error| WireError::Encode {
@@ -85,6 +95,16 @@ pub fn decode_response(
     api_version: i16,
     frame: Bytes,
 ) -> Result<(ResponseHeader, ResponseBody), WireError> {
+    decode_response_with(api_key, api_version, frame)
+}
+
+/// The response decoder shared by the client and inter-broker paths (callers check the
+/// version against their table first, if they want it checked).
+pub(crate) fn decode_response_with<B: WireBody>(
+    api_key: ApiKey,
+    api_version: i16,
+    frame: Bytes,
+) -> Result<(ResponseHeader, B), WireError> {
     let mut buf = frame;
     let correlation_id = peek_correlation_id(&buf);
     let failure = |part: MessagePart, err: anyhow::Error| {
@@ -92,16 +112,9 @@ pub fn decode_response(
     };
     let header = ResponseHeader::decode(&mut buf, api_key.response_header_version(api_version))
         .map_err(|err| failure(MessagePart::Header, err))?;
-    check_response_array_lengths(api_key, api_version, &buf).map_err(|implausible| {
-        WireError::ImplausibleArrayLength {
-            api_key,
-            api_version,
-            correlation_id,
-            count: implausible.count,
-            remaining: implausible.remaining,
-        }
-    })?;
-    let body = match ResponseBody::decode_from(api_key, &mut buf, api_version) {
+    check_response_array_lengths(api_key, api_version, &buf)
+        .map_err(|implausible| implausible.into_error(api_key, api_version, correlation_id))?;
+    let body = match B::decode_from(api_key, &mut buf, api_version) {
         Some(decoded) => decoded.map_err(|err| failure(MessagePart::Body, err))?,
         None => {
             return Err(WireError::UnsupportedApiKey {
@@ -124,7 +137,7 @@ pub fn decode_response(
 
 /// The correlation id at the start of a response frame, or -1 when the frame is too short to
 /// hold one (the header decoder then reports the truncation).
-fn peek_correlation_id(frame: &[u8]) -> i32 {
+pub(crate) fn peek_correlation_id(frame: &[u8]) -> i32 {
     match frame.get(..4) {
         Some(mut first) => first.get_i32(),
         None => -1,

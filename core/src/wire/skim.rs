@@ -11,7 +11,8 @@
 //! claiming 2^31−1 topics asks the allocator for tens of gigabytes and the process aborts
 //! (an allocation failure is not a panic; nothing can catch it). Checking every array length
 //! against the remaining bytes first bounds what the decoder can allocate by a small multiple
-//! of the frame size. The schemas below follow the field versions `kafka-protocol` decodes
+//! of the frame size. Requests of both the client and the inter-broker table are walked here
+//! (the inter-broker walks live in `skim_inter_broker`). The schemas below follow the field versions `kafka-protocol` decodes
 //! (the walk must track it exactly; the round-trip tests at every supported version check
 //! that valid requests pass).
 
@@ -25,6 +26,24 @@ pub(crate) struct ImplausibleArray {
     pub(crate) count: u64,
     /// Bytes left in the frame after the length.
     pub(crate) remaining: usize,
+}
+
+impl ImplausibleArray {
+    /// The typed error for this finding in a message of `api_key` at `api_version`.
+    pub(crate) fn into_error(
+        self,
+        api_key: ApiKey,
+        api_version: i16,
+        correlation_id: i32,
+    ) -> super::WireError {
+        super::WireError::ImplausibleArrayLength {
+            api_key,
+            api_version,
+            correlation_id,
+            count: self.count,
+            remaining: self.remaining,
+        }
+    }
 }
 
 /// Why the walk stopped early.
@@ -67,6 +86,10 @@ pub(crate) fn check_array_lengths(
         ApiKey::DeleteTopics => skim.delete_topics(),
         ApiKey::CreatePartitions => skim.create_partitions(),
         ApiKey::DescribeConfigs => skim.describe_configs(),
+        ApiKey::OffsetForLeaderEpoch => skim.offset_for_leader_epoch(),
+        ApiKey::AlterPartition => skim.alter_partition(),
+        ApiKey::BrokerRegistration => skim.broker_registration(),
+        ApiKey::BrokerHeartbeat => skim.broker_heartbeat(),
         // ApiVersions, DescribeCluster and anything else without arrays.
         _ => Ok(()),
     };
@@ -229,7 +252,11 @@ impl Skimmer {
                 let epochs = if v >= 9 { 4 } else { 0 } + if v >= 12 { 4 } else { 0 };
                 let log_start = if v >= 5 { 8 } else { 0 };
                 s.skip(4 + epochs + 8 + log_start + 4)?;
-                s.tags()
+                s.tags_with(|s, tag| match tag {
+                    0 if v >= 17 => Some(s.skip(16)), // replica_directory_id
+                    1 if v >= 18 => Some(s.skip(8)),  // high_watermark
+                    _ => None,
+                })
             })?;
             s.tags()
         })?;
@@ -243,10 +270,14 @@ impl Skimmer {
         if v >= 11 {
             self.string()?; // rack_id
         }
-        self.tags()
+        self.tags_with(|s, tag| match tag {
+            0 => Some(s.string()),                            // cluster_id
+            1 if v >= 15 => Some(s.scalars_then_tags(4 + 8)), // replica_state (KIP-903)
+            _ => None,
+        })
     }
 
-    fn topic_name_or_id(&mut self, by_name: bool) -> Walk {
+    pub(super) fn topic_name_or_id(&mut self, by_name: bool) -> Walk {
         if by_name {
             self.string()
         } else {

@@ -37,13 +37,16 @@ pub(crate) fn check_response_array_lengths(
         ApiKey::DescribeConfigs => skim.describe_configs_response(),
         ApiKey::CreatePartitions => skim.create_partitions_response(),
         ApiKey::DescribeCluster => skim.describe_cluster_response(),
+        ApiKey::OffsetForLeaderEpoch => skim.offset_for_leader_epoch_response(),
+        ApiKey::AlterPartition => skim.alter_partition_response(),
+        // BrokerRegistration, BrokerHeartbeat and anything else without arrays.
         _ => Ok(()),
     })
 }
 
 impl Skimmer {
     /// Fixed-size fields followed by a tagged-field section (a tagged struct of scalars).
-    fn scalars_then_tags(&mut self, bytes: usize) -> Walk {
+    pub(super) fn scalars_then_tags(&mut self, bytes: usize) -> Walk {
         self.skip(bytes)?;
         self.tags()
     }
@@ -81,7 +84,7 @@ impl Skimmer {
         let partition_min = 4 + 2 + 8 + 8 + 2 * self.min_array() + self.min_tags();
         let topic_min = self.min_string() + self.min_array() + self.min_tags();
         self.array(topic_min, |s| {
-            s.string()?;
+            s.topic_name_or_id(v <= 12)?;
             s.array(partition_min, |s| {
                 s.skip(4 + 2 + 8 + 8 + if v >= 5 { 8 } else { 0 })?;
                 s.array(aborted_min, |s| s.scalars_then_tags(16))?;
@@ -97,7 +100,19 @@ impl Skimmer {
             })?;
             s.tags()
         })?;
-        self.tags()
+        self.tags_with(|s, tag| {
+            // node_endpoints (v16+): (node_id, host, port, rack, tags).
+            (tag == 0 && v >= 16).then(|| {
+                let endpoint_min = 4 + 2 * s.min_string() + 4 + s.min_tags();
+                s.array(endpoint_min, |s| {
+                    s.skip(4)?;
+                    s.string()?;
+                    s.skip(4)?;
+                    s.string()?;
+                    s.tags()
+                })
+            })
+        })
     }
 
     fn list_offsets_response(&mut self) -> Walk {

@@ -1,5 +1,5 @@
-//! The table of Kafka APIs (and version ranges) this broker implements, and the ApiVersions
-//! response built from it.
+//! The table of Kafka APIs (and version ranges) this broker implements for clients, the
+//! ApiVersions response built from it, and the separate inter-broker table.
 //!
 //! Contract: [`SUPPORTED_APIS`] is the single source of truth. [`decode_request`] rejects any
 //! api or version outside it before decoding a header or body, and the ApiVersions response
@@ -29,7 +29,27 @@
 //! - **CreatePartitions 0–3, DescribeCluster 0–1.** DescribeCluster v2 (fenced brokers) is left
 //!   out.
 //!
+//! **Inter-broker table.** [`INTER_BROKER_APIS`] lists the broker-to-broker and
+//! broker-to-controller apis replication needs. It is never advertised in ApiVersions
+//! ("advertise only what is implemented": the client-facing node does not serve them) and
+//! only [`decode_inter_broker_request`] accepts it; [`decode_request`] rejects these apis,
+//! and the inter-broker decoder rejects client-only apis. Why these ranges:
+//! - **Fetch 4–17.** A follower fetch is the ordinary Fetch api. Kafka's replica fetcher has
+//!   sent v12 (IBP 2.7, diverging epoch in the response, KIP-320), v13 (topic ids, 3.1), v15
+//!   (replica id moved from the body to the `ReplicaState` tagged field, KIP-903, 3.5) and v17
+//!   (replica directory id, KIP-858, Kafka 3.8–4.x). v18 (high watermark in the request,
+//!   KIP-1166) is newer than any released broker and left out. See
+//!   [`is_follower_fetch`](super::is_follower_fetch).
+//! - **OffsetForLeaderEpoch 2–4.** Exactly `kafka-protocol`'s (and Kafka 4.0's) range: v2
+//!   adds the current leader epoch for fencing (KIP-320), v3 the replica id, v4 is flexible.
+//! - **AlterPartition 2–3.** The crate's range: v2 names topics by id, v3 sends ISR members
+//!   with their broker epochs (KIP-903), which Kafka 3.5+ brokers use.
+//! - **BrokerRegistration 0–4, BrokerHeartbeat 0–1.** The crate's full ranges, all
+//!   flexible; KRaft brokers of 3.x/4.x send them (registration v2 adds log dirs, v3 the
+//!   previous broker epoch, v4 is the newest; heartbeat v1 adds offline log dirs, KIP-858).
+//!
 //! [`decode_request`]: super::decode_request
+//! [`decode_inter_broker_request`]: super::decode_inter_broker_request
 
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::{ApiKey, ApiVersionsResponse};
@@ -80,6 +100,24 @@ pub const SUPPORTED_APIS: [SupportedApi; 10] = [
 /// The table entry for a raw api key, if the broker implements that api.
 pub fn supported_api(api_key: i16) -> Option<SupportedApi> {
     SUPPORTED_APIS
+        .iter()
+        .copied()
+        .find(|entry| entry.api_key as i16 == api_key)
+}
+
+/// The inter-broker apis (broker-to-broker and broker-to-controller), ordered by api key.
+/// Never advertised to clients; see the module docs for why each range is what it is.
+pub const INTER_BROKER_APIS: [SupportedApi; 5] = [
+    api(ApiKey::Fetch, 4, 17),
+    api(ApiKey::OffsetForLeaderEpoch, 2, 4),
+    api(ApiKey::AlterPartition, 2, 3),
+    api(ApiKey::BrokerRegistration, 0, 4),
+    api(ApiKey::BrokerHeartbeat, 0, 1),
+];
+
+/// The inter-broker table entry for a raw api key, if it is an inter-broker api.
+pub fn inter_broker_api(api_key: i16) -> Option<SupportedApi> {
+    INTER_BROKER_APIS
         .iter()
         .copied()
         .find(|entry| entry.api_key as i16 == api_key)
