@@ -88,7 +88,13 @@ fn run(schedule: &Schedule) -> Cluster {
     for _ in 0..schedule.events {
         perturb(&mut cluster, schedule);
         if !cluster.step() {
-            break;
+            // Every node is down and nothing is in flight: bring one back.
+            let down = cluster
+                .voters
+                .iter()
+                .copied()
+                .find(|&id| !cluster.is_up(id));
+            cluster.restart(down.expect("a node is down when nothing is scheduled"));
         }
     }
     cluster.heal();
