@@ -160,6 +160,12 @@ fn a_minority_partition_cannot_commit_and_the_majority_can() {
     let until = cluster.now.plus_millis(2_000);
     cluster.run_until(until);
     assert!(cluster.node(leader).unwrap().commit_index() < stranded);
+    let cut_off = cluster.node(leader).unwrap();
+    assert_eq!(
+        cut_off.leader_term(),
+        None,
+        "check-quorum: the minority leader stepped down"
+    );
     let majority_leader = cluster
         .leaders()
         .into_iter()

@@ -486,3 +486,35 @@ fn a_single_voter_metadata_log_elects_itself_and_commits_each_batch_at_once() {
     );
     assert_eq!(log.poll_send(), None);
 }
+
+#[test]
+fn a_leader_that_hears_from_no_majority_for_an_election_timeout_steps_down() {
+    let mut node = leader();
+    let heard = QuorumMessage::AppendResponse {
+        term: 1,
+        success: true,
+        index: 1,
+    };
+    node.handle_message(at(1_200), 2, heard);
+    node.handle_timeout(at(1_400));
+    assert_eq!(node.leader_term(), Some(1), "node 2 answered 200 ms ago");
+    drain(&mut node);
+    node.handle_timeout(at(1_500));
+    assert_eq!(
+        node.leader_term(),
+        Some(1),
+        "node 2 answered exactly 300 ms ago"
+    );
+    drain(&mut node);
+    node.handle_timeout(at(1_560));
+    assert_eq!(
+        drain(&mut node),
+        vec![QuorumOutput::LostLeadership { term: 1 }]
+    );
+    assert_eq!(node.current_term(), 1, "stepping down keeps the term");
+    assert_eq!(node.leader_hint(), None);
+    assert_eq!(
+        node.propose(at(1_561), vec![record("a")]),
+        Err(MetadataLogError::NotLeader)
+    );
+}

@@ -26,9 +26,12 @@
 //!   driver stores it after each call before delivering the messages the call sent.
 //!   [`QuorumNode::restart`] rebuilds the volatile rest; the commit index restarts at 0 and
 //!   committed records are emitted again as the node relearns it.
-//! - **Not here (yet).** Membership changes, snapshots and log compaction, pre-vote and
-//!   check-quorum (a partitioned leader keeps `leader_term` until it hears a higher term;
-//!   its proposals then never commit, which the contract allows).
+//! - **Check-quorum.** A leader that has not heard from a majority within the longest
+//!   election timeout steps down (`LostLeadership`), so a partitioned controller stops
+//!   accepting proposals that cannot commit. Until then its proposals simply never commit,
+//!   which the `MetadataLog` contract allows.
+//! - **Not here (yet).** Membership changes, snapshots and log compaction, pre-vote (a
+//!   node rejoining after a partition may depose a healthy leader with its higher term).
 //!
 //! [`QuorumMetadataLog`] adapts a node to [`MetadataLog`] so the controller can sit on it.
 //!

@@ -63,6 +63,9 @@ pub struct PeerProgress {
     pub next_index: u64,
     /// The highest index known to match the leader's log.
     pub match_index: u64,
+    /// When this follower last answered an AppendEntries of the current term (the election
+    /// time until it first does).
+    pub last_response: Mono,
 }
 
 /// One controller node of the metadata quorum, as a pure Raft machine. See the module docs.
@@ -245,7 +248,7 @@ impl QuorumNode {
                 term,
                 success,
                 index,
-            } => self.handle_append_response(from, term, success, index),
+            } => self.handle_append_response(now.mono, from, term, success, index),
         }
     }
 
@@ -256,6 +259,10 @@ impl QuorumNode {
         match self.role {
             Role::Leader { .. } => {
                 if now.mono >= self.heartbeat_deadline {
+                    if self.lost_contact_with_majority(now.mono) {
+                        self.become_follower(now.mono, self.persistent.current_term);
+                        return;
+                    }
                     self.broadcast_append();
                 }
             }
@@ -351,6 +358,7 @@ impl QuorumNode {
                 let term = previous_term;
                 self.outputs
                     .push_back(QuorumOutput::LostLeadership { term });
+                self.leader_hint = None;
                 self.reset_election_deadline(now);
             }
             Role::Candidate { .. } => self.reset_election_deadline(now),
@@ -428,6 +436,7 @@ impl QuorumNode {
                 let progress = PeerProgress {
                     next_index,
                     match_index: 0,
+                    last_response: now,
                 };
                 (id, progress)
             })
@@ -444,6 +453,21 @@ impl QuorumNode {
         self.heartbeat_deadline = now;
         self.broadcast_append();
         self.advance_leader_commit();
+    }
+
+    /// Check-quorum: a leader that has not heard from a majority (itself included) within
+    /// the longest election timeout steps down, since a majority may have elected another
+    /// leader meanwhile; it then refuses proposals instead of accepting doomed ones.
+    fn lost_contact_with_majority(&self, now: Mono) -> bool {
+        let Role::Leader { peers } = &self.role else {
+            return false;
+        };
+        let window = self.config.election_timeout_max_ms;
+        let heard = peers
+            .values()
+            .filter(|progress| now.millis_since(progress.last_response) <= window)
+            .count();
+        1 + heard < self.config.majority()
     }
 
     /// Sends AppendEntries to every follower and re-arms the heartbeat timer.

@@ -137,6 +137,7 @@ impl QuorumNode {
     /// The answer to an AppendEntries this leader sent in its current term.
     pub(super) fn handle_append_response(
         &mut self,
+        now: Mono,
         from: u32,
         term: u64,
         success: bool,
@@ -152,6 +153,7 @@ impl QuorumNode {
         let Some(progress) = peers.get_mut(&from) else {
             return;
         };
+        progress.last_response = progress.last_response.max(now);
         let resend = if success {
             progress.match_index = progress.match_index.max(index.min(last_index));
             progress.next_index = progress.next_index.max(progress.match_index + 1);
