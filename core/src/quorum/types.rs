@@ -20,8 +20,8 @@ pub struct QuorumConfig {
     pub election_timeout_max_ms: u64,
     /// How often a leader sends AppendEntries to every follower, in milliseconds.
     pub heartbeat_interval_ms: u64,
-    /// At most this many entries travel in one AppendEntries (a batch is never split
-    /// across messages beyond this limit only if a single batch is larger).
+    /// At most this many entries travel in one AppendEntries. A batch may span messages;
+    /// no node ever commits part of one (the commit index rests only on batch ends).
     pub max_entries_per_message: usize,
     /// A leader refuses proposals (`Backpressure`) once this many entries await commit.
     pub max_uncommitted_entries: usize,
