@@ -19,6 +19,8 @@
 //!   from a metadata log, and the commands that produce them.
 //! - [`replication`]: a partition replica (leader/follower, ISR, high watermark, leader
 //!   epochs with epoch-based truncation, `acks`), Kafka's replication design as a machine.
+//! - [`quorum`]: the controller quorum's replicated metadata log, a pure Raft machine per
+//!   controller node, and its adapter to the controller's `MetadataLog`.
 //! - [`node`]: the broker as a pure state machine over decoded Kafka requests, composing the
 //!   controller and one partition log per partition.
 //! - [`bugs`]: named planted bugs the simulator can switch the core into (never `serve`).
@@ -28,6 +30,7 @@ pub mod bugs;
 pub mod controller;
 pub mod log;
 pub mod node;
+pub mod quorum;
 pub mod record;
 pub mod replication;
 pub mod storage;
