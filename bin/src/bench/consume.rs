@@ -16,7 +16,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use odradek_core::record::{BatchHeader, BATCH_HEADER_LEN};
+use odradek_core::record::complete_batches;
 use odradek_core::wire::kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use odradek_core::wire::kafka_protocol::messages::FetchRequest;
 use odradek_core::wire::ResponseBody;
@@ -76,22 +76,14 @@ pub fn count_records(records: &[u8], fetch_offset: i64) -> Counted {
         batch_bytes: 0,
         next_offset: fetch_offset,
     };
-    let mut rest = records;
-    while rest.len() >= BATCH_HEADER_LEN {
-        let Some(header) = BatchHeader::parse(rest) else {
-            break;
-        };
-        let Some(total) = header.total_len().filter(|total| *total <= rest.len()) else {
-            break;
-        };
+    for (header, batch) in complete_batches(records) {
         let next = i64::try_from(header.next_offset()).unwrap_or(i64::MAX);
         let first = i64::try_from(header.base_offset)
             .unwrap_or(i64::MAX)
             .max(counted.next_offset);
         counted.records += u64::try_from(next.saturating_sub(first)).unwrap_or(0);
-        counted.batch_bytes += total as u64;
+        counted.batch_bytes += batch.len() as u64;
         counted.next_offset = counted.next_offset.max(next);
-        rest = &rest[total..];
     }
     counted
 }

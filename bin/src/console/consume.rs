@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use clap::Args;
 use odradek_core::record::{
-    validate_batch, BatchHeader, RecordIter, COMPRESSION_CODEC_MASK, TIMESTAMP_TYPE_LOG_APPEND_TIME,
+    complete_batches, validate_batch, BatchHeader, RecordIter, COMPRESSION_CODEC_MASK,
+    TIMESTAMP_TYPE_LOG_APPEND_TIME,
 };
 use odradek_core::wire::kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use odradek_core::wire::kafka_protocol::messages::list_offsets_request::{
@@ -353,13 +354,7 @@ impl Consumer<'_> {
         records: Bytes,
         out: &mut impl Write,
     ) -> Result<(), ConsumeError> {
-        let mut at = 0;
-        while let Some(header) = records.get(at..).and_then(BatchHeader::parse) {
-            let Some(total) = header.total_len().filter(|&t| at + t <= records.len()) else {
-                break;
-            };
-            let batch = &records[at..at + total];
-            at += total;
+        for (header, batch) in complete_batches(&records) {
             validate_batch(batch).map_err(|error| ConsumeError::Corrupt {
                 partition,
                 reason: error.to_string(),

@@ -195,6 +195,41 @@ pub fn set_partition_leader_epoch(batch: &mut BytesMut, leader_epoch: i32) {
     batch[LEADER_EPOCH_AT..LEADER_EPOCH_AT + 4].copy_from_slice(&leader_epoch.to_be_bytes());
 }
 
+/// The complete batches at the front of `bytes` (a fetch response's `records`): each item
+/// is a batch's header and its bytes, framed by its length but not validated. Iteration
+/// ends at the first batch that is truncated (Kafka may cut the last batch of a fetch) or
+/// whose length is not sane; [`CompleteBatches::rest`] is what was not framed.
+pub fn complete_batches(bytes: &[u8]) -> CompleteBatches<'_> {
+    CompleteBatches { rest: bytes }
+}
+
+/// The iterator of [`complete_batches`].
+#[derive(Clone, Debug)]
+pub struct CompleteBatches<'b> {
+    rest: &'b [u8],
+}
+
+impl<'b> CompleteBatches<'b> {
+    /// The bytes not yet framed (after the iteration ends: a truncated or malformed tail).
+    pub fn rest(&self) -> &'b [u8] {
+        self.rest
+    }
+}
+
+impl<'b> Iterator for CompleteBatches<'b> {
+    type Item = (BatchHeader, &'b [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let header = BatchHeader::parse(self.rest)?;
+        let total = header
+            .total_len()
+            .filter(|total| *total <= self.rest.len())?;
+        let (batch, rest) = self.rest.split_at(total);
+        self.rest = rest;
+        Some((header, batch))
+    }
+}
+
 /// Splits a buffer of concatenated batches (a fetch response's `records`) into batches,
 /// validating each; used by tests and by clients of the log.
 pub fn split_batches(mut bytes: Bytes) -> Result<Vec<Bytes>, BatchError> {

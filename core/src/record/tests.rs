@@ -126,3 +126,32 @@ fn malformed_records_are_errors_not_panics() {
         .build();
     assert!(RecordIter::new(&compressed).is_none());
 }
+
+#[test]
+fn complete_batches_frames_whole_batches_and_stops_at_a_truncated_tail() {
+    let first = RecordBatchBuilder::new(0).value(0, b"a").build();
+    let mut second = RecordBatchBuilder::new(0)
+        .value(0, b"bb")
+        .value(0, b"c")
+        .build();
+    set_base_offset(&mut second, Offset(1));
+    let mut bytes = first.to_vec();
+    bytes.extend_from_slice(&second);
+    bytes.extend_from_slice(&second[..second.len() - 3]);
+    let mut batches = complete_batches(&bytes);
+    let framed: Vec<(u64, usize)> = batches
+        .by_ref()
+        .map(|(header, batch)| (header.base_offset, batch.len()))
+        .collect();
+    assert_eq!(framed, vec![(0, first.len()), (1, second.len())]);
+    assert_eq!(
+        batches.rest().len(),
+        second.len() - 3,
+        "the truncated tail is left"
+    );
+    assert_eq!(
+        complete_batches(&[0u8; 10]).count(),
+        0,
+        "shorter than a header"
+    );
+}

@@ -11,8 +11,7 @@
 //! [`find_corrupt_batch`] does the same check on a response, for tests and tools.
 
 use crate::options::Options;
-use odradek_core::record::validate_batch;
-use odradek_core::record::BatchHeader;
+use odradek_core::record::{complete_batches, validate_batch};
 use odradek_core::wire::ResponseBody;
 
 /// Fails when a simulated client received a corrupt batch in a run without corruption faults.
@@ -39,18 +38,13 @@ pub fn find_corrupt_batch(response: &ResponseBody) -> Option<String> {
             let Some(records) = partition.records.as_ref() else {
                 continue;
             };
-            let mut rest: &[u8] = records;
-            while let Some(header) = BatchHeader::parse(rest) {
-                let Some(len) = header.total_len().filter(|len| *len <= rest.len()) else {
-                    break; // a partial batch at the end is allowed (clients skip it)
-                };
-                if let Err(error) = validate_batch(&rest[..len]) {
+            for (header, batch) in complete_batches(records) {
+                if let Err(error) = validate_batch(batch) {
                     return Some(format!(
                         "fetch from {}-{} served a corrupt batch at offset {}: {error}",
                         topic.topic.0, partition.partition_index, header.base_offset
                     ));
                 }
-                rest = &rest[len..];
             }
         }
     }

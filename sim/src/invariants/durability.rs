@@ -10,7 +10,7 @@
 use bytes::Bytes;
 use odradek_core::log::FlushPolicy;
 use odradek_core::node::{Node, TopicPartition};
-use odradek_core::record::BatchHeader;
+use odradek_core::record::complete_batches;
 use odradek_core::storage::StorageProvider;
 use odradek_core::wire::{RequestBody, ResponseBody};
 use std::collections::BTreeMap;
@@ -39,16 +39,9 @@ pub fn awaited_records(request: &RequestBody) -> Option<AwaitedRecords> {
 }
 
 fn count_records(bytes: &Bytes) -> u64 {
-    let mut rest: &[u8] = bytes;
-    let mut count = 0;
-    while let Some(header) = BatchHeader::parse(rest) {
-        count += header.last_offset() - header.base_offset + 1;
-        match header.total_len() {
-            Some(len) if len <= rest.len() => rest = &rest[len..],
-            _ => break,
-        }
-    }
-    count
+    complete_batches(bytes)
+        .map(|(header, _)| header.next_offset() - header.base_offset)
+        .sum()
 }
 
 fn syncs<P: StorageProvider>(node: &mut Node<P>, tp: &TopicPartition) -> Option<u64> {
@@ -105,8 +98,7 @@ pub fn check_fetch_durable<P: StorageProvider>(
             let Some(durable) = syncs(node, &tp) else {
                 continue;
             };
-            let mut rest: &[u8] = records;
-            while let Some(header) = BatchHeader::parse(rest) {
+            for (header, _) in complete_batches(records) {
                 if header.next_offset() > durable {
                     return Err(format!(
                         "fetch from {} served offsets up to {} while the durable offset is \
@@ -114,10 +106,6 @@ pub fn check_fetch_durable<P: StorageProvider>(
                         tp.directory_name(),
                         header.last_offset()
                     ));
-                }
-                match header.total_len() {
-                    Some(len) if len <= rest.len() => rest = &rest[len..],
-                    _ => break,
                 }
             }
         }
