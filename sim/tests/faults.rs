@@ -74,7 +74,7 @@ fn network_reordering_is_resequenced_and_survived() {
 
 #[test]
 fn network_delay_tails_are_survived() {
-    assert_happens(&[FaultKind::NetworkDelay], &["delivered"]);
+    assert_happens(&[FaultKind::NetworkDelay], &["slow-delivery"]);
 }
 
 #[test]
@@ -101,7 +101,7 @@ fn connection_resets_are_survived() {
 
 #[test]
 fn disk_latency_is_survived() {
-    assert_happens(&[FaultKind::DiskLatency], &["delivered"]);
+    assert_happens(&[FaultKind::DiskLatency], &["slow-fsync"]);
 }
 
 #[test]

@@ -136,7 +136,13 @@ pub struct NetStats {
     pub stream_timeouts: u64,
     /// Streams closed in order.
     pub closes: u64,
+    /// Messages whose drawn base latency exceeded [`SLOW_LATENCY_NS`] (a delay tail).
+    pub slow: u64,
 }
+
+/// A base latency above this counts as slow in [`NetStats::slow`] (a tail, not the norm of
+/// tens of microseconds on a LAN).
+pub const SLOW_LATENCY_NS: u64 = 1_000_000;
 
 /// The simulated network; `M` is the message type.
 #[derive(Debug)]

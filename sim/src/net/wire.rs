@@ -77,6 +77,9 @@ impl<M> Wire<M> {
     /// `now` plus one drawn base latency.
     pub(super) fn arrival_after_latency(&mut self, now: Mono) -> Mono {
         let latency = draw_latency_ns(&mut self.rng, &self.config.latency);
+        if latency > super::SLOW_LATENCY_NS {
+            self.stats.slow += 1;
+        }
         Mono(now.0.saturating_add(latency))
     }
 

@@ -272,6 +272,7 @@ impl World {
             ("held-by-partition", stats.held),
             ("stream-resets", stats.resets),
             ("stream-timeouts", stats.stream_timeouts),
+            ("slow-delivery", stats.slow),
         ] {
             self.count(name, count);
         }

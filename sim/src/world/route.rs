@@ -14,6 +14,10 @@ use odradek_core::log::SyncRequest;
 use odradek_core::node::{ConnectionId, NodeInput, NodeOutput, NodeResponse, TopicPartition};
 use odradek_core::wire::DecodedRequest;
 
+/// An fsync slower than this is counted as `slow-fsync` (a stall, against a normal of a few
+/// milliseconds at most).
+const SLOW_SYNC_NS: u64 = 10_000_000;
+
 /// Endpoints at or above this number are clients.
 const FIRST_CLIENT_ENDPOINT: u32 = 1_000;
 
@@ -194,11 +198,13 @@ impl World {
     }
 
     fn queue_sync(&mut self, node: usize, partition: TopicPartition, request: SyncRequest) {
-        let host = &self.hosts[node];
-        let latency = host.disk.draw_latency_ns(DiskOperation::Sync);
+        let latency = self.hosts[node].disk.draw_latency_ns(DiskOperation::Sync);
+        if latency > SLOW_SYNC_NS {
+            self.count("slow-fsync", 1);
+        }
         let event = Event::SyncDone {
             node,
-            incarnation: host.incarnation,
+            incarnation: self.hosts[node].incarnation,
             partition,
             request,
         };
