@@ -37,6 +37,7 @@
 //!   `UncleanElectionByDefault` and `StaleAlterPartitionAccepted`.
 
 mod assignment;
+mod broker_api;
 mod commands;
 mod config;
 mod election;
@@ -50,6 +51,9 @@ mod record;
 mod topics;
 
 pub use assignment::{assign_replicas, rotation_for};
+pub use broker_api::{
+    AlterPartitionResult, ControllerEnvelope, ControllerRequest, ControllerResponse,
+};
 pub use commands::{ConfigChange, ConfigOperation};
 pub use config::{
     describe_topic_configs, topic_config_def, validate_topic_config, ConfigSource, ConfigType,

@@ -1,0 +1,105 @@
+//! The messages between a broker and the controller quorum, as plain data.
+//!
+//! # Contract
+//! - A broker sends [`ControllerRequest`]s to the *active* controller (the quorum leader);
+//!   the driver (the simulator, or the tokio adapter) carries them and brings back one
+//!   [`ControllerResponse`] per request, matched by `correlation_id`. A controller that is
+//!   not active answers [`ControllerResponse::NotController`] (Kafka's NOT_CONTROLLER), and
+//!   the broker tries again later, possibly elsewhere. Requests and responses may be lost:
+//!   every broker request is retried on a timer, and every controller answer is idempotent
+//!   for a retried request (the controller's commands yield no records for a change already
+//!   made).
+//! - **A controller answers a command only after its records commit** in the metadata log,
+//!   so a broker acting on an answer (a new ISR, an unfencing) acts on durable metadata.
+//! - **Brokers learn metadata by following the log.** [`ControllerRequest::FetchMetadata`]
+//!   asks for the committed records from an offset on; the answer carries them in offset
+//!   order (offsets may have gaps). Any controller node may answer a fetch with what *it*
+//!   knows to be committed (never more); the broker applies records strictly after the last
+//!   offset it applied, so a duplicated or stale answer changes nothing.
+//! - These are the KRaft APIs (BrokerRegistration, BrokerHeartbeat, AlterPartition, the
+//!   metadata log fetch, CreateTopics forwarded per KIP-590) with their Kafka meanings, kept
+//!   typed because the controller is reached through the driver; production encodes the
+//!   broker-facing ones with `crate::wire`'s inter-broker codec.
+//!
+//! Why a separate message set: the controller machine sits on any [`super::MetadataLog`]
+//! (the simulated quorum here, openraft in production), and brokers must not care which.
+
+use super::{
+    AlterPartitionRequest, BrokerId, BrokerRegistration, CommittedRecord, ControllerError,
+    CreateTopicRequest, CreateTopicResult, IncarnationId, LeaderEpoch, MetadataOffset,
+    PartitionEpoch,
+};
+
+/// A broker's request to the controller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ControllerRequest {
+    /// Register this run of the broker (BrokerRegistration). A registered broker starts
+    /// fenced; its heartbeats unfence it.
+    Register(BrokerRegistration),
+    /// Renew the broker's session (BrokerHeartbeat).
+    Heartbeat {
+        /// The broker.
+        broker_id: BrokerId,
+        /// Its run.
+        incarnation: IncarnationId,
+        /// The last metadata offset the broker applied (Kafka's `current_metadata_offset`).
+        applied_offset: Option<MetadataOffset>,
+    },
+    /// A leader asks for a new ISR (AlterPartition).
+    AlterPartition(AlterPartitionRequest),
+    /// Committed metadata records after `after` (all of them when `None`).
+    FetchMetadata {
+        /// The last offset the broker applied.
+        after: Option<MetadataOffset>,
+        /// At most this many records in the answer.
+        max_records: usize,
+    },
+    /// CreateTopics forwarded from a client (KIP-590).
+    CreateTopics(Vec<CreateTopicRequest>),
+}
+
+/// The controller's answer to one [`ControllerRequest`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ControllerResponse {
+    /// This controller is not the active one; try again (elsewhere).
+    NotController,
+    /// The registration committed.
+    Registered,
+    /// The heartbeat was taken; `fenced` is the broker's state once its records committed.
+    Heartbeat {
+        /// Whether the broker is still fenced.
+        fenced: bool,
+    },
+    /// The AlterPartition's outcome: the partition's committed leader epoch, partition
+    /// epoch and ISR after the change, or why it was refused.
+    AlterPartition(Result<AlterPartitionResult, ControllerError>),
+    /// Committed records after the requested offset, in offset order.
+    Metadata {
+        /// The records.
+        records: Vec<CommittedRecord>,
+    },
+    /// The outcome of each forwarded topic creation.
+    CreateTopics(Vec<CreateTopicResult>),
+    /// A registration or heartbeat refused (stale incarnation, unknown broker, …).
+    Refused(ControllerError),
+}
+
+/// The state of a partition after an accepted AlterPartition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlterPartitionResult {
+    /// The leader epoch (unchanged by an ISR change).
+    pub leader_epoch: LeaderEpoch,
+    /// The new partition epoch.
+    pub partition_epoch: PartitionEpoch,
+    /// The new ISR.
+    pub isr: Vec<BrokerId>,
+}
+
+/// A request with the id that matches its response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControllerEnvelope<T> {
+    /// Chosen by the broker, unique among its outstanding requests.
+    pub correlation_id: u64,
+    /// The request or response.
+    pub body: T,
+}
