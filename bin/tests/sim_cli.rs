@@ -101,6 +101,7 @@ fn help_lists_the_flags_and_exits_zero() {
         "--bug",
         "--operations",
         "--clients",
+        "--brokers",
         "--trace",
         "--history",
         "--report",
@@ -111,9 +112,17 @@ fn help_lists_the_flags_and_exits_zero() {
 }
 
 #[test]
-fn a_bug_only_a_cluster_can_trigger_is_refused_not_silently_ignored() {
-    assert_usage_error(
-        &["sim", "--seed", "1", "--bug", "unclean-election-by-default"],
-        &["single-broker simulator", "ack-before-durable"],
-    );
+fn a_cluster_bug_planted_in_a_standalone_broker_is_refused_not_silently_ignored() {
+    let output = odradek(&[
+        "sim",
+        "--seed",
+        "1",
+        "--brokers",
+        "1",
+        "--bug",
+        "unclean-election-by-default",
+    ]);
+    assert_eq!(output.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("standalone broker never runs"), "{text}");
 }

@@ -147,6 +147,9 @@ pub fn parse_fault_list(list: &str) -> Result<FaultSet, String> {
     Ok(set)
 }
 
+/// Controllers of a cluster run's metadata quorum (a majority of 3 survives one loss).
+pub const CLUSTER_CONTROLLERS: usize = 3;
+
 /// How the CLI narrows the seed's draw: `pinned` kinds are always on, `excluded` never.
 /// With `only` set, exactly the pinned kinds are on.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -167,6 +170,9 @@ pub struct Options {
     pub seed: u64,
     /// Broker nodes in the world.
     pub nodes: usize,
+    /// Controller processes of the metadata quorum; 0 runs the brokers standalone (each
+    /// its own controller: only meaningful with one broker).
+    pub controllers: usize,
     /// Client processes (producers and consumers together).
     pub clients: usize,
     /// Topics' partitions in the queue workload.
@@ -191,6 +197,18 @@ impl Options {
     /// Is this fault kind on in this run?
     pub fn has(&self, kind: FaultKind) -> bool {
         self.faults.contains(&kind)
+    }
+
+    /// Sets the topology: one broker runs standalone (its own controller); more run as a
+    /// cluster with a quorum of [`CLUSTER_CONTROLLERS`] controllers.
+    pub fn set_brokers(&mut self, brokers: usize) {
+        self.nodes = brokers.max(1);
+        self.controllers = if self.nodes > 1 { CLUSTER_CONTROLLERS } else { 0 };
+    }
+
+    /// Is this a multi-broker cluster run?
+    pub fn is_cluster(&self) -> bool {
+        self.controllers > 0
     }
 
     /// The fault kinds on in this run that one replica cannot survive without loss.
@@ -253,6 +271,7 @@ pub fn options_from_seed(seed: u64, selection: &FaultSelection) -> Options {
     Options {
         seed,
         nodes: 1,
+        controllers: 0,
         clients: rng.random_range(2..=5),
         partitions: rng.random_range(1..=3),
         safety_ns: 10_000_000_000,

@@ -21,6 +21,8 @@ pub struct PlantedBugCase {
     pub faults: &'static [FaultKind],
     /// It must be caught below this seed.
     pub seeds_max: u64,
+    /// Brokers in its world: 1 (standalone) or a replicated cluster.
+    pub brokers: usize,
 }
 
 /// Every planted bug the single-broker world can exercise, with its scenario, in
@@ -31,11 +33,13 @@ pub const CASES: [PlantedBugCase; 5] = [
         bug: PlantedBug::AckBeforeDurable,
         faults: &[FaultKind::DiskLatency],
         seeds_max: 2,
+        brokers: 1,
     },
     PlantedBugCase {
         bug: PlantedBug::FetchBeyondDurable,
         faults: &[FaultKind::DiskLatency],
         seeds_max: 2,
+        brokers: 1,
     },
     PlantedBugCase {
         bug: PlantedBug::RecoverWithoutTruncatingTornTail,
@@ -45,18 +49,67 @@ pub const CASES: [PlantedBugCase; 5] = [
             FaultKind::DiskLatency,
         ],
         seeds_max: 20,
+        brokers: 1,
     },
     PlantedBugCase {
         bug: PlantedBug::FetchSkipsRecord,
         faults: &[FaultKind::ConnectionReset],
         seeds_max: 10,
+        brokers: 1,
     },
     PlantedBugCase {
         bug: PlantedBug::OffsetReusedAfterCrash,
         faults: &[FaultKind::Crash],
         seeds_max: 10,
+        brokers: 1,
     },
 ];
+
+/// The replication and controller bugs, hunted in a three-broker cluster, in
+/// `PlantedBug::ALL` order.
+pub const CLUSTER_CASES: [PlantedBugCase; 6] = [
+    PlantedBugCase {
+        bug: PlantedBug::UncleanElectionByDefault,
+        faults: &[FaultKind::Crash, FaultKind::Partition],
+        seeds_max: 50,
+        brokers: 3,
+    },
+    PlantedBugCase {
+        bug: PlantedBug::StaleAlterPartitionAccepted,
+        faults: &[FaultKind::Partition, FaultKind::Pause],
+        seeds_max: 50,
+        brokers: 3,
+    },
+    PlantedBugCase {
+        bug: PlantedBug::AcksAllIgnoresMinInsync,
+        faults: &[FaultKind::Crash],
+        seeds_max: 50,
+        brokers: 3,
+    },
+    PlantedBugCase {
+        bug: PlantedBug::TruncateToHighWatermark,
+        faults: &[FaultKind::Crash, FaultKind::Partition],
+        seeds_max: 50,
+        brokers: 3,
+    },
+    PlantedBugCase {
+        bug: PlantedBug::ServeBeyondHighWatermark,
+        faults: &[FaultKind::Crash, FaultKind::Partition],
+        seeds_max: 50,
+        brokers: 3,
+    },
+    PlantedBugCase {
+        bug: PlantedBug::HighWatermarkBeforeFollowerHasData,
+        faults: &[FaultKind::Crash],
+        seeds_max: 50,
+        brokers: 3,
+    },
+];
+
+/// Every case: the single-broker ones, then the cluster ones.
+pub fn all_cases() -> Vec<PlantedBugCase> {
+    CASES.iter().chain(CLUSTER_CASES.iter()).copied().collect()
+}
 
 impl PlantedBugCase {
     /// The fault selection of the scenario: exactly the pinned kinds.
@@ -73,6 +126,7 @@ impl PlantedBugCase {
         let mut options = options_from_seed(seed, &self.selection());
         options.intensity = 1.0;
         options.bug = bug;
+        options.set_brokers(self.brokers);
         options
     }
 }
@@ -119,7 +173,7 @@ pub fn hunt(case: &PlantedBugCase, runner: &dyn Fn(&Options) -> RunResult) -> Hu
 /// what caught it.
 pub fn table(results: &[HuntResult]) -> String {
     let mut out = String::from(
-        "| planted bug | scenario (pinned faults) | seed bound | caught at seed | caught by | same seeds without the bug |\n|---|---|---|---|---|---|\n",
+        "| planted bug | brokers | scenario (pinned faults) | seed bound | caught at seed | caught by | same seeds without the bug |\n|---|---|---|---|---|---|---|\n",
     );
     for result in results {
         let faults: Vec<&str> = result.case.faults.iter().map(|k| k.name()).collect();
@@ -134,8 +188,9 @@ pub fn table(results: &[HuntResult]) -> String {
         };
         let _ = writeln!(
             out,
-            "| `{}` | {} | {} | {seed} | {by} | {clean} |",
+            "| `{}` | {} | {} | {} | {seed} | {by} | {clean} |",
             result.case.bug,
+            result.case.brokers,
             faults.join(", "),
             result.case.seeds_max
         );
@@ -168,6 +223,18 @@ fn first_words(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_planted_bug_has_exactly_one_case_in_declaration_order() {
+        let bugs: Vec<PlantedBug> = all_cases().iter().map(|case| case.bug).collect();
+        let mut expected: Vec<PlantedBug> = PlantedBug::ALL
+            .into_iter()
+            .filter(|bug| !bug.needs_cluster())
+            .collect();
+        expected.extend(PlantedBug::ALL.into_iter().filter(|bug| bug.needs_cluster()));
+        assert_eq!(bugs, expected);
+        assert!(CLUSTER_CASES.iter().all(|case| case.brokers >= 3));
+    }
 
     #[test]
     fn every_single_broker_bug_has_exactly_one_case_in_declaration_order() {

@@ -2,11 +2,19 @@
 //! without it (`odradek_sim::planted`: the catalogue `odradek sim --planted-bugs` prints).
 //! The bound is the promise: if a change makes a bug harder to find, this test says so.
 
-use odradek_sim::planted::{hunt, CASES};
+use odradek_sim::planted::{hunt, PlantedBugCase, CASES, CLUSTER_CASES};
 use odradek_sim::run;
 
 fn check(index: usize) {
-    let result = hunt(&CASES[index], &run);
+    check_case(&CASES[index]);
+}
+
+fn check_cluster(index: usize) {
+    check_case(&CLUSTER_CASES[index]);
+}
+
+fn check_case(case: &PlantedBugCase) {
+    let result = hunt(case, &run);
     let case = &result.case;
     let (seed, failure) = result
         .caught
@@ -44,4 +52,34 @@ fn a_fetch_that_skips_a_record_is_caught() {
 #[test]
 fn reusing_an_offset_after_a_crash_is_caught() {
     check(4);
+}
+
+#[test]
+fn an_unclean_election_by_default_is_caught() {
+    check_cluster(0);
+}
+
+#[test]
+fn a_stale_alter_partition_accepted_from_a_zombie_leader_is_caught() {
+    check_cluster(1);
+}
+
+#[test]
+fn acks_all_ignoring_min_insync_replicas_is_caught() {
+    check_cluster(2);
+}
+
+#[test]
+fn truncating_to_the_high_watermark_instead_of_the_epoch_end_is_caught() {
+    check_cluster(3);
+}
+
+#[test]
+fn serving_consumers_beyond_the_high_watermark_is_caught() {
+    check_cluster(4);
+}
+
+#[test]
+fn advancing_the_high_watermark_before_the_follower_has_the_data_is_caught() {
+    check_cluster(5);
 }

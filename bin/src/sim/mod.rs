@@ -7,8 +7,8 @@
 //! - `--seeds A..B` / `A..=B`: a sweep on `--jobs` threads with a progress bar on stderr
 //!   (hidden when stderr is not a terminal), then a summary table and the failing seeds.
 //! - `--planted-bugs`: hunt every planted bug in its scenario and print the markdown table.
-//! - `--faults`, `--exclude-faults`, `--faults-only`, `--bug`, `--operations`, `--clients`
-//!   adjust the seed's drawn options (see [`args`]).
+//! - `--faults`, `--exclude-faults`, `--faults-only`, `--bug`, `--operations`, `--clients`,
+//!   `--brokers` adjust the seed's drawn options (see [`args`]).
 //!
 //! Exit status: 0 every seed passed, 1 any seed failed (a panic in a run is a failure of
 //! that seed, never the end of a sweep), 3 bad input (flags, unwritable output files), as
@@ -59,6 +59,10 @@ where
         return planted_bug_table(runner, out);
     }
     let spec = RunSpec::from_args(args);
+    if let Err(problem) = spec.validate() {
+        eprintln!("odradek sim: {problem}");
+        return EXIT_BAD_INPUT;
+    }
     match (args.seed, args.seeds) {
         (Some(seed), _) => run_single(args, &spec, seed, runner, out),
         (None, Some(range)) => run_sweep(args, &spec, range, runner, out),
@@ -77,7 +81,7 @@ where
     R: Fn(&Options) -> RunResult + Sync + ?Sized,
 {
     let run_one = |options: &Options| runner(options);
-    let results: Vec<_> = odradek_sim::planted::CASES
+    let results: Vec<_> = odradek_sim::planted::all_cases()
         .iter()
         .map(|case| odradek_sim::planted::hunt(case, &run_one))
         .collect();

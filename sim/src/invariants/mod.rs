@@ -8,8 +8,11 @@
 //! - [`corrupt_batch`]: no client ever receives a record batch whose CRC does not match,
 //!   unless the run injected corruption (KIP-98's CRC-32C over the batch; Kafka clients
 //!   verify it, so a broker serving damage is a bug whatever the client does).
+//! - [`metadata`]: the controllers never commit different metadata records at one position
+//!   (Raft's state machine safety).
 //!
 //! The cores' own invariants (`Node::check_invariants`) run after every event as well.
 
 pub mod corrupt_batch;
 pub mod durability;
+pub mod metadata;

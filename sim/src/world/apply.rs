@@ -43,6 +43,7 @@ impl World {
     /// Time zero: open every node, arm the disks' faults, draw the fault schedule, start the
     /// workload.
     pub(super) fn start(&mut self) -> Result<(), String> {
+        self.start_controllers()?;
         for node in 0..self.hosts.len() {
             self.hosts[node]
                 .start(self.now)
@@ -76,6 +77,9 @@ impl World {
     pub(super) fn apply_nemesis(&mut self, action: NemesisAction) -> Result<(), String> {
         if self.phase != Phase::Safety {
             return Ok(()); // the schedule ends with the safety phase
+        }
+        if let Some(controller) = self.controller_of_process(&action) {
+            return self.apply_controller_fault(controller, action);
         }
         match action {
             NemesisAction::Crash { node, power_loss } => {
@@ -139,6 +143,46 @@ impl World {
                 self.count("clock-jump", 1);
                 self.nemesis_op("bump-clock", Value::Int(delta_ms));
             }
+        }
+        Ok(())
+    }
+
+    /// The controller a process fault strikes: process numbers past the brokers'.
+    fn controller_of_process(&self, action: &NemesisAction) -> Option<usize> {
+        let process = match action {
+            NemesisAction::Crash { node, .. }
+            | NemesisAction::Restart { node }
+            | NemesisAction::Pause { node }
+            | NemesisAction::Resume { node } => *node,
+            _ => return None,
+        };
+        process.checked_sub(self.hosts.len())
+    }
+
+    fn apply_controller_fault(
+        &mut self,
+        controller: usize,
+        action: NemesisAction,
+    ) -> Result<(), String> {
+        let process = Value::Str(format!("controller{controller}"));
+        match action {
+            NemesisAction::Crash { .. } => {
+                self.crash_controller(controller);
+                self.nemesis_op("kill", process);
+            }
+            NemesisAction::Restart { .. } => {
+                self.restart_controller(controller)?;
+                self.nemesis_op("start", process);
+            }
+            NemesisAction::Pause { .. } => {
+                self.pause_controller(controller, true)?;
+                self.nemesis_op("pause", process);
+            }
+            NemesisAction::Resume { .. } => {
+                self.pause_controller(controller, false)?;
+                self.nemesis_op("resume", process);
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -250,6 +294,11 @@ impl World {
             self.resume(node)?;
             self.crash(node, false);
             self.restart(node)?;
+        }
+        for controller in 0..self.controllers.len() {
+            self.pause_controller(controller, false)?;
+            self.crash_controller(controller);
+            self.restart_controller(controller)?;
         }
         self.nemesis_op("heal-all", Value::Nil);
         self.workload

@@ -39,6 +39,11 @@ pub enum Event {
     },
     /// The workload's timer.
     WorkloadTimer,
+    /// A controller's `poll_timeout` came due.
+    ControllerTimer {
+        /// The controller.
+        controller: usize,
+    },
     /// A fault starts or stops.
     Nemesis(NemesisAction),
     /// The safety phase ends: heal everything, start the final reads.
@@ -55,6 +60,7 @@ impl Event {
             Event::NodeTimer { .. } => "node-timer",
             Event::SyncDone { .. } => "sync-done",
             Event::WorkloadTimer => "workload-timer",
+            Event::ControllerTimer { .. } => "controller-timer",
             Event::Nemesis(_) => "nemesis",
             Event::EndSafety => "end-safety",
         }

@@ -6,12 +6,21 @@
 //! voids completions (fsyncs) that were in flight when the process died.
 
 use crate::disk::{SimDisk, SimDiskProvider};
+use odradek_core::controller::IncarnationId;
 use odradek_core::node::{Node, NodeConfig, NodeError, NodeInput};
 use odradek_core::time::{Mono, Now};
 
 /// Unix milliseconds at simulated time zero (2026-01-01T00:00:00Z), so record timestamps and
 /// time-based retention see realistic wall-clock values.
 pub const WALL_EPOCH_MS: i64 = 1_767_225_600_000;
+
+/// The true time at simulated instant `at` (a machine without clock faults).
+pub fn world_now(at: Mono) -> Now {
+    Now {
+        mono: at,
+        wall_ms: WALL_EPOCH_MS + (at.0 / 1_000_000) as i64,
+    }
+}
 
 /// Held work of a paused process, replayed in order at resume.
 #[derive(Debug)]
@@ -69,15 +78,21 @@ impl NodeHost {
 
     /// The `Now` this machine sees at simulated time `at`.
     pub fn now(&self, at: Mono) -> Now {
-        let world_ms = (at.0 / 1_000_000) as i64;
+        let now = world_now(at);
         Now {
             mono: at,
-            wall_ms: WALL_EPOCH_MS + world_ms + self.clock_offset_ms,
+            wall_ms: now.wall_ms + self.clock_offset_ms,
         }
     }
 
-    /// Opens the core from the disk (first start and every restart).
+    /// Opens the core from the disk (first start and every restart). A cluster broker gets
+    /// a fresh incarnation id for this run (Kafka's incarnation UUID): its broker id in the
+    /// high half, the run count in the low half, so no two runs of any broker share one.
     pub fn start(&mut self, at: Mono) -> Result<(), NodeError> {
+        if let Some(cluster) = self.config.cluster.as_mut() {
+            let broker = u128::from(cluster.broker_id.0 as u32);
+            cluster.incarnation = IncarnationId((broker << 64) | u128::from(self.incarnation + 1));
+        }
         let provider = SimDiskProvider::new(self.disk.clone());
         let node = Node::open(provider, self.config.clone(), self.now(at))?;
         self.node = Some(node);

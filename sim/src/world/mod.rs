@@ -25,6 +25,7 @@
 
 mod apply;
 mod check;
+pub mod cluster;
 pub mod events;
 pub mod host;
 mod knobs;
@@ -32,6 +33,7 @@ pub mod nemesis;
 mod route;
 pub mod trace;
 
+use crate::controllers::ControllerHost;
 use crate::disk::SimDisk;
 use crate::net::{SimNet, StreamId};
 use crate::options::Options;
@@ -40,8 +42,12 @@ use crate::workload::{HistoryRecorder, Workload, WorkloadConfig};
 use events::{Event, EventQueue};
 use host::NodeHost;
 use odradek_core::bugs::PlantedBugs;
+use odradek_core::controller::{
+    BrokerId, ControllerConfig, ControllerEnvelope, ControllerRequest, ControllerResponse,
+};
+use odradek_core::quorum::{QuorumConfig, QuorumMessage};
 use odradek_core::log::FlushPolicy;
-use odradek_core::node::{ConnectionId, NodeConfig, NodeResponse};
+use odradek_core::node::{BrokerClusterConfig, ConnectionId, NodeConfig, NodeResponse};
 use odradek_core::time::Mono;
 use odradek_core::wire::DecodedRequest;
 use rand::SeedableRng;
@@ -57,6 +63,12 @@ pub enum Wire {
     Request(DecodedRequest),
     /// A node's response to a client.
     Response(NodeResponse),
+    /// A Raft message between controllers (datagram).
+    Quorum(QuorumMessage),
+    /// A broker's request to the controller (datagram).
+    ToController(ControllerEnvelope<ControllerRequest>),
+    /// A controller's answer to a broker (datagram).
+    FromController(ControllerEnvelope<ControllerResponse>),
 }
 
 /// Which phase the run is in.
@@ -103,6 +115,18 @@ pub struct World {
     /// correlation id), for the durability invariant.
     awaited: BTreeMap<(usize, ConnectionId, i32), crate::invariants::durability::AwaitedRecords>,
     clogged: BTreeSet<(u32, u32)>,
+    /// The controller quorum (empty for a standalone broker).
+    controllers: Vec<ControllerHost>,
+    controller_timer_at: Vec<Option<Mono>>,
+    controller_paused: Vec<bool>,
+    /// Datagrams that reached a paused controller, replayed at resume.
+    controller_held: Vec<Vec<(crate::net::Endpoint, Wire)>>,
+    /// The controller each broker currently believes active.
+    controller_guess: Vec<usize>,
+    /// Broker-to-broker streams by (follower, leader), and back.
+    peer_streams: BTreeMap<(usize, usize), StreamId>,
+    peer_stream_owner: BTreeMap<StreamId, (usize, usize)>,
+    metadata_agreement: crate::invariants::metadata::MetadataAgreement,
     trace: Trace,
     events: u64,
     counters: BTreeMap<String, u64>,
@@ -120,6 +144,11 @@ impl World {
                 let skew = knobs::clock_skew_ms(&options, &mut rng);
                 NodeHost::new(disk, node_config(&options, node), skew)
             })
+            .collect();
+        let controllers = controller_hosts(&options);
+        let controller_count = controllers.len();
+        let controller_guess = (0..options.nodes)
+            .map(|node| node % controller_count.max(1))
             .collect();
         let mut workload_config = WorkloadConfig::from_options(&options);
         workload_config.seed = derive_seed(seed, 3);
@@ -143,6 +172,14 @@ impl World {
             stream_owner: BTreeMap::new(),
             awaited: BTreeMap::new(),
             clogged: BTreeSet::new(),
+            controllers,
+            controller_timer_at: vec![None; controller_count],
+            controller_paused: vec![false; controller_count],
+            controller_held: vec![Vec::new(); controller_count],
+            controller_guess,
+            peer_streams: BTreeMap::new(),
+            peer_stream_owner: BTreeMap::new(),
+            metadata_agreement: Default::default(),
             events: 0,
             counters: BTreeMap::new(),
             failure: None,
@@ -153,7 +190,10 @@ impl World {
     pub fn run_to_end(&mut self) {
         let deadline = Mono(self.options.safety_ns + self.options.liveness_ns);
         while self.failure.is_none() {
-            if self.phase == Phase::Liveness && self.workload.is_final_read_complete() {
+            if self.phase == Phase::Liveness
+                && self.workload.is_final_read_complete()
+                && self.cluster_converged()
+            {
                 return;
             }
             let Some((at, event)) = self.queue.pop() else {
@@ -230,6 +270,7 @@ impl World {
                 }
                 Ok(())
             }
+            Event::ControllerTimer { controller } => self.controller_timer(controller),
             Event::Nemesis(action) => self.apply_nemesis(action),
             Event::EndSafety => self.end_safety(),
         }
@@ -241,6 +282,12 @@ impl World {
                 node.check_invariants();
             }
         }
+        for controller in &self.controllers {
+            if controller.is_running() {
+                controller.check_invariants();
+            }
+        }
+        self.metadata_agreement.check(&self.controllers)?;
         crate::invariants::corrupt_batch::check_clients_saw_no_damage(
             self.workload.corrupt_batches_seen(),
             &self.options,
@@ -261,6 +308,7 @@ impl World {
                 }
             }
         }
+        self.rearm_controller_timers();
         let wanted = self.workload.poll_timeout().map(|at| at.max(now));
         if wanted != self.workload_timer_at {
             self.workload_timer_at = wanted;
@@ -308,9 +356,10 @@ impl World {
             return;
         }
         let message = format!(
-            "{why} at {}; final reads: {}",
+            "{why} at {}; final reads: {}{}",
             trace::format_time(self.now.0),
-            self.workload.final_read_progress()
+            self.workload.final_read_progress(),
+            self.convergence_progress()
         );
         self.failure = Some(Failure::Liveness { message });
     }
@@ -370,7 +419,39 @@ fn node_config(options: &Options, node: usize) -> NodeConfig {
     };
     config.log.flush_policy = FlushPolicy::Never;
     config.log.planted_bugs = options.bug.map_or(PlantedBugs::NONE, PlantedBugs::only);
+    if options.controllers > 0 {
+        config.cluster = Some(BrokerClusterConfig {
+            broker_id: BrokerId(node as i32),
+            rack: None,
+            ..BrokerClusterConfig::default()
+        });
+    }
     config
+}
+
+/// The controller configuration every controller of the quorum runs: the world's seed for
+/// topic ids, short sessions (brokers heartbeat every 200 ms), and the planted bug.
+fn controller_config(options: &Options) -> ControllerConfig {
+    ControllerConfig {
+        seed: derive_seed(options.seed, 5),
+        broker_session_timeout_ms: 1_500,
+        planted_bugs: options.bug.map_or(PlantedBugs::NONE, PlantedBugs::only),
+        ..ControllerConfig::default()
+    }
+}
+
+/// The controller quorum of a cluster run: `options.controllers` voters (none for a
+/// standalone broker).
+fn controller_hosts(options: &Options) -> Vec<ControllerHost> {
+    let voters: Vec<u32> = (0..options.controllers).map(cluster::controller_id).collect();
+    voters
+        .iter()
+        .map(|id| {
+            let quorum = QuorumConfig::new(*id, voters.clone(), derive_seed(options.seed, 6));
+            ControllerHost::new(*id, voters.clone(), quorum, controller_config(options))
+                .expect("the world's quorum configuration is valid")
+        })
+        .collect()
 }
 
 fn event_code(event: &Event) -> u64 {
@@ -383,6 +464,7 @@ fn event_code(event: &Event) -> u64 {
         Event::WorkloadTimer => 6,
         Event::Nemesis(_) => 7,
         Event::EndSafety => 8,
+        Event::ControllerTimer { .. } => 9,
     }
 }
 
@@ -390,6 +472,7 @@ fn describe_event(event: &Event) -> String {
     match event {
         Event::Deliver(id) => format!("deliver message {}", id.0),
         Event::NodeTimer { node } => format!("node{node} timer"),
+        Event::ControllerTimer { controller } => format!("controller{controller} timer"),
         Event::SyncDone {
             node, partition, ..
         } => format!("node{node} sync done {}", partition.directory_name()),

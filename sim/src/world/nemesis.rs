@@ -138,7 +138,7 @@ pub fn draw_schedule(options: &Options, rng: &mut ChaCha8Rng) -> Vec<(Mono, Neme
     let mut planner = Planner {
         options,
         actions: Vec::new(),
-        node_free_at: vec![0; options.nodes],
+        node_free_at: vec![0; options.nodes + options.controllers],
         network_free_at: 0,
     };
     if kinds.is_empty() {
@@ -174,7 +174,10 @@ impl Planner<'_> {
                 self.push(at, NemesisAction::ResetConnections { client });
             }
             FaultKind::Crash | FaultKind::Pause | FaultKind::RestartStorm => {
-                let node = rng.random_range(0..self.options.nodes.max(1));
+                // Brokers, then controllers: process numbers past the brokers' are
+                // controllers (the world maps them).
+                let processes = self.options.nodes + self.options.controllers;
+                let node = rng.random_range(0..processes.max(1));
                 if at >= self.node_free_at[node] {
                     self.process_fault(kind, node, at, rng);
                 }
@@ -220,8 +223,9 @@ impl Planner<'_> {
 
     fn endpoints(&self) -> Vec<u32> {
         let nodes = (0..self.options.nodes).map(node_endpoint);
+        let controllers = (0..self.options.controllers).map(super::cluster::controller_endpoint);
         let clients = (0..self.options.clients).map(client_endpoint);
-        nodes.chain(clients).collect()
+        nodes.chain(controllers).chain(clients).collect()
     }
 
     fn partition(&mut self, at: u64, rng: &mut ChaCha8Rng) {
@@ -257,10 +261,14 @@ impl Planner<'_> {
     fn swizzle(&mut self, at: u64, rng: &mut ChaCha8Rng) {
         let mut links = Vec::new();
         for node in 0..self.options.nodes {
-            for client in 0..self.options.clients {
-                let (n, c) = (node_endpoint(node), client_endpoint(client));
-                links.push((n, c));
-                links.push((c, n));
+            let n = node_endpoint(node);
+            let peers = (0..self.options.clients)
+                .map(client_endpoint)
+                .chain((node + 1..self.options.nodes).map(node_endpoint))
+                .chain((0..self.options.controllers).map(super::cluster::controller_endpoint));
+            for peer in peers {
+                links.push((n, peer));
+                links.push((peer, n));
             }
         }
         if links.is_empty() {

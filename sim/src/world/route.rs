@@ -5,6 +5,7 @@
 use super::events::Event;
 use super::host::HeldInput;
 use super::nemesis::{client_endpoint, node_endpoint};
+use super::cluster::endpoint_controller;
 use super::{Wire, World};
 use crate::disk::DiskOperation;
 use crate::invariants::durability;
@@ -49,8 +50,20 @@ impl World {
                     self.deliver_request(to.0 as usize, connection, request)
                 }
                 Wire::Response(response) => {
+                    if let Some((follower, leader)) = stream.and_then(|s| self.peer_of(s)) {
+                        return self.deliver_peer_response(follower, leader, response);
+                    }
                     self.deliver_response(stream, from, to, response);
                     Ok(())
+                }
+                Wire::FromController(envelope) => {
+                    self.controller_answer_arrived(to.0 as usize, envelope)
+                }
+                message @ (Wire::Quorum(_) | Wire::ToController(_)) => {
+                    match endpoint_controller(to.0) {
+                        Some(controller) => self.deliver_to_controller(controller, from, message),
+                        None => Ok(()),
+                    }
                 }
             },
             Delivery::Closed { stream, to } | Delivery::Reset { stream, to } => {
@@ -120,6 +133,12 @@ impl World {
     }
 
     fn connection_ended(&mut self, stream: StreamId, to: Endpoint) -> Result<(), String> {
+        if let Some((follower, _)) = self.peer_of(stream) {
+            self.peer_stream_ended(stream);
+            if to.0 == node_endpoint(follower) {
+                return Ok(()); // the follower resends on a new stream
+            }
+        }
         if to.0 < FIRST_CLIENT_ENDPOINT {
             let node = to.0 as usize;
             let connection = ConnectionId(stream.0);
@@ -162,6 +181,10 @@ impl World {
                 NodeOutput::Sync { partition, request } => {
                     self.queue_sync(node, partition, request)
                 }
+                NodeOutput::ToController(envelope) => self.send_to_controller(node, envelope),
+                NodeOutput::ToBroker { broker, request } => {
+                    self.send_to_broker(node, broker, request)
+                }
             }
         }
     }
@@ -178,7 +201,11 @@ impl World {
             if let Some(awaited) = &awaited {
                 durability::check_produce_ack(core, awaited, &response.body)?;
             }
-            durability::check_fetch_durable(core, &response.body)?;
+            // Leaders serve followers past the high watermark, as Kafka does; only what
+            // consumers read must be durable.
+            if self.peer_stream_owner.get(&StreamId(connection.0)).is_none() {
+                durability::check_fetch_durable(core, &response.body)?;
+            }
         }
         if self.trace.keeps_lines() {
             self.trace.line(format!(
@@ -294,7 +321,9 @@ impl World {
 }
 
 fn endpoint_name(endpoint: Endpoint) -> String {
-    if endpoint.0 < FIRST_CLIENT_ENDPOINT {
+    if let Some(controller) = endpoint_controller(endpoint.0) {
+        format!("controller{controller}")
+    } else if endpoint.0 < FIRST_CLIENT_ENDPOINT {
         format!("node{}", endpoint.0)
     } else {
         format!("client{}", endpoint.0 - FIRST_CLIENT_ENDPOINT)
@@ -320,6 +349,15 @@ fn describe_delivery(delivery: &Delivery<Wire>) -> String {
                 Wire::Response(response) => format!(
                     "{:?} response, correlation {}",
                     response.api_key, response.correlation_id
+                ),
+                Wire::Quorum(message) => format!("quorum {message:?}"),
+                Wire::ToController(envelope) => format!(
+                    "controller request {}: {:?}",
+                    envelope.correlation_id, envelope.body
+                ),
+                Wire::FromController(envelope) => format!(
+                    "controller answer {}: {:?}",
+                    envelope.correlation_id, envelope.body
                 ),
             };
             let connection =

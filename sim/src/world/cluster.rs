@@ -1,0 +1,342 @@
+//! The cluster's plumbing: the simulated controller quorum and the brokers' traffic to it
+//! and to each other.
+//!
+//! # Contract
+//! - **Controllers are processes of the world.** Each is a [`ControllerHost`] at endpoint
+//!   [`controller_endpoint`]; their Raft messages travel as datagrams over the same
+//!   [`crate::net::SimNet`] as everything else, so drops, delays, duplicates, partitions and
+//!   clogs hit the quorum too. The nemesis crashes, restarts and pauses controllers like
+//!   brokers (process numbers past the brokers' are controllers).
+//! - **Brokers reach the active controller by trying.** A broker's
+//!   [`NodeOutput::ToController`] goes, as a datagram, to the controller that broker
+//!   currently believes active; a `NotController` answer (or silence: the broker resends on
+//!   its own timer) moves its guess to the next controller, as a KRaft broker re-resolves
+//!   the active controller. The world never tells a broker who leads.
+//! - **Brokers reach each other over one stream per (follower, leader) pair**, so a
+//!   follower's requests arrive in order, as over Kafka's one replica-fetcher connection. The
+//!   leader answers on it like any connection; the answer comes back to the follower as
+//!   [`NodeInput::FromBroker`]. A reset stream is reopened at the next request.
+//! - **Convergence** ([`World::cluster_converged`]): the liveness phase also waits until an
+//!   active controller's image has a leader for every partition and every ISR equals its
+//!   replica set; the final reads then prove every acknowledged write readable.
+
+use super::events::Event;
+use super::nemesis::node_endpoint;
+use super::{Wire, World};
+use crate::controllers::{ControllerHost, ControllerHostOutput};
+use crate::net::{Endpoint, StreamId};
+use odradek_core::controller::{
+    BrokerId, ControllerEnvelope, ControllerRequest, ControllerResponse,
+};
+use odradek_core::node::{NodeInput, NodeResponse};
+use odradek_core::time::Now;
+use odradek_core::wire::DecodedRequest;
+
+/// Endpoints of controllers start here (brokers below, clients from 1,000).
+pub const FIRST_CONTROLLER_ENDPOINT: u32 = 500;
+
+/// The endpoint number of controller `controller`.
+pub fn controller_endpoint(controller: usize) -> u32 {
+    FIRST_CONTROLLER_ENDPOINT + controller as u32
+}
+
+/// The controller at `endpoint`, if it is one.
+pub fn endpoint_controller(endpoint: u32) -> Option<usize> {
+    let first_client = super::nemesis::client_endpoint(0);
+    (FIRST_CONTROLLER_ENDPOINT..first_client)
+        .contains(&endpoint)
+        .then(|| (endpoint - FIRST_CONTROLLER_ENDPOINT) as usize)
+}
+
+impl World {
+    /// The `Now` controller `controller` sees (controllers keep true time).
+    fn controller_now(&self) -> Now {
+        super::host::world_now(self.now)
+    }
+
+    /// Opens every controller process (time zero).
+    pub(super) fn start_controllers(&mut self) -> Result<(), String> {
+        for controller in 0..self.controllers.len() {
+            let now = self.controller_now();
+            self.controllers[controller].start(now);
+            self.drain_controller(controller)?;
+        }
+        Ok(())
+    }
+
+    /// A broker's request for the controller: a datagram to its current guess.
+    pub(super) fn send_to_controller(
+        &mut self,
+        node: usize,
+        envelope: ControllerEnvelope<ControllerRequest>,
+    ) {
+        let Some(guess) = self.controller_guess.get(node).copied() else {
+            return;
+        };
+        let from = Endpoint(node_endpoint(node));
+        let to = Endpoint(controller_endpoint(guess));
+        let scheduled = self
+            .net
+            .send_datagram(self.now, from, to, Wire::ToController(envelope));
+        self.schedule(scheduled);
+    }
+
+    /// A controller's answer reached broker `node`: a `NotController` moves its guess on.
+    pub(super) fn controller_answer_arrived(
+        &mut self,
+        node: usize,
+        envelope: ControllerEnvelope<ControllerResponse>,
+    ) -> Result<(), String> {
+        if envelope.body == ControllerResponse::NotController && !self.controllers.is_empty() {
+            if let Some(guess) = self.controller_guess.get_mut(node) {
+                *guess = (*guess + 1) % self.controllers.len();
+            }
+        }
+        self.feed_node(node, NodeInput::FromController(envelope))
+    }
+
+    /// A datagram reached controller `controller`.
+    pub(super) fn deliver_to_controller(
+        &mut self,
+        controller: usize,
+        from: Endpoint,
+        message: Wire,
+    ) -> Result<(), String> {
+        if controller >= self.controllers.len() {
+            return Ok(());
+        }
+        let host = &self.controllers[controller];
+        if !host.is_running() {
+            return Ok(());
+        }
+        if self.controller_paused[controller] {
+            self.controller_held[controller].push((from, message));
+            return Ok(());
+        }
+        let now = self.controller_now();
+        match message {
+            Wire::Quorum(quorum) => {
+                let Some(peer) = endpoint_controller(from.0) else {
+                    return Ok(());
+                };
+                let peer_id = controller_id(peer);
+                self.controllers[controller].handle_quorum_message(now, peer_id, quorum);
+            }
+            Wire::ToController(envelope) => {
+                let broker = BrokerId(from.0 as i32);
+                self.controllers[controller].handle_broker_request(now, broker, envelope);
+            }
+            _ => return Ok(()),
+        }
+        self.drain_controller(controller)
+    }
+
+    /// Routes a controller's outputs: quorum messages and answers, as datagrams.
+    pub(super) fn drain_controller(&mut self, controller: usize) -> Result<(), String> {
+        let from = Endpoint(controller_endpoint(controller));
+        while let Some(output) = self.controllers[controller].poll_output() {
+            let (to, message) = match output {
+                ControllerHostOutput::Quorum { to, message } => (
+                    Endpoint(controller_endpoint(controller_index(to))),
+                    Wire::Quorum(message),
+                ),
+                ControllerHostOutput::Reply { broker, envelope } => (
+                    Endpoint(node_endpoint(broker.0 as usize)),
+                    Wire::FromController(envelope),
+                ),
+            };
+            let scheduled = self.net.send_datagram(self.now, from, to, message);
+            self.schedule(scheduled);
+        }
+        Ok(())
+    }
+
+    /// A controller's timer.
+    pub(super) fn controller_timer(&mut self, controller: usize) -> Result<(), String> {
+        if self.controller_timer_at[controller] != Some(self.now) {
+            return Ok(());
+        }
+        self.controller_timer_at[controller] = None;
+        if !self.controllers[controller].is_running() || self.controller_paused[controller] {
+            return Ok(());
+        }
+        let now = self.controller_now();
+        self.controllers[controller].handle_timeout(now);
+        self.drain_controller(controller)
+    }
+
+    /// Re-arms the controllers' timers from their `poll_timeout`.
+    pub(super) fn rearm_controller_timers(&mut self) {
+        let now = self.now;
+        for controller in 0..self.controllers.len() {
+            let host = &self.controllers[controller];
+            let wanted = if host.is_running() && !self.controller_paused[controller] {
+                host.poll_timeout().map(|at| at.max(now))
+            } else {
+                None
+            };
+            if wanted != self.controller_timer_at[controller] {
+                self.controller_timer_at[controller] = wanted;
+                if let Some(at) = wanted {
+                    self.queue.push(at, Event::ControllerTimer { controller });
+                }
+            }
+        }
+    }
+
+    /// Controller process faults: crash (keeps its durable Raft state), restart, pause.
+    pub(super) fn crash_controller(&mut self, controller: usize) {
+        if !self.controllers[controller].is_running() {
+            return;
+        }
+        self.controllers[controller].crash();
+        self.controller_paused[controller] = false;
+        self.controller_held[controller].clear();
+        self.controller_timer_at[controller] = None;
+        self.count("controller-crash", 1);
+    }
+
+    /// Restarts a crashed controller from its durable state.
+    pub(super) fn restart_controller(&mut self, controller: usize) -> Result<(), String> {
+        if self.controllers[controller].is_running() {
+            return Ok(());
+        }
+        let now = self.controller_now();
+        self.controllers[controller].start(now);
+        self.count("controller-restart", 1);
+        self.drain_controller(controller)
+    }
+
+    /// Pauses (`true`) or resumes a controller; a resumed one gets what arrived meanwhile.
+    pub(super) fn pause_controller(&mut self, controller: usize, paused: bool) -> Result<(), String> {
+        if !self.controllers[controller].is_running() {
+            return Ok(());
+        }
+        self.controller_paused[controller] = paused;
+        if paused {
+            self.count("controller-pause", 1);
+            return Ok(());
+        }
+        for (from, message) in std::mem::take(&mut self.controller_held[controller]) {
+            self.deliver_to_controller(controller, from, message)?;
+        }
+        Ok(())
+    }
+
+    /// The stream broker `follower` uses to reach broker `leader`, opened on first use.
+    fn peer_stream(&mut self, follower: usize, leader: usize) -> StreamId {
+        if let Some(stream) = self.peer_streams.get(&(follower, leader)) {
+            return *stream;
+        }
+        let stream = self.net.open_stream(
+            Endpoint(node_endpoint(follower)),
+            Endpoint(node_endpoint(leader)),
+        );
+        self.peer_streams.insert((follower, leader), stream);
+        self.peer_stream_owner.insert(stream, (follower, leader));
+        stream
+    }
+
+    /// A broker's request to another broker (follower fetch, OffsetForLeaderEpoch).
+    pub(super) fn send_to_broker(&mut self, node: usize, broker: BrokerId, request: DecodedRequest) {
+        let Ok(leader) = usize::try_from(broker.0) else {
+            return;
+        };
+        if leader >= self.hosts.len() || leader == node {
+            return;
+        }
+        let stream = self.peer_stream(node, leader);
+        let from = Endpoint(node_endpoint(node));
+        let scheduled = self
+            .net
+            .send(self.now, stream, from, Wire::Request(request));
+        self.schedule(scheduled);
+    }
+
+    /// Is `stream` a broker-to-broker stream? Returns (follower, leader).
+    pub(super) fn peer_of(&self, stream: StreamId) -> Option<(usize, usize)> {
+        self.peer_stream_owner.get(&stream).copied()
+    }
+
+    /// A leader's answer on a peer stream reached the follower.
+    pub(super) fn deliver_peer_response(
+        &mut self,
+        follower: usize,
+        leader: usize,
+        response: NodeResponse,
+    ) -> Result<(), String> {
+        let input = NodeInput::FromBroker {
+            broker: BrokerId(leader as i32),
+            response,
+        };
+        self.feed_node(follower, input)
+    }
+
+    /// A peer stream ended: forget it (the follower's next request opens a new one); the
+    /// leader's side learns it as a closed connection.
+    pub(super) fn peer_stream_ended(&mut self, stream: StreamId) {
+        if let Some(pair) = self.peer_stream_owner.remove(&stream) {
+            self.peer_streams.remove(&pair);
+        }
+    }
+
+    /// Has the cluster converged? An active controller's committed image gives every
+    /// partition a leader and a full ISR. Standalone worlds (no controllers) always have.
+    pub(super) fn cluster_converged(&self) -> bool {
+        if self.controllers.is_empty() {
+            return true;
+        }
+        let Some(image) = self
+            .controllers
+            .iter()
+            .filter(|host| host.is_active())
+            .find_map(|host| host.image())
+        else {
+            return false;
+        };
+        let mut partitions = 0;
+        for (_, _, partition) in image.partitions() {
+            partitions += 1;
+            let mut isr = partition.isr.clone();
+            let mut replicas = partition.replicas.clone();
+            isr.sort();
+            replicas.sort();
+            if partition.leader.is_none() || isr != replicas {
+                return false;
+            }
+        }
+        partitions > 0
+    }
+
+    /// What the convergence check is waiting for, for the liveness failure message.
+    pub(super) fn convergence_progress(&self) -> String {
+        if self.controllers.is_empty() {
+            return String::new();
+        }
+        let active: Vec<usize> = (0..self.controllers.len())
+            .filter(|c| self.controllers[*c].is_active())
+            .collect();
+        let Some(image) = active.first().and_then(|c| self.controllers[*c].image()) else {
+            return "; no active controller".to_owned();
+        };
+        let lagging: Vec<String> = image
+            .partitions()
+            .filter(|(_, _, p)| p.leader.is_none() || p.isr.len() != p.replicas.len())
+            .map(|(topic, index, p)| {
+                let name = image.topic(topic).map_or("?", |t| t.name.as_str());
+                format!("{name}-{} leader {:?} isr {:?}", index.0, p.leader, p.isr)
+            })
+            .collect();
+        format!("; active controller {active:?}; unconverged partitions: {lagging:?}")
+    }
+}
+
+/// Controller `controller`'s quorum node id (1-based, distinct from broker ids).
+pub fn controller_id(controller: usize) -> u32 {
+    controller as u32 + 1
+}
+
+/// The controller with quorum node id `id`.
+pub fn controller_index(id: u32) -> usize {
+    id.saturating_sub(1) as usize
+}
