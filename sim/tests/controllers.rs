@@ -324,3 +324,34 @@ fn a_command_with_no_records_waits_for_the_proposals_it_saw() {
         );
     }
 }
+
+#[test]
+fn a_whole_quorum_restart_keeps_every_committed_record() {
+    let mut pump = cluster_with_brokers(11);
+    pump.call_active(1, create_topic("t", 2));
+    assert!(pump.converge(1_000));
+    let before = pump.records(pump.active().unwrap());
+    for id in 1..=3 {
+        let term = pump.hosts[&id].current_term();
+        pump.crash(id);
+        let host = &pump.hosts[&id];
+        assert!(!host.is_running() && host.image().is_none());
+        assert_eq!(
+            host.current_term(),
+            term,
+            "node {id}'s term survives the crash"
+        );
+    }
+    for id in 1..=3 {
+        pump.start(id);
+    }
+    let leader = pump.wait_active(3_000);
+    assert!(pump.converge(1_000));
+    assert_eq!(
+        pump.records(leader),
+        before,
+        "the durable logs keep what committed"
+    );
+    let image = pump.hosts[&leader].image().unwrap();
+    assert!(image.topic_by_name("t").is_some());
+}

@@ -10,10 +10,12 @@
 //!   `handle_*`/`start` call the driver drains `poll_output` and re-reads `poll_timeout`.
 //! - **Durability.** The Raft [`PersistentState`] (term, vote, log) is what a crash keeps.
 //!   The quorum's driver contract is to store it after each call, before sending that call's
-//!   messages: the host copies it into its durable field at the end of every call, before
-//!   any of the call's outputs can be polled. Controller disks are not faulted (yet): the
-//!   durable state survives every crash intact. Everything else (the Controller, its
-//!   heartbeat sessions, the committed list, pending answers, unsent outputs) is volatile.
+//!   messages. Controller disks are not faulted (yet): a store always succeeds and survives
+//!   every crash intact, and crashes happen between calls, so storing after every call is
+//!   the same as capturing the state at the crash. The host does the latter (copying the log
+//!   once per crash instead of once per message); a faulty controller disk will need a real
+//!   store per call. Everything else (the Controller, its heartbeat sessions, the committed
+//!   list, pending answers, unsent outputs) is volatile.
 //! - **Restart.** [`ControllerHost::start`] rebuilds the quorum node with
 //!   `QuorumNode::restart` and a fresh Controller; committed records are applied again as
 //!   the node relearns its commit index.
@@ -95,7 +97,8 @@ pub enum ControllerHostError {
 pub struct ControllerHost {
     quorum_config: QuorumConfig,
     controller_config: ControllerConfig,
-    /// Raft's persistent state as of the end of the last call (survives crashes).
+    /// Raft's persistent state as of the last crash (while running, the node's own copy is
+    /// the durable one; see the module docs).
     durable: PersistentState,
     /// The process's memory; `None` while crashed (or not started yet).
     running: Option<Running>,
@@ -152,7 +155,8 @@ impl ControllerHost {
     /// (Re)starts the process from its durable state. A running host is crashed first.
     pub fn start(&mut self, now: Now) {
         self.crash();
-        let node = QuorumNode::restart(self.quorum_config.clone(), self.durable.clone(), now)
+        let durable = std::mem::take(&mut self.durable);
+        let node = QuorumNode::restart(self.quorum_config.clone(), durable, now)
             .expect("the configuration was validated by ControllerHost::new");
         let controller = Controller::new(self.controller_config.clone())
             .expect("the configuration was validated by ControllerHost::new");
@@ -173,7 +177,9 @@ impl ControllerHost {
     /// The process dies: all volatile state (including unpolled outputs) is dropped; the
     /// durable Raft state stays.
     pub fn crash(&mut self) {
-        self.running = None;
+        if let Some(running) = self.running.take() {
+            self.durable = running.log.node().persistent_state();
+        }
     }
 
     /// Whether the process runs.
@@ -201,8 +207,11 @@ impl ControllerHost {
     }
 
     /// What survives a crash: Raft's term, vote and log as of the end of the last call.
-    pub fn durable_state(&self) -> &PersistentState {
-        &self.durable
+    pub fn durable_state(&self) -> PersistentState {
+        match &self.running {
+            Some(running) => running.log.node().persistent_state(),
+            None => self.durable.clone(),
+        }
     }
 
     /// A quorum message from controller node `from`. Ignored while crashed.
@@ -295,14 +304,12 @@ impl ControllerHost {
         running.check_invariants(self.node_id());
     }
 
-    /// After every call: store the durable state, then react to leadership changes, apply
-    /// commits and answer what they complete. Outputs become pollable only after this.
+    /// After every call: react to leadership changes, apply commits and answer what they
+    /// complete, queue the quorum's messages. Outputs become pollable only after this.
     fn settle(&mut self) {
-        let Some(running) = self.running.as_mut() else {
-            return;
-        };
-        running.drain_log();
-        self.durable = running.log.node().persistent_state();
+        if let Some(running) = self.running.as_mut() {
+            running.drain_log();
+        }
     }
 }
 
