@@ -11,6 +11,8 @@
 //!   endpoints with seeded delay, drop (retransmitted on streams), duplicate, reorder,
 //!   partitions, swizzle-clog and resets; it tells the world when each message is due.
 //!
+//! - [`controllers`]: `ControllerHost`, one simulated controller process: a Controller on
+//!   one node of the Raft metadata quorum, serving brokers' typed controller requests.
 //! - [`options`]: what a run does (fault kinds, intensity, workload size, planted bug),
 //!   drawn from the seed.
 //! - [`outcome`]: what a run reports (summary, failure, history, trace hash).
@@ -21,6 +23,7 @@
 //! - [`workload`]: the simulated Kafka clients (producers per `acks` class, assign-mode
 //!   consumers, final readers) as a deterministic machine recording a Jepsen queue history.
 
+pub mod controllers;
 pub mod disk;
 pub mod invariants;
 pub mod net;

@@ -1,0 +1,423 @@
+//! One simulated controller process: [`ControllerHost`] runs a [`Controller`] on a
+//! [`QuorumMetadataLog`] (one node of the Raft metadata quorum) and serves brokers' typed
+//! controller requests. The world owns one host per controller node (3, or 1, or 5), sends
+//! their quorum messages as datagrams and routes broker requests to them.
+//!
+//! # Contract
+//! - **Pure and deterministic.** Time comes in as [`Now`]; the host reads no clock and keeps
+//!   only ordered maps and vectors. Shape: `handle_*` in, [`ControllerHost::poll_output`]
+//!   (quorum messages, broker replies) and [`ControllerHost::poll_timeout`] out. After every
+//!   `handle_*`/`start` call the driver drains `poll_output` and re-reads `poll_timeout`.
+//! - **Durability.** The Raft [`PersistentState`] (term, vote, log) is what a crash keeps.
+//!   The quorum's driver contract is to store it after each call, before sending that call's
+//!   messages. Controller disks are not faulted (yet): a store always succeeds and survives
+//!   every crash intact, and crashes happen between calls, so storing after every call is
+//!   the same as capturing the state at the crash. The host does the latter (copying the log
+//!   once per crash instead of once per message); a faulty controller disk will need a real
+//!   store per call. Everything else (the Controller, its heartbeat sessions, the committed
+//!   list, pending answers, unsent outputs) is volatile.
+//! - **Restart.** [`ControllerHost::start`] rebuilds the quorum node with
+//!   `QuorumNode::restart` and a fresh Controller; committed records are applied again as
+//!   the node relearns its commit index.
+//! - **Every node applies every committed record**, in offset order, to its Controller
+//!   (followers keep an image too, so a new leader is ready), and keeps the committed list.
+//!   Any running node answers `FetchMetadata` from that list (never more than it knows
+//!   committed), even a follower.
+//! - **Active.** A host is *active* while it leads the quorum and has applied every record
+//!   committed before its term, i.e. the quorum's commit index has reached an entry of its
+//!   own term (the leader marker), as `LeadershipChange::Became` demands. On becoming
+//!   leader the Controller is rebuilt from the committed records, so heartbeat sessions
+//!   from an earlier leadership never fence a broker that heartbeated to someone else.
+//! - **Commands** (Register, Heartbeat, AlterPartition, CreateTopics) are served only when
+//!   active, else answered `NotController`. Their records are proposed and the answer waits
+//!   until the batch's last offset commits; a command yielding no records is answered at
+//!   once unless this leader's earlier proposals are still uncommitted (the view the answer
+//!   was computed from includes them), in which case it waits for them. Losing leadership
+//!   (or a new term) answers every pending command `NotController`: it may still commit, and
+//!   the broker's retry is idempotent.
+//! - **Broker sessions.** While active, the Controller's session timer runs
+//!   (`Controller::poll_timeout`); expired sessions yield fencing records, proposed like a
+//!   command (nobody waits for them). A refused fencing proposal is retried after
+//!   [`FENCING_RETRY_MS`].
+//! - **A record that does not apply** (a bug upstream) stops the node from applying further
+//!   records and from serving commands; [`ControllerHost::check_invariants`] reports it.
+
+mod requests;
+
+use odradek_core::controller::{
+    ApplyError, BrokerId, CommittedRecord, Controller, ControllerConfig, ControllerEnvelope,
+    ControllerError, ControllerRequest, ControllerResponse, MetadataImage, MetadataLog,
+    MetadataOffset,
+};
+use odradek_core::quorum::{
+    LeadershipChange, PersistentState, QuorumConfig, QuorumConfigError, QuorumMessage,
+    QuorumMetadataLog, QuorumNode,
+};
+use odradek_core::time::{Mono, Now};
+use requests::PendingAnswer;
+use std::collections::VecDeque;
+
+pub use requests::PENDING_ANSWERS_MAX;
+
+/// After a refused fencing proposal (backpressure), wait this long before trying again.
+pub const FENCING_RETRY_MS: u64 = 50;
+
+/// What a host asks the world to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ControllerHostOutput {
+    /// A quorum message to another controller node (the world sends it as a datagram).
+    Quorum {
+        /// The destination controller node.
+        to: u32,
+        /// The message.
+        message: QuorumMessage,
+    },
+    /// The answer to a broker's request.
+    Reply {
+        /// The broker that asked.
+        broker: BrokerId,
+        /// The answer, with the request's correlation id.
+        envelope: ControllerEnvelope<ControllerResponse>,
+    },
+}
+
+/// A configuration a controller host cannot run with.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ControllerHostError {
+    /// The quorum configuration is invalid.
+    #[error("quorum configuration: {0}")]
+    Quorum(#[from] QuorumConfigError),
+    /// The controller configuration is invalid.
+    #[error("controller configuration: {0}")]
+    Controller(#[from] ControllerError),
+}
+
+/// One simulated controller process. See the module docs.
+#[derive(Clone, Debug)]
+pub struct ControllerHost {
+    quorum_config: QuorumConfig,
+    controller_config: ControllerConfig,
+    /// Raft's persistent state as of the last crash (while running, the node's own copy is
+    /// the durable one; see the module docs).
+    durable: PersistentState,
+    /// The process's memory; `None` while crashed (or not started yet).
+    running: Option<Running>,
+}
+
+/// The volatile state of a running host.
+#[derive(Clone, Debug)]
+struct Running {
+    log: QuorumMetadataLog,
+    controller: Controller,
+    /// Every committed record this incarnation learned, in offset order.
+    committed: Vec<CommittedRecord>,
+    /// Commands waiting for their records to commit, in the order they were proposed.
+    pending: Vec<PendingAnswer>,
+    /// The offset of this leader's last proposed record while it may be uncommitted.
+    last_proposed: Option<MetadataOffset>,
+    /// When a refused fencing proposal may be retried.
+    fencing_retry_at: Option<Mono>,
+    /// The first committed record that did not apply; the node stops applying after it.
+    apply_error: Option<(MetadataOffset, ApplyError)>,
+    outputs: VecDeque<ControllerHostOutput>,
+}
+
+impl ControllerHost {
+    /// A controller process that is not running yet ([`ControllerHost::start`] runs it).
+    /// `quorum`'s `node_id` and `voters` are replaced by `node_id` and `voters`. Fails if the
+    /// quorum or the controller configuration is invalid.
+    pub fn new(
+        node_id: u32,
+        voters: Vec<u32>,
+        quorum: QuorumConfig,
+        controller: ControllerConfig,
+    ) -> Result<ControllerHost, ControllerHostError> {
+        let quorum_config = QuorumConfig {
+            node_id,
+            voters,
+            ..quorum
+        };
+        QuorumNode::new(quorum_config.clone(), Now::ZERO)?;
+        Controller::new(controller.clone())?;
+        Ok(ControllerHost {
+            quorum_config,
+            controller_config: controller,
+            durable: PersistentState::default(),
+            running: None,
+        })
+    }
+
+    /// This controller node's id.
+    pub fn node_id(&self) -> u32 {
+        self.quorum_config.node_id
+    }
+
+    /// (Re)starts the process from its durable state. A running host is crashed first.
+    pub fn start(&mut self, now: Now) {
+        self.crash();
+        let durable = std::mem::take(&mut self.durable);
+        let node = QuorumNode::restart(self.quorum_config.clone(), durable, now)
+            .expect("the configuration was validated by ControllerHost::new");
+        let controller = Controller::new(self.controller_config.clone())
+            .expect("the configuration was validated by ControllerHost::new");
+        let running = Running {
+            log: QuorumMetadataLog::new(node, now),
+            controller,
+            committed: Vec::new(),
+            pending: Vec::new(),
+            last_proposed: None,
+            fencing_retry_at: None,
+            apply_error: None,
+            outputs: VecDeque::new(),
+        };
+        self.running = Some(running);
+        self.settle();
+    }
+
+    /// The process dies: all volatile state (including unpolled outputs) is dropped; the
+    /// durable Raft state stays.
+    pub fn crash(&mut self) {
+        if let Some(running) = self.running.take() {
+            self.durable = running.log.node().persistent_state();
+        }
+    }
+
+    /// Whether the process runs.
+    pub fn is_running(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Whether this node is the active controller: it leads the quorum and has applied every
+    /// record committed before its term (see the module docs).
+    pub fn is_active(&self) -> bool {
+        self.running.as_ref().is_some_and(Running::is_active)
+    }
+
+    /// The quorum term this node leads in, if it leads (active or still catching up).
+    pub fn leader_term(&self) -> Option<u64> {
+        self.running.as_ref()?.log.node().leader_term()
+    }
+
+    /// The latest quorum term this node has seen (from the durable state while crashed).
+    pub fn current_term(&self) -> u64 {
+        match &self.running {
+            Some(running) => running.log.node().current_term(),
+            None => self.durable.current_term,
+        }
+    }
+
+    /// What survives a crash: Raft's term, vote and log as of the end of the last call.
+    pub fn durable_state(&self) -> PersistentState {
+        match &self.running {
+            Some(running) => running.log.node().persistent_state(),
+            None => self.durable.clone(),
+        }
+    }
+
+    /// A quorum message from controller node `from`. Ignored while crashed.
+    pub fn handle_quorum_message(&mut self, now: Now, from: u32, message: QuorumMessage) {
+        let Some(running) = self.running.as_mut() else {
+            return;
+        };
+        running.log.handle_message(now, from, message);
+        self.settle();
+    }
+
+    /// A broker's request. Ignored while crashed (a dead process answers nothing).
+    pub fn handle_broker_request(
+        &mut self,
+        now: Now,
+        broker: BrokerId,
+        envelope: ControllerEnvelope<ControllerRequest>,
+    ) {
+        let Some(running) = self.running.as_mut() else {
+            return;
+        };
+        running.handle_request(now, broker, envelope);
+        self.settle();
+    }
+
+    /// Timers: the quorum's (elections, heartbeats) and, while active, broker session
+    /// expiry. An early call does nothing.
+    pub fn handle_timeout(&mut self, now: Now) {
+        let Some(running) = self.running.as_mut() else {
+            return;
+        };
+        running.log.handle_timeout(now);
+        running.drain_log();
+        running.handle_session_timeout(now);
+        self.settle();
+    }
+
+    /// The next output, in the order produced.
+    pub fn poll_output(&mut self) -> Option<ControllerHostOutput> {
+        self.running.as_mut()?.outputs.pop_front()
+    }
+
+    /// When [`ControllerHost::handle_timeout`] next has work (`None` while crashed). May be
+    /// in the past: the timer is then due at once.
+    pub fn poll_timeout(&self) -> Option<Mono> {
+        let running = self.running.as_ref()?;
+        let quorum = running.log.poll_timeout();
+        let sessions = running.session_timeout();
+        match (quorum, sessions) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Every committed record this incarnation has learned, in offset order (empty while
+    /// crashed).
+    pub fn committed_records(&self) -> &[CommittedRecord] {
+        self.running
+            .as_ref()
+            .map_or(&[], |running| running.committed.as_slice())
+    }
+
+    /// The committed metadata image (`None` while crashed).
+    pub fn image(&self) -> Option<&MetadataImage> {
+        Some(self.running.as_ref()?.controller.image())
+    }
+
+    /// The Controller (`None` while crashed), for inspection.
+    pub fn controller(&self) -> Option<&Controller> {
+        Some(&self.running.as_ref()?.controller)
+    }
+
+    /// The quorum node (`None` while crashed), for inspection.
+    pub fn quorum_node(&self) -> Option<&QuorumNode> {
+        Some(self.running.as_ref()?.log.node())
+    }
+
+    /// How many commands wait for their records to commit.
+    pub fn pending_answers(&self) -> usize {
+        self.running.as_ref().map_or(0, |r| r.pending.len())
+    }
+
+    /// Panics with a description of the first broken invariant: the quorum node's, the
+    /// Controller's, and the host's own (committed offsets increase and match the image,
+    /// every record applied, pending answers only on a leader of their term).
+    pub fn check_invariants(&self) {
+        let Some(running) = &self.running else {
+            return;
+        };
+        running.check_invariants(self.node_id());
+    }
+
+    /// After every call: react to leadership changes, apply commits and answer what they
+    /// complete, queue the quorum's messages. Outputs become pollable only after this.
+    fn settle(&mut self) {
+        if let Some(running) = self.running.as_mut() {
+            running.drain_log();
+        }
+    }
+}
+
+impl Running {
+    fn is_active(&self) -> bool {
+        let node = self.log.node();
+        let Some(term) = node.leader_term() else {
+            return false;
+        };
+        let commit_index = node.commit_index();
+        self.apply_error.is_none()
+            && commit_index > 0
+            && node.log()[commit_index as usize - 1].term == term
+    }
+
+    /// Handles what the quorum reported: leadership changes first (so a commit that
+    /// replaced a deposed leader's entries never answers its commands), then commits, then
+    /// the messages to send.
+    fn drain_log(&mut self) {
+        while let Some(change) = self.log.poll_leadership() {
+            match change {
+                LeadershipChange::Lost { .. } => {
+                    self.fail_pending();
+                    self.controller.discard_uncommitted();
+                }
+                LeadershipChange::Became { .. } => {
+                    self.fail_pending();
+                    self.rebuild_controller();
+                }
+            }
+        }
+        if self.log.node().leader_term().is_none() && !self.pending.is_empty() {
+            self.fail_pending();
+        }
+        self.apply_commits();
+        self.answer_committed();
+        while let Some((to, message)) = self.log.poll_send() {
+            self.outputs
+                .push_back(ControllerHostOutput::Quorum { to, message });
+        }
+    }
+
+    /// A fresh Controller with every committed record applied: no view, no sessions.
+    fn rebuild_controller(&mut self) {
+        let config = self.controller.config().clone();
+        let mut controller = Controller::new(config).expect("the config was valid before");
+        for committed in &self.committed {
+            controller
+                .apply(committed.offset, &committed.record)
+                .expect("these records applied before");
+        }
+        self.controller = controller;
+        self.last_proposed = None;
+        self.fencing_retry_at = None;
+    }
+
+    fn apply_commits(&mut self) {
+        while let Some(committed) = self.log.poll_committed() {
+            if self.apply_error.is_some() {
+                continue;
+            }
+            match self.controller.apply(committed.offset, &committed.record) {
+                Ok(()) => self.committed.push(committed),
+                Err(error) => self.apply_error = Some((committed.offset, error)),
+            }
+        }
+        let applied = self.committed.last().map(|c| c.offset);
+        if self.last_proposed.is_some_and(|last| Some(last) <= applied) {
+            self.last_proposed = None;
+        }
+    }
+
+    fn last_applied(&self) -> Option<MetadataOffset> {
+        self.committed.last().map(|c| c.offset)
+    }
+
+    fn check_invariants(&self, id: u32) {
+        self.log.node().check_invariants();
+        self.controller.check_invariants();
+        if let Some((offset, error)) = &self.apply_error {
+            panic!("controller {id}: committed record at {offset:?} does not apply: {error}");
+        }
+        for pair in self.committed.windows(2) {
+            assert!(
+                pair[0].offset < pair[1].offset,
+                "controller {id}: committed offsets {:?} then {:?}",
+                pair[0].offset,
+                pair[1].offset
+            );
+        }
+        assert_eq!(
+            self.controller.image().last_applied_offset(),
+            self.last_applied(),
+            "controller {id}: the image and the committed list disagree"
+        );
+        let leader_term = self.log.node().leader_term();
+        for pending in &self.pending {
+            assert_eq!(
+                Some(pending.term),
+                leader_term,
+                "controller {id}: an answer pending from term {} on a node leading {leader_term:?}",
+                pending.term
+            );
+        }
+        assert!(
+            self.pending.len() <= PENDING_ANSWERS_MAX,
+            "controller {id}: {} pending answers",
+            self.pending.len()
+        );
+    }
+}
