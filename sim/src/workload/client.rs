@@ -283,9 +283,9 @@ impl Client {
 
     /// Should the client refresh metadata before a request about `partitions`? (Once per
     /// answer: after a refresh it acts on what it knows.) Consumes the freshness.
-    pub(crate) fn wants_refresh(&mut self, partitions: &[i32]) -> bool {
+    pub(crate) fn wants_refresh(&mut self, partitions: &[i32], now: Mono) -> bool {
         let fresh = std::mem::take(&mut self.metadata_fresh);
-        !fresh && self.leaders.needs_refresh(partitions)
+        !fresh && self.leaders.needs_refresh(partitions, now)
     }
 
     /// Completes the outstanding op `info` and retires the process (Jepsen: a crashed

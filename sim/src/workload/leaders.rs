@@ -11,6 +11,10 @@
 //!   the client's view is wrong ([`refreshes_metadata`]), connection resets and request
 //!   timeouts mark the partitions of the failed request stale; the client then refreshes
 //!   before its next request to them.
+//! - Like Kafka's `metadata.max.age.ms`, the whole cache is refreshed once it is older than
+//!   [`METADATA_MAX_AGE_NS`] (5 min in Kafka; shrunk like the request timeout): without
+//!   it an `acks=0` producer, which never hears an error, would write to a deposed leader
+//!   forever.
 //! - Like Kafka's client (KIP-320), an answer carrying an older leader epoch than the one
 //!   already known for a partition is ignored for it (a lagging broker must not send the
 //!   client back to a deposed leader); an equal or newer epoch replaces the entry.
@@ -19,10 +23,13 @@ use odradek_core::wire::kafka_protocol::messages::metadata_request::MetadataRequ
 use odradek_core::wire::kafka_protocol::messages::{MetadataRequest, TopicName};
 use odradek_core::wire::kafka_protocol::protocol::StrBytes;
 use odradek_core::wire::{KafkaErrorCode, RequestBody, ResponseBody};
+use odradek_core::Mono;
 use std::collections::BTreeMap;
 
 /// Metadata version sent: the newest the node supports (see `core::wire::versions`).
 pub const METADATA_VERSION: i16 = 12;
+/// How long a Metadata answer is trusted before the next request refreshes it.
+pub const METADATA_MAX_AGE_NS: u64 = 2_000_000_000;
 /// UNKNOWN_LEADER_EPOCH: the request's leader epoch is newer than the broker's.
 pub(crate) const UNKNOWN_LEADER_EPOCH: i16 = 75;
 /// REPLICA_NOT_AVAILABLE in a Metadata partition: the leader is still valid.
@@ -51,6 +58,8 @@ pub(crate) struct Leader {
 pub(crate) struct LeaderCache {
     nodes: usize,
     partitions: BTreeMap<i32, Leadership>,
+    /// When the last Metadata answer stops being trusted.
+    expires_at: Option<Mono>,
 }
 
 impl LeaderCache {
@@ -58,6 +67,7 @@ impl LeaderCache {
         LeaderCache {
             nodes: nodes.max(1),
             partitions: BTreeMap::new(),
+            expires_at: None,
         }
     }
 
@@ -81,9 +91,13 @@ impl LeaderCache {
         }
     }
 
-    /// Do any of `partitions` lack a usable leader?
-    pub(crate) fn needs_refresh(&self, partitions: &[i32]) -> bool {
-        partitions.iter().any(|&p| self.leader(p).is_none())
+    /// Do any of `partitions` lack a usable leader at `now`, or is the cache too old?
+    pub(crate) fn needs_refresh(&self, partitions: &[i32], now: Mono) -> bool {
+        if self.is_single_node() {
+            return false;
+        }
+        let expired = self.expires_at.is_none_or(|at| now >= at);
+        expired || partitions.iter().any(|&p| self.leader(p).is_none())
     }
 
     /// Marks `partitions` stale (no effect in a single-node world).
@@ -95,8 +109,9 @@ impl LeaderCache {
         }
     }
 
-    /// Takes in a Metadata answer for `topic`; returns how many partitions it updated.
-    pub(crate) fn learn(&mut self, body: &ResponseBody, topic: &str) -> usize {
+    /// Takes in a Metadata answer for `topic` at `now`; returns how many partitions it
+    /// updated.
+    pub(crate) fn learn(&mut self, body: &ResponseBody, topic: &str, now: Mono) -> usize {
         let ResponseBody::Metadata(response) = body else {
             return 0;
         };
@@ -122,6 +137,9 @@ impl LeaderCache {
             };
             self.partitions.insert(answer.partition_index, entry);
             updated += 1;
+        }
+        if updated > 0 {
+            self.expires_at = Some(Mono(now.0.saturating_add(METADATA_MAX_AGE_NS)));
         }
         updated
     }

@@ -26,7 +26,8 @@
 //!   ListOffsets go to the partition's leader, one request per leader node, Fetch and
 //!   ListOffsets carrying `current_leader_epoch`. Leadership errors (6, 74, 75, 5, 3), a
 //!   connection reset or a request timeout mark the partitions concerned stale, and the
-//!   client refreshes before its next request about them. With `nodes == 1` no Metadata is
+//!   client refreshes before its next request about them (and whenever its last answer is
+//!   older than `leaders::METADATA_MAX_AGE_NS`, like `metadata.max.age.ms`). With `nodes == 1` no Metadata is
 //!   ever sent: everything goes to node 0 exactly as in the single-broker workload.
 //! - History keys are `"<topic>/<partition>"`: one key is one partition, one log.
 //! - One operation in flight per client (an operation may be several requests in flight
@@ -335,10 +336,8 @@ impl Workload {
         let shared = &mut self.shared;
         let state = &mut self.clients[client];
         match in_flight.purpose {
-            Purpose::CreateTopics => {
-                self.on_create_topics(now, client, node_of(&answered), response)
-            }
-            Purpose::Metadata => on_metadata(shared, state, now, node_of(&answered), response),
+            Purpose::CreateTopics => self.on_create_topics(now, client, answered.node, response),
+            Purpose::Metadata => on_metadata(shared, state, now, answered.node, response),
             Purpose::Send {
                 class,
                 partition,
@@ -614,10 +613,6 @@ impl Workload {
     }
 }
 
-fn node_of(pending: &Pending) -> usize {
-    pending.node
-}
-
 /// Takes in a Metadata answer: the client acts on it at once, or after a backoff (asking
 /// another node next) when it taught nothing.
 fn on_metadata(
@@ -630,7 +625,7 @@ fn on_metadata(
     let Some(class) = state.class() else {
         return;
     };
-    let learned = state.leaders.learn(&response.body, class.topic());
+    let learned = state.leaders.learn(&response.body, class.topic(), now);
     state.metadata_fresh = true;
     let delay = if learned == 0 {
         state.avoid_node = Some(node);

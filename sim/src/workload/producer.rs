@@ -49,7 +49,7 @@ pub(crate) fn act_producer(
         None => shared.rng.random_range(0..shared.partitions),
     };
     state.next_send_partition = Some(partition);
-    if state.wants_refresh(&[partition]) {
+    if state.wants_refresh(&[partition], now) {
         state.refresh_metadata(shared, client, now);
         return;
     }

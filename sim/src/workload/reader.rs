@@ -219,7 +219,7 @@ fn act_reader(
     };
     let step = next_step(reader);
     let final_read = reader.final_read;
-    if state.wants_refresh(step.partitions()) {
+    if state.wants_refresh(step.partitions(), now) {
         state.refresh_metadata(shared, client, now);
         return;
     }
