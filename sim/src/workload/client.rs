@@ -1,11 +1,17 @@
 //! One simulated client's state, the state all clients share (generator, output queue,
 //! counters), and the seed's draw of client roles.
+//!
+//! An operation may need several requests at once (a poll sends one Fetch per leader
+//! node): [`InFlight`] holds them all, each [`Pending`] naming its node and the partitions
+//! it asked about; the operation stays in flight until they are answered (or it fails).
 
 use super::class::DurabilityClass;
 use super::history::HistoryRecorder;
+use super::leaders::LeaderCache;
 use super::reader::ReaderState;
 use super::requests;
-use super::{ClientOutput, ClientRole, WorkloadConfig, NODE, RETRY_BACKOFF_NS};
+use super::responses::PartitionRead;
+use super::{ClientOutput, ClientRole, WorkloadConfig, RETRY_BACKOFF_NS};
 use odradek_core::wire::RequestBody;
 use odradek_core::Mono;
 use odradek_jepsen::history::{OpType, Value};
@@ -13,13 +19,28 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, VecDeque};
 
-/// The request a client is waiting for an answer to.
+/// One request awaiting its answer.
 #[derive(Clone, Debug)]
-pub(crate) struct InFlight {
+pub(crate) struct Pending {
     pub node: usize,
     pub correlation_id: i32,
+    /// The partitions of the client's topic this request is about.
+    pub partitions: Vec<i32>,
+}
+
+/// The operation a client is waiting on: its requests not yet answered.
+#[derive(Clone, Debug)]
+pub(crate) struct InFlight {
+    pub pending: Vec<Pending>,
     pub deadline: Mono,
     pub purpose: Purpose,
+}
+
+impl InFlight {
+    /// Is a request to `node` still unanswered?
+    pub(crate) fn awaits(&self, node: usize) -> bool {
+        self.pending.iter().any(|p| p.node == node)
+    }
 }
 
 /// Why a request was sent; the recorded ones are `Send` and `Poll`.
@@ -33,7 +54,10 @@ pub(crate) enum Purpose {
     },
     Poll {
         positions: BTreeMap<i32, i64>,
+        /// What the Fetches answered so far read.
+        reads: BTreeMap<i32, PartitionRead>,
     },
+    Metadata,
     ListOffsets {
         timestamp: i64,
     },
@@ -57,6 +81,15 @@ pub(crate) struct Client {
     /// Producers: payload bytes after each record's value (records carry data, and batches
     /// that cross 512-byte sectors are what a power loss can tear).
     pub payload_bytes: usize,
+    /// Who leads the partitions of the client's topic.
+    pub leaders: LeaderCache,
+    /// A Metadata answer came since the client last acted on its cache: act on what it
+    /// knows (even if some leader is unknown) rather than refresh again at once.
+    pub metadata_fresh: bool,
+    /// The node whose last Metadata (or CreateTopics) failed: the retry asks another.
+    pub avoid_node: Option<usize>,
+    /// Producers: the partition of the next send, drawn before its leader was known.
+    pub next_send_partition: Option<i32>,
 }
 
 /// State every client shares.
@@ -106,6 +139,26 @@ impl Shared {
         process
     }
 
+    /// A node to ask for metadata (or to create topics): node 0 in a single-node world (no
+    /// draw), else drawn from the seed among all nodes but `avoid`.
+    pub fn pick_node(&mut self, avoid: Option<usize>) -> usize {
+        let nodes = self.config.nodes.max(1);
+        if nodes == 1 {
+            return 0;
+        }
+        match avoid.filter(|&a| a < nodes) {
+            Some(avoid) => {
+                let drawn = self.rng.random_range(0..nodes - 1);
+                if drawn >= avoid {
+                    drawn + 1
+                } else {
+                    drawn
+                }
+            }
+            None => self.rng.random_range(0..nodes),
+        }
+    }
+
     /// Emits a request from `client` and returns its correlation id.
     pub fn send(&mut self, client: usize, node: usize, body: RequestBody, version: i16) -> i32 {
         let correlation_id = self.next_correlation_id;
@@ -124,7 +177,7 @@ impl Shared {
 }
 
 impl Client {
-    pub(crate) fn new(role: ClientRole, process: i64, partitions: i32) -> Client {
+    pub(crate) fn new(role: ClientRole, process: i64, partitions: i32, nodes: usize) -> Client {
         let reader = match role {
             ClientRole::Producer(_) | ClientRole::Setup => None,
             ClientRole::Consumer(class) => Some(ReaderState::new(class, partitions, false)),
@@ -144,26 +197,95 @@ impl Client {
             last_error: None,
             records_per_send_max: 1,
             payload_bytes: 0,
+            leaders: LeaderCache::new(nodes),
+            metadata_fresh: false,
+            avoid_node: None,
+            next_send_partition: None,
         }
     }
 
-    /// Sends a request and waits for its answer.
+    /// The class whose topic this client uses (none for the setup client).
+    pub(crate) fn class(&self) -> Option<DurabilityClass> {
+        match self.role {
+            ClientRole::Setup => None,
+            ClientRole::Producer(class)
+            | ClientRole::Consumer(class)
+            | ClientRole::FinalReader(class) => Some(class),
+        }
+    }
+
+    /// Sends one request to `node` about `partitions` and waits for its answer.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn request(
         &mut self,
         shared: &mut Shared,
         client: usize,
         now: Mono,
+        (node, partitions): (usize, Vec<i32>),
         body: RequestBody,
         version: i16,
         purpose: Purpose,
     ) {
-        let correlation_id = shared.send(client, NODE, body, version);
+        self.request_each(
+            shared,
+            client,
+            now,
+            vec![(node, partitions, body)],
+            version,
+            purpose,
+        );
+    }
+
+    /// Sends one request per (node, partitions, body) and waits for all their answers.
+    pub(crate) fn request_each(
+        &mut self,
+        shared: &mut Shared,
+        client: usize,
+        now: Mono,
+        requests: Vec<(usize, Vec<i32>, RequestBody)>,
+        version: i16,
+        purpose: Purpose,
+    ) {
+        let pending = requests
+            .into_iter()
+            .map(|(node, partitions, body)| Pending {
+                node,
+                correlation_id: shared.send(client, node, body, version),
+                partitions,
+            })
+            .collect();
         self.in_flight = Some(InFlight {
-            node: NODE,
-            correlation_id,
+            pending,
             deadline: Mono(now.0.saturating_add(shared.config.request_timeout_ns)),
             purpose,
         });
+    }
+
+    /// Sends Metadata for the client's topic to a drawn node.
+    pub(crate) fn refresh_metadata(&mut self, shared: &mut Shared, client: usize, now: Mono) {
+        let Some(class) = self.class() else {
+            return;
+        };
+        let node = shared.pick_node(self.avoid_node);
+        let body = super::leaders::metadata_request(class.topic());
+        let version = super::leaders::METADATA_VERSION;
+        let target = (node, Vec::new());
+        self.request(
+            shared,
+            client,
+            now,
+            target,
+            body,
+            version,
+            Purpose::Metadata,
+        );
+    }
+
+    /// Should the client refresh metadata before a request about `partitions`? (Once per
+    /// answer: after a refresh it acts on what it knows.) Consumes the freshness.
+    pub(crate) fn wants_refresh(&mut self, partitions: &[i32], now: Mono) -> bool {
+        let fresh = std::mem::take(&mut self.metadata_fresh);
+        !fresh && self.leaders.needs_refresh(partitions, now)
     }
 
     /// Completes the outstanding op `info` and retires the process (Jepsen: a crashed

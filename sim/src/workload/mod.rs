@@ -12,11 +12,26 @@
 //!   consumer), `clients` is the setup client, and `clients + 1 ..` the final readers (one
 //!   per [`DurabilityClass`]); see [`Workload::role`].
 //! - Setup: the setup client creates one topic per durability class (`acks-all`, `acks-one`,
-//!   `acks-zero`; `partitions` partitions each; `flush.messages=1`, `retention.ms=-1`),
-//!   retrying until each exists (TOPIC_ALREADY_EXISTS counts). Workers start only then, so no
-//!   produce can auto-create a topic with other settings. Setup is not in the history.
+//!   `acks-zero`; `partitions` partitions each, replication factor
+//!   [`WorkloadConfig::replication_factor`]; `flush.messages=1`, `retention.ms=-1`, and on
+//!   `acks-all` only `min.insync.replicas` when [`WorkloadConfig::min_insync_replicas`] is
+//!   set; unclean leader election left at its default, off), sending to a node drawn from
+//!   the seed (another after a failure), retrying until each exists (TOPIC_ALREADY_EXISTS
+//!   counts). Workers start only then, so no produce can auto-create a topic with other
+//!   settings. Setup is not in the history.
+//! - Leaders (module `leaders`): every worker and reader keeps a metadata cache of its
+//!   topic (partition → leader node, leader epoch; broker id == node index), filled by
+//!   Metadata v12 (no auto-creation) sent to a node drawn from the seed among all nodes
+//!   (another one after an error or timeout, after a backoff). Produce, Fetch and
+//!   ListOffsets go to the partition's leader, one request per leader node, Fetch and
+//!   ListOffsets carrying `current_leader_epoch`. Leadership errors (6, 74, 75, 5, 3), a
+//!   connection reset or a request timeout mark the partitions concerned stale, and the
+//!   client refreshes before its next request about them (and whenever its last answer is
+//!   older than `leaders::METADATA_MAX_AGE_NS`, like `metadata.max.age.ms`). With `nodes == 1` no Metadata is
+//!   ever sent: everything goes to node 0 exactly as in the single-broker workload.
 //! - History keys are `"<topic>/<partition>"`: one key is one partition, one log.
-//! - One operation in flight per client. A worker issues at most `operations_max` send and
+//! - One operation in flight per client (an operation may be several requests in flight
+//!   at once, one per leader node). A worker issues at most `operations_max` send and
 //!   poll operations in total (assigns are not counted), and none after
 //!   [`Workload::stop_operations`].
 //! - Outcomes are never guessed: a send is `ok` only when the broker acknowledged it, `fail`
@@ -33,13 +48,17 @@
 //! - Producers: a `send` op is one Produce of one record batch of 1 ..= N records to one
 //!   key (N drawn per producer from the seed, 1 ..= 4, so some send single records),
 //!   recorded as one micro-op per record; an `ok` gives them consecutive offsets from the
-//!   batch's base offset.
-//! - Consumers (assign mode) poll all partitions of their class with one Fetch each, check
+//!   batch's base offset. Which error codes are `fail` (certainly not appended) is argued
+//!   in `responses`: notably NOT_LEADER_OR_FOLLOWER is `fail` for `acks=1` but `info` for
+//!   `acks=all` (Kafka also answers it after an append that then lost leadership).
+//! - Consumers (assign mode) poll all partitions of their class (one Fetch per leader), check
 //!   every batch's CRC and every record's key; a poll with a bad batch completes `info`
 //!   with error `"corrupt-batch"` and is counted ([`Workload::corrupt_batches_seen`]);
 //!   OFFSET_OUT_OF_RANGE resets that partition to the earliest offset (ListOffsets). A
 //!   partition answering an error reads nothing in that poll, which is still `ok` (a poll
-//!   changes nothing); a fetch refused as a whole (top-level error) completes `fail`. Each
+//!   changes nothing); a fetch refused as a whole (top-level error) completes `fail`. A
+//!   poll completes once all its Fetches answered, or at once when one is corrupt, refused,
+//!   reset or timed out. Each
 //!   consumer draws a per-poll record limit per key (1, 2, 3, 5 or none, like
 //!   `max.poll.records` without a fetch buffer): its position moves only past the records
 //!   it returned, so its next fetch may start inside a batch.
@@ -49,12 +68,14 @@
 //!   until it reached those end offsets everywhere, retrying through errors and timeouts.
 //!
 //! Files: `class` (topics and keys), `history` (the recorder and value shapes), `requests`,
-//! `responses` (reading answers), `client` (one client's state, shared state, the roles
-//! drawn from the seed), `producer`, `reader` (consumers and final readers).
+//! `responses` (reading answers), `leaders` (the metadata cache), `client` (one client's
+//! state, shared state, the roles drawn from the seed), `producer`, `reader` (consumers
+//! and final readers).
 
 mod class;
 mod client;
 mod history;
+mod leaders;
 mod producer;
 mod reader;
 mod requests;
@@ -64,13 +85,14 @@ mod tests;
 
 pub use class::{key_class, parse_key, DurabilityClass};
 pub use history::HistoryRecorder;
+pub use leaders::METADATA_VERSION;
 pub use requests::{
     CREATE_TOPICS_VERSION, FETCH_MAX_WAIT_MS, FETCH_VERSION, LIST_OFFSETS_VERSION, PRODUCE_VERSION,
     RECORD_TIMESTAMP_BASE_MS,
 };
 
 use crate::options::Options;
-use client::{draw_habits, draw_roles, Client, Purpose, Shared};
+use client::{draw_habits, draw_roles, Client, InFlight, Pending, Purpose, Shared};
 use odradek_core::node::NodeResponse;
 use odradek_core::wire::DecodedRequest;
 use odradek_core::Mono;
@@ -79,8 +101,6 @@ use rand_chacha::ChaCha8Rng;
 use reader::ReaderState;
 use std::collections::VecDeque;
 
-/// The one broker node clients talk to (one broker for now; the API keeps the node).
-pub const NODE: usize = 0;
 /// Least wait before retrying after an error, so a broker that refuses instantly cannot
 /// make a client spin in zero simulated time.
 pub const RETRY_BACKOFF_NS: u64 = 20_000_000;
@@ -102,6 +122,13 @@ pub struct WorkloadConfig {
     pub request_timeout_ns: u64,
     /// Mean pause between a client's operations (drawn in [½, 1½] of it).
     pub think_time_ns: u64,
+    /// Broker nodes (node index == broker id); with 1 every request goes to node 0 and no
+    /// Metadata is sent.
+    pub nodes: usize,
+    /// Replication factor of the topics the setup client creates.
+    pub replication_factor: i16,
+    /// `min.insync.replicas` of the `acks-all` topic (`None`: not set, the broker's default).
+    pub min_insync_replicas: Option<i32>,
 }
 
 /// A request unanswered for this long completes `info` (a Kafka client's
@@ -113,8 +140,12 @@ pub const THINK_TIME_MIN_NS: u64 = 1_000_000;
 impl WorkloadConfig {
     /// The workload of a run: the run's seed, clients, partitions and operation budget, the
     /// default request timeout, and a think time that spreads the budget over the safety
-    /// phase (`safety_ns × clients / operations_max`, at least [`THINK_TIME_MIN_NS`]).
+    /// phase (`safety_ns × clients / operations_max`, at least [`THINK_TIME_MIN_NS`]), the
+    /// run's nodes, replication factor min(3, nodes), and `min.insync.replicas` 2 on the
+    /// `acks-all` topic when the replication factor is at least 3 (unset otherwise).
     pub fn from_options(options: &Options) -> WorkloadConfig {
+        let nodes = options.nodes.max(1);
+        let replication_factor = i16::try_from(nodes.min(3)).unwrap_or(3);
         let spread = (options.safety_ns as u128 * options.clients as u128)
             / u128::from(options.operations_max.max(1));
         WorkloadConfig {
@@ -126,6 +157,9 @@ impl WorkloadConfig {
             think_time_ns: u64::try_from(spread)
                 .unwrap_or(u64::MAX)
                 .max(THINK_TIME_MIN_NS),
+            nodes,
+            replication_factor,
+            min_insync_replicas: (replication_factor >= 3).then_some(2),
         }
     }
 }
@@ -175,15 +209,16 @@ impl Workload {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x776f_726b_6c6f_6164);
         let roles = draw_roles(&mut rng, config.clients);
         let partitions = config.partitions.max(1);
+        let nodes = config.nodes.max(1);
         let mut clients: Vec<Client> = roles
             .into_iter()
             .enumerate()
-            .map(|(index, role)| Client::new(role, index as i64, partitions))
+            .map(|(index, role)| Client::new(role, index as i64, partitions, nodes))
             .collect();
         for client in &mut clients {
             draw_habits(&mut rng, client);
         }
-        clients.push(Client::new(ClientRole::Setup, -1, partitions));
+        clients.push(Client::new(ClientRole::Setup, -1, partitions, nodes));
         let shared = Shared {
             next_process: config.clients as i64,
             config,
@@ -273,18 +308,36 @@ impl Workload {
         let Some(state) = self.clients.get_mut(client) else {
             return;
         };
-        let matches = state
-            .in_flight
-            .as_ref()
-            .is_some_and(|f| f.node == node && f.correlation_id == response.correlation_id);
-        if !matches {
-            return;
-        }
-        let Some(in_flight) = state.in_flight.take() else {
+        let Some(mut in_flight) = state.in_flight.take() else {
             return;
         };
+        let at = in_flight
+            .pending
+            .iter()
+            .position(|p| p.node == node && p.correlation_id == response.correlation_id);
+        let Some(at) = at else {
+            state.in_flight = Some(in_flight); // a late answer to an abandoned request
+            return;
+        };
+        let answered = in_flight.pending.remove(at);
+        self.dispatch(now, client, in_flight, answered, &response, history);
+    }
+
+    /// Hands an answer to what its operation is for.
+    fn dispatch(
+        &mut self,
+        now: Mono,
+        client: usize,
+        in_flight: InFlight,
+        answered: Pending,
+        response: &NodeResponse,
+        history: &mut HistoryRecorder,
+    ) {
+        let shared = &mut self.shared;
+        let state = &mut self.clients[client];
         match in_flight.purpose {
-            Purpose::CreateTopics => self.on_create_topics(now, client, &response),
+            Purpose::CreateTopics => self.on_create_topics(now, client, answered.node, response),
+            Purpose::Metadata => on_metadata(shared, state, now, answered.node, response),
             Purpose::Send {
                 class,
                 partition,
@@ -295,30 +348,14 @@ impl Workload {
                     partition,
                     values,
                 };
-                producer::on_response(
-                    &mut self.shared,
-                    &mut self.clients[client],
-                    now,
-                    sent,
-                    &response,
-                    history,
-                )
+                producer::on_response(shared, state, now, sent, response, history)
             }
-            Purpose::Poll { positions } => reader::on_fetch(
-                &mut self.shared,
-                &mut self.clients[client],
-                now,
-                &positions,
-                &response,
-                history,
-            ),
-            Purpose::ListOffsets { timestamp } => reader::on_list_offsets(
-                &mut self.shared,
-                &mut self.clients[client],
-                now,
-                timestamp,
-                &response,
-            ),
+            Purpose::Poll { .. } => {
+                reader::on_fetch(shared, state, now, in_flight, &answered, response, history)
+            }
+            Purpose::ListOffsets { .. } => {
+                reader::on_list_offsets(shared, state, now, in_flight, &answered, response)
+            }
         }
     }
 
@@ -336,7 +373,7 @@ impl Workload {
             .clients
             .get(client)
             .and_then(|c| c.in_flight.as_ref())
-            .is_some_and(|f| f.node == node);
+            .is_some_and(|f| f.awaits(node));
         if on_node {
             self.abandon(now, client, "connection-reset", false, history);
         }
@@ -395,6 +432,7 @@ impl Workload {
                 ClientRole::FinalReader(class),
                 process,
                 self.shared.partitions,
+                self.shared.config.nodes,
             );
             reader.wake_at = Some(now);
             self.clients.push(reader);
@@ -465,7 +503,7 @@ impl Workload {
             ClientRole::Setup if state.missing_topics.is_empty() => {}
             ClientRole::Setup => self.send_create_topics(now, client),
             ClientRole::Producer(class) => {
-                producer::start_send(&mut self.shared, state, client, class, now, history)
+                producer::act_producer(&mut self.shared, state, client, class, now, history)
             }
             ClientRole::Consumer(_) => {
                 reader::act_consumer(&mut self.shared, state, client, now, history)
@@ -479,8 +517,10 @@ impl Workload {
         }
     }
 
-    /// Gives up on the client's request: a recorded op completes `info` under a retired
-    /// process; the client retries after a backoff.
+    /// Gives up on the client's operation: a recorded op completes `info` under a retired
+    /// process, the partitions its unanswered requests were about are marked stale (and a
+    /// failed Metadata or CreateTopics is next sent elsewhere), `reconnect` closes the
+    /// connections they were on; the client retries after a backoff.
     fn abandon(
         &mut self,
         now: Mono,
@@ -494,13 +534,19 @@ impl Workload {
         let Some(in_flight) = state.in_flight.take() else {
             return;
         };
-        if reconnect {
-            shared.outputs.push_back((
-                client,
-                ClientOutput::Reconnect {
-                    node: in_flight.node,
-                },
-            ));
+        for pending in &in_flight.pending {
+            state.leaders.mark_stale(&pending.partitions);
+            if reconnect {
+                let node = pending.node;
+                shared
+                    .outputs
+                    .push_back((client, ClientOutput::Reconnect { node }));
+            }
+        }
+        if let (Purpose::Metadata | Purpose::CreateTopics, Some(pending)) =
+            (&in_flight.purpose, in_flight.pending.first())
+        {
+            state.avoid_node = Some(pending.node);
         }
         match &in_flight.purpose {
             Purpose::Send {
@@ -516,7 +562,7 @@ impl Workload {
                 let invocation = history::poll_invocation();
                 state.complete_info(shared, now, "poll", invocation, error, history);
             }
-            Purpose::CreateTopics | Purpose::ListOffsets { .. } => {}
+            Purpose::CreateTopics | Purpose::Metadata | Purpose::ListOffsets { .. } => {}
         }
         state.last_error = Some(error.to_owned());
         let delay = shared.retry_delay();
@@ -526,22 +572,34 @@ impl Workload {
     fn send_create_topics(&mut self, now: Mono, client: usize) {
         let shared = &mut self.shared;
         let state = &mut self.clients[client];
-        let body = requests::create_topics(
-            &state.missing_topics,
-            shared.partitions,
-            shared.timeout_ms(),
-        );
+        let spec = requests::TopicSpec {
+            partitions: shared.partitions,
+            replication_factor: shared.config.replication_factor.max(1),
+            min_insync_replicas: shared.config.min_insync_replicas,
+        };
+        let body = requests::create_topics(&state.missing_topics, spec, shared.timeout_ms());
+        let node = shared.pick_node(state.avoid_node);
         let purpose = Purpose::CreateTopics;
-        state.request(shared, client, now, body, CREATE_TOPICS_VERSION, purpose);
+        let target = (node, Vec::new());
+        state.request(
+            shared,
+            client,
+            now,
+            target,
+            body,
+            CREATE_TOPICS_VERSION,
+            purpose,
+        );
     }
 
-    fn on_create_topics(&mut self, now: Mono, client: usize, response: &NodeResponse) {
+    fn on_create_topics(&mut self, now: Mono, client: usize, node: usize, response: &NodeResponse) {
         let created = responses::created_topics(&response.body);
         let setup = &mut self.clients[client];
         setup
             .missing_topics
             .retain(|class| !created.iter().any(|t| t == class.topic()));
         if !setup.missing_topics.is_empty() {
+            setup.avoid_node = Some(node);
             setup.last_error = Some(responses::create_topics_errors(&response.body));
             let delay = self.shared.retry_delay();
             self.clients[client].wake_at = Some(Mono(now.0.saturating_add(delay)));
@@ -553,4 +611,29 @@ impl Workload {
             self.clients[worker].wake_at = Some(Mono(now.0.saturating_add(delay)));
         }
     }
+}
+
+/// Takes in a Metadata answer: the client acts on it at once, or after a backoff (asking
+/// another node next) when it taught nothing.
+fn on_metadata(
+    shared: &mut Shared,
+    state: &mut Client,
+    now: Mono,
+    node: usize,
+    response: &NodeResponse,
+) {
+    let Some(class) = state.class() else {
+        return;
+    };
+    let learned = state.leaders.learn(&response.body, class.topic(), now);
+    state.metadata_fresh = true;
+    let delay = if learned == 0 {
+        state.avoid_node = Some(node);
+        state.last_error = Some(format!("metadata from node {node} named no leader"));
+        shared.retry_delay()
+    } else {
+        state.avoid_node = None;
+        0
+    };
+    state.wake_at = Some(Mono(now.0.saturating_add(delay)));
 }

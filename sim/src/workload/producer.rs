@@ -5,12 +5,18 @@
 //! consecutive offsets from the batch's base offset. Completions follow the broker's answer
 //! (see `responses`), and an `acks=0` send completes `info` as soon as it is handed to the
 //! world (no answer comes).
+//!
+//! Routing: the partition is drawn first; the Produce goes to its leader from the client's
+//! metadata cache, refreshing the cache first when the leader is unknown or stale. An
+//! answer saying the leader moved (see `leaders::refreshes_metadata`) marks the partition
+//! stale, so the next send to it refreshes first.
 
 use super::class::DurabilityClass;
 use super::history::{send_completion, send_invocation, HistoryRecorder};
+use super::leaders::refreshes_metadata;
 use super::requests::{self, PRODUCE_VERSION, RECORD_TIMESTAMP_BASE_MS};
-use super::responses::{produce_outcome, SendOutcome};
-use super::{Client, Purpose, Shared, NODE};
+use super::responses::{produce_error_code, produce_outcome, SendOutcome};
+use super::{Client, Purpose, Shared};
 use odradek_core::node::NodeResponse;
 use odradek_core::Mono;
 use odradek_jepsen::history::OpType;
@@ -25,8 +31,9 @@ pub(crate) struct Sent {
     pub values: Vec<i64>,
 }
 
-/// Invokes a send (if operations may start) and sends its Produce.
-pub(crate) fn start_send(
+/// A producer's next step (if operations may start): draw the partition, learn its leader
+/// if needed, then invoke a send to it.
+pub(crate) fn act_producer(
     shared: &mut Shared,
     state: &mut Client,
     client: usize,
@@ -37,7 +44,43 @@ pub(crate) fn start_send(
     if !shared.may_start_operation() {
         return; // idle until the end of the run
     }
-    let partition = shared.rng.random_range(0..shared.partitions);
+    let partition = match state.next_send_partition {
+        Some(partition) => partition,
+        None => shared.rng.random_range(0..shared.partitions),
+    };
+    state.next_send_partition = Some(partition);
+    if state.wants_refresh(&[partition], now) {
+        state.refresh_metadata(shared, client, now);
+        return;
+    }
+    state.next_send_partition = None;
+    let Some(leader) = state.leaders.leader(partition) else {
+        // Refreshed, still no leader: back off, refresh again, and draw anew.
+        state.last_error = Some(format!("no leader known for {}", class.key(partition)));
+        state.wake_at = Some(Mono(now.0.saturating_add(shared.retry_delay())));
+        return;
+    };
+    start_send(
+        shared,
+        state,
+        client,
+        (class, partition),
+        leader.node,
+        now,
+        history,
+    );
+}
+
+/// Invokes a send to `partition` and sends its Produce to `node`.
+fn start_send(
+    shared: &mut Shared,
+    state: &mut Client,
+    client: usize,
+    (class, partition): (DurabilityClass, i32),
+    node: usize,
+    now: Mono,
+    history: &mut HistoryRecorder,
+) {
     let count = shared
         .rng
         .random_range(1..=state.records_per_send_max.max(1));
@@ -50,7 +93,7 @@ pub(crate) fn start_send(
     let batch = requests::record_batch(&key, &values, timestamp, state.payload_bytes);
     let body = requests::produce(class, partition, batch, shared.timeout_ms());
     if class == DurabilityClass::AcksZero {
-        shared.send(client, NODE, body, PRODUCE_VERSION);
+        shared.send(client, node, body, PRODUCE_VERSION);
         let invocation = send_invocation(&key, &values);
         state.complete_info(
             shared,
@@ -69,7 +112,8 @@ pub(crate) fn start_send(
         partition,
         values,
     };
-    state.request(shared, client, now, body, PRODUCE_VERSION, purpose);
+    let target = (node, vec![partition]);
+    state.request(shared, client, now, target, body, PRODUCE_VERSION, purpose);
 }
 
 /// Completes the send in flight from the broker's answer.
@@ -82,7 +126,12 @@ pub(crate) fn on_response(
     history: &mut HistoryRecorder,
 ) {
     let key = sent.class.key(sent.partition);
-    let delay = match produce_outcome(&response.body, sent.class.topic(), sent.partition) {
+    let topic = sent.class.topic();
+    if produce_error_code(&response.body, topic, sent.partition).is_some_and(refreshes_metadata) {
+        state.leaders.mark_stale(&[sent.partition]);
+    }
+    let outcome = produce_outcome(&response.body, topic, sent.partition, sent.class.acks());
+    let delay = match outcome {
         SendOutcome::Ok { offset } => {
             let value = send_completion(&key, offset, &sent.values);
             history.complete(now, state.process, OpType::Ok, "send", value, None);

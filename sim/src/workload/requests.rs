@@ -1,6 +1,6 @@
 //! The requests simulated clients send, built as [`DecodedRequest`]s at fixed versions the
 //! node supports (Produce 9, Fetch 12, ListOffsets 7, CreateTopics 7: the newest ones that
-//! still name topics), exactly as the node would decode them from a real client's frame.
+//! still name topics; Metadata 12 is built in `leaders`), exactly as the node would decode them from a real client's frame.
 //!
 //! Records: one uncompressed RecordBatch v2 per send holding that send's records (one or
 //! more), each keyed by the history key with the decimal ASCII of its sent integer as value,
@@ -78,32 +78,51 @@ pub(crate) fn decoded(
     }
 }
 
-/// CreateTopics for `classes`, each with `partitions` partitions, replication factor 1,
+/// How the setup client creates the topics.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TopicSpec {
+    pub partitions: i32,
+    pub replication_factor: i16,
+    /// `min.insync.replicas` of the `acks-all` topic (unset: the broker's default).
+    pub min_insync_replicas: Option<i32>,
+}
+
+/// CreateTopics for `classes`, each with the spec's partitions and replication factor,
 /// `flush.messages=1` (fsync every batch) and `retention.ms=-1` (nothing ages out, so every
-/// record stays readable by the final reads whatever the wall clock does).
+/// record stays readable by the final reads whatever the wall clock does), and on the
+/// `acks-all` topic only, `min.insync.replicas` when the spec sets it.
+/// `unclean.leader.election.enable` is left unset (false).
 pub(crate) fn create_topics(
     classes: &[DurabilityClass],
-    partitions: i32,
+    spec: TopicSpec,
     timeout_ms: i32,
 ) -> RequestBody {
-    let configs = || {
-        [("flush.messages", "1"), ("retention.ms", "-1")]
-            .iter()
-            .map(|(name, value)| {
-                CreatableTopicConfig::default()
-                    .with_name(str_bytes(name))
-                    .with_value(Some(str_bytes(value)))
-            })
-            .collect::<Vec<_>>()
+    let configs = |class: DurabilityClass| {
+        let min_insync = spec
+            .min_insync_replicas
+            .filter(|_| class == DurabilityClass::AcksAll)
+            .map(|n| ("min.insync.replicas", n.to_string()));
+        [
+            ("flush.messages", "1".to_owned()),
+            ("retention.ms", "-1".to_owned()),
+        ]
+        .into_iter()
+        .chain(min_insync)
+        .map(|(name, value)| {
+            CreatableTopicConfig::default()
+                .with_name(str_bytes(name))
+                .with_value(Some(str_bytes(&value)))
+        })
+        .collect::<Vec<_>>()
     };
     let topics = classes
         .iter()
-        .map(|class| {
+        .map(|&class| {
             CreatableTopic::default()
                 .with_name(topic_name(class.topic()))
-                .with_num_partitions(partitions)
-                .with_replication_factor(1)
-                .with_configs(configs())
+                .with_num_partitions(spec.partitions)
+                .with_replication_factor(spec.replication_factor)
+                .with_configs(configs(class))
         })
         .collect();
     RequestBody::CreateTopics(
@@ -158,13 +177,16 @@ pub(crate) fn produce(
     )
 }
 
-/// Fetch of the partitions of one topic from the given positions (long poll, `min_bytes` 1).
-pub(crate) fn fetch(topic: &str, positions: &[(i32, i64)]) -> RequestBody {
+/// Fetch of the partitions of one topic from the given positions (long poll, `min_bytes` 1);
+/// each (partition, offset, leader epoch) carries its epoch as `current_leader_epoch` (-1:
+/// unknown, not checked).
+pub(crate) fn fetch(topic: &str, positions: &[(i32, i64, i32)]) -> RequestBody {
     let partitions = positions
         .iter()
-        .map(|&(partition, offset)| {
+        .map(|&(partition, offset, epoch)| {
             FetchPartition::default()
                 .with_partition(partition)
+                .with_current_leader_epoch(epoch)
                 .with_fetch_offset(offset)
                 .with_partition_max_bytes(FETCH_MAX_BYTES)
         })
@@ -181,15 +203,16 @@ pub(crate) fn fetch(topic: &str, positions: &[(i32, i64)]) -> RequestBody {
     )
 }
 
-/// ListOffsets of the partitions of one topic at `timestamp` ([`EARLIEST`] or [`LATEST`]).
-pub(crate) fn list_offsets(topic: &str, partitions: &[i32], timestamp: i64) -> RequestBody {
+/// ListOffsets of the (partition, leader epoch)s of one topic at `timestamp` ([`EARLIEST`]
+/// or [`LATEST`]), each carrying its epoch as `current_leader_epoch` (-1: unknown).
+pub(crate) fn list_offsets(topic: &str, partitions: &[(i32, i32)], timestamp: i64) -> RequestBody {
     let partitions = partitions
         .iter()
-        .map(|&partition| {
+        .map(|&(partition, epoch)| {
             ListOffsetsPartition::default()
                 .with_partition_index(partition)
                 .with_timestamp(timestamp)
-                .with_current_leader_epoch(-1)
+                .with_current_leader_epoch(epoch)
         })
         .collect();
     RequestBody::ListOffsets(

@@ -3,14 +3,25 @@
 //! Contract: nothing here panics on any response. A produce outcome is `ok` only on error
 //! code 0, `fail` only on a code the broker returns *before* appending (so the record is
 //! certainly not in the log), and `info` for everything else, unknown codes included: an
-//! outcome the client cannot know is never guessed. Fetched bytes are split into batches,
+//! outcome the client cannot know is never guessed.
+//!
+//! Leadership codes: LEADER_NOT_AVAILABLE (5), FENCED_LEADER_EPOCH (74) and
+//! UNKNOWN_LEADER_EPOCH (75) refuse a produce before it reaches the log: `fail`.
+//! NOT_LEADER_OR_FOLLOWER (6) is `fail` for an `acks=1` send only: Kafka's leader refuses
+//! with it before appending, but an `acks=all` produce that was appended and then waited
+//! for replication is also answered 6 when the broker stops leading meanwhile (Apache
+//! Kafka's `Partition.checkEnoughReplicasReachOffset`), so the record may survive on the
+//! new leader: `info`. NOT_ENOUGH_REPLICAS (19) is checked before appending (`fail`);
+//! NOT_ENOUGH_REPLICAS_AFTER_APPEND (20) and REQUEST_TIMED_OUT (7) come after it (`info`). Fetched bytes are split into batches,
 //! each batch's CRC-32C and framing checked ([`validate_batch`]) and its records decoded;
 //! a batch that fails, or a record whose key is not the partition's history key or whose
 //! value does not start with a decimal integer (optionally followed by a space and payload),
 //! makes the whole read [`FetchOutcome::Corrupt`].
 
+use super::leaders::UNKNOWN_LEADER_EPOCH;
 use bytes::Bytes;
 use odradek_core::record::{validate_batch, BatchHeader, RecordIter, COMPRESSION_CODEC_MASK};
+use odradek_core::wire::kafka_protocol::messages::produce_response::PartitionProduceResponse;
 use odradek_core::wire::{KafkaErrorCode, ResponseBody};
 use std::collections::BTreeMap;
 
@@ -18,27 +29,34 @@ use std::collections::BTreeMap;
 pub(crate) fn error_name(code: i16) -> String {
     match KafkaErrorCode::from_code(code) {
         Some(known) => known.name().to_owned(),
+        None if code == UNKNOWN_LEADER_EPOCH => "UNKNOWN_LEADER_EPOCH".to_owned(),
         None => format!("error-code-{code}"),
     }
 }
 
-/// Codes with which the broker refuses a produce before appending anything: the record is
-/// certainly not in the log, so the send completes `fail`.
-pub(crate) fn produce_certainly_not_appended(code: i16) -> bool {
-    matches!(
-        KafkaErrorCode::from_code(code),
-        Some(
-            KafkaErrorCode::UnknownTopicOrPartition
-                | KafkaErrorCode::InvalidRecord
-                | KafkaErrorCode::CorruptMessage
-                | KafkaErrorCode::NotEnoughReplicas
-                | KafkaErrorCode::MessageTooLarge
-                | KafkaErrorCode::RecordListTooLarge
-                | KafkaErrorCode::InvalidRequiredAcks
-                | KafkaErrorCode::InvalidTopicException
-                | KafkaErrorCode::UnsupportedForMessageFormat
+/// Codes with which the broker refuses a produce with `acks` before appending anything:
+/// the record is certainly not in the log, so the send completes `fail`.
+pub(crate) fn produce_certainly_not_appended(code: i16, acks: i16) -> bool {
+    if code == KafkaErrorCode::NotLeaderOrFollower.code() {
+        return acks != -1; // acks=all: also answered after an append (module docs)
+    }
+    code == UNKNOWN_LEADER_EPOCH
+        || matches!(
+            KafkaErrorCode::from_code(code),
+            Some(
+                KafkaErrorCode::UnknownTopicOrPartition
+                    | KafkaErrorCode::InvalidRecord
+                    | KafkaErrorCode::CorruptMessage
+                    | KafkaErrorCode::NotEnoughReplicas
+                    | KafkaErrorCode::MessageTooLarge
+                    | KafkaErrorCode::RecordListTooLarge
+                    | KafkaErrorCode::InvalidRequiredAcks
+                    | KafkaErrorCode::InvalidTopicException
+                    | KafkaErrorCode::UnsupportedForMessageFormat
+                    | KafkaErrorCode::LeaderNotAvailable
+                    | KafkaErrorCode::FencedLeaderEpoch
+            )
         )
-    )
 }
 
 /// What a produce response says about the one batch a send put in it.
@@ -52,20 +70,40 @@ pub(crate) enum SendOutcome {
     Info { error: String },
 }
 
-/// The outcome of the send to `topic`/`partition` that `body` answers.
-pub(crate) fn produce_outcome(body: &ResponseBody, topic: &str, partition: i32) -> SendOutcome {
+/// The error code of `topic`/`partition` in a Produce answer, if it holds that partition.
+pub(crate) fn produce_error_code(body: &ResponseBody, topic: &str, partition: i32) -> Option<i16> {
+    produce_answer(body, topic, partition).map(|p| p.error_code)
+}
+
+fn produce_answer<'a>(
+    body: &'a ResponseBody,
+    topic: &str,
+    partition: i32,
+) -> Option<&'a PartitionProduceResponse> {
     let ResponseBody::Produce(response) = body else {
-        return SendOutcome::Info {
-            error: format!("unexpected-response-{:?}", body.api_key()),
-        };
+        return None;
     };
-    let answer = response
+    response
         .responses
         .iter()
         .filter(|t| t.name.0.as_str() == topic)
         .flat_map(|t| t.partition_responses.iter())
-        .find(|p| p.index == partition);
-    let Some(answer) = answer else {
+        .find(|p| p.index == partition)
+}
+
+/// The outcome of the send with `acks` to `topic`/`partition` that `body` answers.
+pub(crate) fn produce_outcome(
+    body: &ResponseBody,
+    topic: &str,
+    partition: i32,
+    acks: i16,
+) -> SendOutcome {
+    if !matches!(body, ResponseBody::Produce(_)) {
+        return SendOutcome::Info {
+            error: format!("unexpected-response-{:?}", body.api_key()),
+        };
+    }
+    let Some(answer) = produce_answer(body, topic, partition) else {
         return SendOutcome::Info {
             error: "partition-missing-from-response".to_owned(),
         };
@@ -74,7 +112,7 @@ pub(crate) fn produce_outcome(body: &ResponseBody, topic: &str, partition: i32) 
         0 => SendOutcome::Ok {
             offset: (answer.base_offset >= 0).then_some(answer.base_offset),
         },
-        code if produce_certainly_not_appended(code) => SendOutcome::Fail {
+        code if produce_certainly_not_appended(code, acks) => SendOutcome::Fail {
             error: error_name(code),
         },
         code => SendOutcome::Info {

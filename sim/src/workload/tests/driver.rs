@@ -58,6 +58,9 @@ pub(super) fn config(
         operations_max,
         request_timeout_ns: 1_000_000_000,
         think_time_ns: 2_000_000,
+        nodes: 1,
+        replication_factor: 1,
+        min_insync_replicas: None,
     }
 }
 

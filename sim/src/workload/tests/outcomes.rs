@@ -25,6 +25,7 @@ use odradek_core::wire::kafka_protocol::protocol::StrBytes;
 use odradek_core::wire::{DecodedRequest, RequestBody, ResponseBody};
 use odradek_core::Mono;
 use odradek_jepsen::history::{Op, OpType, Process, Value};
+use std::collections::BTreeMap;
 
 /// A workload driven by hand.
 pub(super) struct Bench {
@@ -33,6 +34,8 @@ pub(super) struct Bench {
     pub now: Mono,
     /// Outputs drained but not yet looked at.
     pub outputs: Vec<(usize, ClientOutput)>,
+    /// The node each request taken by [`Bench::next_request`] went to, by correlation id.
+    pub sent_to: BTreeMap<i32, usize>,
 }
 
 fn name(text: &str) -> TopicName {
@@ -46,6 +49,7 @@ impl Bench {
             history: HistoryRecorder::new(),
             now: Mono(0),
             outputs: Vec::new(),
+            sent_to: BTreeMap::new(),
         };
         bench.workload.handle_start(bench.now, &mut bench.history);
         bench
@@ -83,7 +87,8 @@ impl Bench {
                 .iter()
                 .position(|(c, out)| *c == client && matches!(out, ClientOutput::Send { .. }));
             if let Some(at) = found {
-                if let (_, ClientOutput::Send { request, .. }) = self.outputs.remove(at) {
+                if let (_, ClientOutput::Send { request, node }) = self.outputs.remove(at) {
+                    self.sent_to.insert(request.correlation_id(), node);
                     return request;
                 }
             }
@@ -97,15 +102,27 @@ impl Bench {
         self.workload.handle_timeout(self.now, &mut self.history);
     }
 
+    /// The node a request taken by [`Bench::next_request`] went to.
+    pub(super) fn node_of(&self, request: &DecodedRequest) -> usize {
+        self.sent_to[&request.correlation_id()]
+    }
+
+    /// Answers `request` from the node it went to.
     pub(super) fn respond(&mut self, client: usize, request: &DecodedRequest, body: ResponseBody) {
+        let node = self.sent_to.get(&request.correlation_id()).copied();
         let response = NodeResponse {
             api_key: request.api_key,
             api_version: request.api_version,
             correlation_id: request.correlation_id(),
             body,
         };
-        self.workload
-            .handle_response(self.now, client, 0, response, &mut self.history);
+        self.workload.handle_response(
+            self.now,
+            client,
+            node.unwrap_or(0),
+            response,
+            &mut self.history,
+        );
     }
 
     pub(super) fn last_op(&self) -> &Op {
@@ -138,7 +155,7 @@ impl Bench {
     }
 }
 
-fn create_topics_response(topics: &[(&str, i16)]) -> ResponseBody {
+pub(super) fn create_topics_response(topics: &[(&str, i16)]) -> ResponseBody {
     let topics = topics
         .iter()
         .map(|&(topic, code)| {
