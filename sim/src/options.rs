@@ -249,9 +249,12 @@ fn join_names(set: &FaultSet) -> String {
     names.join(",")
 }
 
-/// The default scenario for a seed: one broker (the current feature set), a handful of
-/// clients, 10 simulated seconds of faults, and a fault mix drawn from the seed. Each
-/// survivable kind is on with probability 1/2; corruption kinds only when pinned.
+/// The default scenario for a seed: a cluster of 3 to 5 brokers with a quorum of
+/// [`CLUSTER_CONTROLLERS`] controllers, a handful of clients, 10 simulated seconds of faults,
+/// and a fault mix drawn from the seed. Each survivable kind is on with probability 1/2;
+/// corruption kinds only when pinned. (The broker count is drawn last, so every other draw
+/// of a seed is the one it had when the world was a single broker: `set_brokers(1)` gives
+/// that scenario back.)
 pub fn options_from_seed(seed: u64, selection: &FaultSelection) -> Options {
     // A stream of its own, so that adding a knob to the world never changes this draw.
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6f70_7469_6f6e_7321);
@@ -268,7 +271,7 @@ pub fn options_from_seed(seed: u64, selection: &FaultSelection) -> Options {
             faults.insert(kind);
         }
     }
-    Options {
+    let mut options = Options {
         seed,
         nodes: 1,
         controllers: 0,
@@ -281,7 +284,9 @@ pub fn options_from_seed(seed: u64, selection: &FaultSelection) -> Options {
         intensity: rng.random_range(0.1..=1.0),
         bug: None,
         trace: false,
-    }
+    };
+    options.set_brokers(rng.random_range(3..=5));
+    options
 }
 
 #[cfg(test)]

@@ -2,8 +2,10 @@
 
 use odradek_sim::{options_from_seed, run, FaultSelection};
 
+/// These seeds failed in the single-broker world; they replay in it.
 fn assert_passes(seed: u64, operations_max: u64) {
     let mut options = options_from_seed(seed, &FaultSelection::default());
+    options.set_brokers(1);
     options.operations_max = operations_max;
     let result = run(&options);
     assert!(
