@@ -495,3 +495,29 @@ fn metadata_from_a_lagging_broker_with_an_older_epoch_is_ignored() {
     assert!(!single.needs_refresh(&[0, 1], now));
     assert_eq!(single.leader(3).map(|l| (l.node, l.epoch)), Some((0, -1)));
 }
+
+#[test]
+fn a_single_node_world_never_sends_metadata_even_after_leadership_errors() {
+    let mut bench = Bench::set_up(config(10, 2, 2, 100));
+    let producer = bench.client_with(ClientRole::Producer(DurabilityClass::AcksAll));
+    for _ in 0..3 {
+        let produce = bench.next_request(producer);
+        assert_eq!(bench.node_of(&produce), 0);
+        let RequestBody::Produce(body) = &produce.body else {
+            panic!("no Metadata with one node: {produce:?}")
+        };
+        let partition = body.topic_data[0].partition_data[0].index;
+        bench.respond(
+            producer,
+            &produce,
+            produce_response("acks-all", partition, 6, -1),
+        );
+    }
+    let consumer = bench.client_with(ClientRole::Consumer(DurabilityClass::AcksAll));
+    let fetch = bench.next_request(consumer);
+    assert_eq!(
+        fetched(&fetch),
+        vec![(0, 0, -1), (1, 0, -1)],
+        "one Fetch, no epochs"
+    );
+}
