@@ -278,8 +278,9 @@ impl Workload {
     pub fn requests_in_flight(&self) -> usize {
         self.clients
             .iter()
-            .filter(|c| c.in_flight.is_some())
-            .count()
+            .filter_map(|c| c.in_flight.as_ref())
+            .map(|f| f.pending.len())
+            .sum()
     }
 
     /// Fetched batches that failed their CRC or framing checks (or held foreign records).
@@ -613,8 +614,8 @@ impl Workload {
     }
 }
 
-/// Takes in a Metadata answer: the client acts on it at once, or after a backoff (asking
-/// another node next) when it taught nothing.
+/// Takes in a Metadata answer: the client acts on it at once, or, when it taught nothing,
+/// refreshes again after a backoff, asking another node.
 fn on_metadata(
     shared: &mut Shared,
     state: &mut Client,
@@ -626,7 +627,7 @@ fn on_metadata(
         return;
     };
     let learned = state.leaders.learn(&response.body, class.topic(), now);
-    state.metadata_fresh = true;
+    state.metadata_fresh = learned > 0;
     let delay = if learned == 0 {
         state.avoid_node = Some(node);
         state.last_error = Some(format!("metadata from node {node} named no leader"));

@@ -495,3 +495,75 @@ fn metadata_from_a_lagging_broker_with_an_older_epoch_is_ignored() {
     assert!(!single.needs_refresh(&[0, 1], now));
     assert_eq!(single.leader(3).map(|l| (l.node, l.epoch)), Some((0, -1)));
 }
+
+#[test]
+fn a_single_node_world_never_sends_metadata_even_after_leadership_errors() {
+    let mut bench = Bench::set_up(config(10, 2, 2, 100));
+    let producer = bench.client_with(ClientRole::Producer(DurabilityClass::AcksAll));
+    for _ in 0..3 {
+        let produce = bench.next_request(producer);
+        assert_eq!(bench.node_of(&produce), 0);
+        let RequestBody::Produce(body) = &produce.body else {
+            panic!("no Metadata with one node: {produce:?}")
+        };
+        let partition = body.topic_data[0].partition_data[0].index;
+        bench.respond(
+            producer,
+            &produce,
+            produce_response("acks-all", partition, 6, -1),
+        );
+    }
+    let consumer = bench.client_with(ClientRole::Consumer(DurabilityClass::AcksAll));
+    let fetch = bench.next_request(consumer);
+    assert_eq!(
+        fetched(&fetch),
+        vec![(0, 0, -1), (1, 0, -1)],
+        "one Fetch, no epochs"
+    );
+}
+
+#[test]
+fn a_metadata_answer_naming_no_leader_is_retried_on_another_node_after_a_backoff() {
+    let mut bench = Bench::set_up(cluster(11, 2, 1));
+    let producer = bench.client_with(ClientRole::Producer(DurabilityClass::AcksAll));
+    let first = bench.next_request(producer);
+    metadata_topics(&first);
+    let asked_at = bench.now;
+    bench.respond(
+        producer,
+        &first,
+        metadata_response("acks-one", &[(0, 1, 1)]),
+    );
+    let retry = bench.next_request(producer);
+    metadata_topics(&retry);
+    assert_ne!(bench.node_of(&retry), bench.node_of(&first));
+    assert!(bench.now.0 - asked_at.0 >= crate::workload::RETRY_BACKOFF_NS);
+}
+
+#[test]
+fn a_reset_connection_to_one_leader_ends_the_whole_poll_as_info() {
+    let mut bench = Bench::set_up(cluster(12, 2, 2));
+    let consumer = bench.client_with(ClientRole::Consumer(DurabilityClass::AcksAll));
+    answer_metadata(
+        &mut bench,
+        consumer,
+        DurabilityClass::AcksAll,
+        &[(0, 0, 1), (1, 1, 1)],
+    );
+    let [a, b] = [bench.next_request(consumer), bench.next_request(consumer)];
+    let node = bench.node_of(&b);
+    bench
+        .workload
+        .handle_disconnected(bench.now, consumer, node, &mut bench.history);
+    let op = bench.last_op();
+    assert_eq!((op.op_type, op.f.as_str()), (OpType::Info, "poll"));
+    assert!(bench.workload.clients[consumer].in_flight.is_none());
+    let before = bench.history.ops().len();
+    bench.respond(consumer, &a, fetch_response("acks-all", vec![]));
+    assert_eq!(
+        bench.history.ops().len(),
+        before,
+        "a late answer changes nothing"
+    );
+    metadata_topics(&bench.next_request(consumer));
+}
