@@ -55,6 +55,7 @@ use odradek_core::quorum::{
 };
 use odradek_core::time::{Mono, Now};
 use requests::PendingAnswer;
+use std::cell::Cell;
 use std::collections::VecDeque;
 
 pub use requests::PENDING_ANSWERS_MAX;
@@ -120,6 +121,10 @@ struct Running {
     /// The first committed record that did not apply; the node stops applying after it.
     apply_error: Option<(MetadataOffset, ApplyError)>,
     outputs: VecDeque<ControllerHostOutput>,
+    /// Bumped whenever the Controller's image or view may have changed.
+    controller_version: u64,
+    /// The `controller_version` the Controller's invariants last held at.
+    controller_checked: Cell<Option<u64>>,
 }
 
 impl ControllerHost {
@@ -169,6 +174,8 @@ impl ControllerHost {
             fencing_retry_at: None,
             apply_error: None,
             outputs: VecDeque::new(),
+            controller_version: 0,
+            controller_checked: Cell::new(None),
         };
         self.running = Some(running);
         self.settle();
@@ -296,7 +303,9 @@ impl ControllerHost {
 
     /// Panics with a description of the first broken invariant: the quorum node's, the
     /// Controller's, and the host's own (committed offsets increase and match the image,
-    /// every record applied, pending answers only on a leader of their term).
+    /// every record applied, pending answers only on a leader of their term). The
+    /// Controller's checks scan the whole image, so they run only when its image or view
+    /// changed since they last held (heartbeats between controllers change neither).
     pub fn check_invariants(&self) {
         let Some(running) = &self.running else {
             return;
@@ -334,6 +343,7 @@ impl Running {
                 LeadershipChange::Lost { .. } => {
                     self.fail_pending();
                     self.controller.discard_uncommitted();
+                    self.controller_version += 1;
                 }
                 LeadershipChange::Became { .. } => {
                     self.fail_pending();
@@ -362,6 +372,7 @@ impl Running {
                 .expect("these records applied before");
         }
         self.controller = controller;
+        self.controller_version += 1;
         self.last_proposed = None;
         self.fencing_retry_at = None;
     }
@@ -371,6 +382,7 @@ impl Running {
             if self.apply_error.is_some() {
                 continue;
             }
+            self.controller_version += 1;
             match self.controller.apply(committed.offset, &committed.record) {
                 Ok(()) => self.committed.push(committed),
                 Err(error) => self.apply_error = Some((committed.offset, error)),
@@ -388,7 +400,10 @@ impl Running {
 
     fn check_invariants(&self, id: u32) {
         self.log.node().check_invariants();
-        self.controller.check_invariants();
+        if self.controller_checked.get() != Some(self.controller_version) {
+            self.controller.check_invariants();
+            self.controller_checked.set(Some(self.controller_version));
+        }
         if let Some((offset, error)) = &self.apply_error {
             panic!("controller {id}: committed record at {offset:?} does not apply: {error}");
         }

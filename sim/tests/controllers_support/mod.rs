@@ -64,6 +64,9 @@ pub struct Pump {
     /// Nodes whose quorum messages (both ways) are lost.
     pub isolated: BTreeSet<u32>,
     pub events: u64,
+    /// Whether to check invariants and agreement after every event (benchmarks turn it off
+    /// to measure the hosts alone).
+    pub checking: bool,
 }
 
 pub fn now(mono: Mono) -> Now {
@@ -127,6 +130,7 @@ impl Pump {
             rng: ChaCha8Rng::seed_from_u64(seed),
             isolated: BTreeSet::new(),
             events: 0,
+            checking: true,
         };
         for &id in &voters {
             let host =
@@ -184,6 +188,12 @@ impl Pump {
                 }),
             }
         }
+        if self.checking {
+            self.check(id);
+        }
+    }
+
+    fn check(&mut self, id: u32) {
         let host = &self.hosts[&id];
         host.check_invariants();
         let records = host.committed_records();
