@@ -7,7 +7,8 @@ mod controllers_support;
 
 use controllers_support::{controller_config, heartbeat, registration, Pump, Reply};
 use odradek_core::controller::{
-    CommittedRecord, ControllerRequest, CreateTopicRequest, MetadataOffset,
+    BrokerId, CommittedRecord, ControllerRequest, ControllerResponse, CreateTopicRequest,
+    MetadataOffset, MetadataRecord,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -107,6 +108,53 @@ fn check_run(seed: u64, nodes: u32) {
         records[0].len()
     );
     assert!(!replies.is_empty(), "seed {seed}: requests are answered");
+    assert_acknowledged_commands_committed(seed, &records[0], &replies);
+}
+
+/// Every command answered as done was committed when answered: the records the answering
+/// node knew committed then (a prefix of the final log, by state machine safety) hold a
+/// registration's `RegisterBroker`, a created topic's `Topic` with the answered id, and the
+/// fencing state a heartbeat reported.
+fn assert_acknowledged_commands_committed(
+    seed: u64,
+    records: &[CommittedRecord],
+    replies: &[Reply],
+) {
+    for reply in replies {
+        let known = &records[..reply.committed_known];
+        let broker = reply.broker;
+        let has =
+            |wanted: &dyn Fn(&MetadataRecord) -> bool| known.iter().any(|c| wanted(&c.record));
+        let committed = match &reply.response {
+            ControllerResponse::Registered => {
+                has(&|r| matches!(r, MetadataRecord::RegisterBroker(b) if b.broker_id == broker))
+            }
+            ControllerResponse::Heartbeat { fenced } => fenced_in(known, broker) == Some(*fenced),
+            ControllerResponse::CreateTopics(results) => results.iter().all(|result| {
+                let Ok(created) = &result.result else {
+                    return true;
+                };
+                let id = created.topic_id;
+                has(&|r| matches!(r, MetadataRecord::Topic(t) if Some(t.topic_id) == id))
+            }),
+            _ => true,
+        };
+        assert!(committed, "seed {seed}: answered before commit: {reply:?}");
+    }
+}
+
+/// Whether `broker` is fenced after `records` (`None` if it is not registered).
+fn fenced_in(records: &[CommittedRecord], broker: BrokerId) -> Option<bool> {
+    let mut fenced = None;
+    for committed in records {
+        match &committed.record {
+            MetadataRecord::RegisterBroker(b) if b.broker_id == broker => fenced = Some(true),
+            MetadataRecord::FenceBroker(b) if b.broker_id == broker => fenced = Some(true),
+            MetadataRecord::UnfenceBroker(b) if b.broker_id == broker => fenced = Some(false),
+            _ => {}
+        }
+    }
+    fenced
 }
 
 #[test]

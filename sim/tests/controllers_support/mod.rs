@@ -44,6 +44,8 @@ pub struct Reply {
     pub correlation_id: u64,
     /// The answer.
     pub response: ControllerResponse,
+    /// How many committed records the answering node knew when it answered.
+    pub committed_known: usize,
 }
 
 pub struct Pump {
@@ -180,12 +182,16 @@ impl Pump {
                         });
                     }
                 }
-                ControllerHostOutput::Reply { broker, envelope } => self.replies.push(Reply {
-                    node: id,
-                    broker,
-                    correlation_id: envelope.correlation_id,
-                    response: envelope.body,
-                }),
+                ControllerHostOutput::Reply { broker, envelope } => {
+                    let committed_known = self.hosts[&id].committed_records().len();
+                    self.replies.push(Reply {
+                        node: id,
+                        broker,
+                        correlation_id: envelope.correlation_id,
+                        response: envelope.body,
+                        committed_known,
+                    })
+                }
             }
         }
         if self.checking {
