@@ -384,3 +384,29 @@ fn pending_answers_are_bounded_and_the_excess_is_refused() {
         "the first ones wait"
     );
 }
+
+#[test]
+fn a_node_leading_again_does_not_fence_brokers_on_sessions_from_its_earlier_term() {
+    let mut pump = cluster_with_brokers(13);
+    pump.run_with_heartbeats(500, &[1, 2, 3], 200);
+    let first = pump.active().unwrap();
+    let mut isolated = first;
+    for _ in 0..10 {
+        pump.isolated.clear();
+        pump.isolated.insert(isolated);
+        pump.run_with_heartbeats(2_000, &[1, 2, 3], 200);
+        let active = pump.active().unwrap();
+        if active == first {
+            break;
+        }
+        isolated = active;
+    }
+    assert_eq!(pump.active(), Some(first), "the first leader leads again");
+    pump.run_with_heartbeats(500, &[1, 2, 3], 200);
+    let fenced = |r: &MetadataRecord| matches!(r, MetadataRecord::FenceBroker(_));
+    assert_eq!(
+        count(&pump, first, fenced),
+        0,
+        "heartbeating brokers stay unfenced"
+    );
+}
