@@ -20,7 +20,7 @@
 //!   `QuorumNode::restart` and a fresh Controller; committed records are applied again as
 //!   the node relearns its commit index.
 //! - **Every node applies every committed record**, in offset order, to its Controller
-//!   (followers keep an image too, so a new leader is ready), and keeps the committed list.
+//!   (followers keep an image too), and keeps the committed list.
 //!   Any running node answers `FetchMetadata` from that list (never more than it knows
 //!   committed), even a follower.
 //! - **Active.** A host is *active* while it leads the quorum and has applied every record
@@ -34,7 +34,9 @@
 //!   once unless this leader's earlier proposals are still uncommitted (the view the answer
 //!   was computed from includes them), in which case it waits for them. Losing leadership
 //!   (or a new term) answers every pending command `NotController`: it may still commit, and
-//!   the broker's retry is idempotent.
+//!   the broker's retry is idempotent (a retried CreateTopics whose first attempt committed
+//!   gets `TopicAlreadyExists`, as in Kafka). At most [`PENDING_ANSWERS_MAX`] commands wait;
+//!   beyond that a command is refused with `MetadataLogFull`.
 //! - **Broker sessions.** While active, the Controller's session timer runs
 //!   (`Controller::poll_timeout`); expired sessions yield fencing records, proposed like a
 //!   command (nobody waits for them). A refused fencing proposal is retried after
