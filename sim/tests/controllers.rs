@@ -11,6 +11,7 @@ use odradek_core::controller::{
     AlterPartitionRequest, BrokerId, ControllerError, ControllerRequest, ControllerResponse,
     CreateTopicRequest, MetadataOffset, MetadataRecord,
 };
+use odradek_sim::controllers::PENDING_ANSWERS_MAX;
 
 fn create_topic(name: &str, partitions: i32) -> ControllerRequest {
     ControllerRequest::CreateTopics(vec![CreateTopicRequest::new(name, partitions, 3)])
@@ -354,4 +355,58 @@ fn a_whole_quorum_restart_keeps_every_committed_record() {
     );
     let image = pump.hosts[&leader].image().unwrap();
     assert!(image.topic_by_name("t").is_some());
+}
+
+#[test]
+fn pending_answers_are_bounded_and_the_excess_is_refused() {
+    let mut pump = cluster_with_brokers(12);
+    let leader = pump.active().unwrap();
+    pump.isolated.insert(leader);
+    pump.send(leader, 4, ControllerRequest::Register(registration(4)));
+    let waiting: Vec<u64> = (0..PENDING_ANSWERS_MAX)
+        .map(|_| pump.send(leader, 1, heartbeat(1)))
+        .collect();
+    let last = *waiting.last().unwrap();
+    pump.run_until(LATENCY_MS + 1, |pump| !pump.replies_to(last).is_empty());
+    assert_eq!(pump.hosts[&leader].pending_answers(), PENDING_ANSWERS_MAX);
+    let refused = pump.replies_to(*waiting.last().unwrap())[0]
+        .response
+        .clone();
+    assert!(
+        matches!(
+            refused,
+            ControllerResponse::Refused(ControllerError::MetadataLogFull { .. })
+        ),
+        "{refused:?}"
+    );
+    assert!(
+        pump.replies_to(waiting[0]).is_empty(),
+        "the first ones wait"
+    );
+}
+
+#[test]
+fn a_node_leading_again_does_not_fence_brokers_on_sessions_from_its_earlier_term() {
+    let mut pump = cluster_with_brokers(13);
+    pump.run_with_heartbeats(500, &[1, 2, 3], 200);
+    let first = pump.active().unwrap();
+    let mut isolated = first;
+    for _ in 0..10 {
+        pump.isolated.clear();
+        pump.isolated.insert(isolated);
+        pump.run_with_heartbeats(2_000, &[1, 2, 3], 200);
+        let active = pump.active().unwrap();
+        if active == first {
+            break;
+        }
+        isolated = active;
+    }
+    assert_eq!(pump.active(), Some(first), "the first leader leads again");
+    pump.run_with_heartbeats(500, &[1, 2, 3], 200);
+    let fenced = |r: &MetadataRecord| matches!(r, MetadataRecord::FenceBroker(_));
+    assert_eq!(
+        count(&pump, first, fenced),
+        0,
+        "heartbeating brokers stay unfenced"
+    );
 }

@@ -20,7 +20,7 @@
 //!   `QuorumNode::restart` and a fresh Controller; committed records are applied again as
 //!   the node relearns its commit index.
 //! - **Every node applies every committed record**, in offset order, to its Controller
-//!   (followers keep an image too, so a new leader is ready), and keeps the committed list.
+//!   (followers keep an image too), and keeps the committed list.
 //!   Any running node answers `FetchMetadata` from that list (never more than it knows
 //!   committed), even a follower.
 //! - **Active.** A host is *active* while it leads the quorum and has applied every record
@@ -34,7 +34,9 @@
 //!   once unless this leader's earlier proposals are still uncommitted (the view the answer
 //!   was computed from includes them), in which case it waits for them. Losing leadership
 //!   (or a new term) answers every pending command `NotController`: it may still commit, and
-//!   the broker's retry is idempotent.
+//!   the broker's retry is idempotent (a retried CreateTopics whose first attempt committed
+//!   gets `TopicAlreadyExists`, as in Kafka). At most [`PENDING_ANSWERS_MAX`] commands wait;
+//!   beyond that a command is refused with `MetadataLogFull`.
 //! - **Broker sessions.** While active, the Controller's session timer runs
 //!   (`Controller::poll_timeout`); expired sessions yield fencing records, proposed like a
 //!   command (nobody waits for them). A refused fencing proposal is retried after
@@ -55,6 +57,7 @@ use odradek_core::quorum::{
 };
 use odradek_core::time::{Mono, Now};
 use requests::PendingAnswer;
+use std::cell::Cell;
 use std::collections::VecDeque;
 
 pub use requests::PENDING_ANSWERS_MAX;
@@ -120,6 +123,10 @@ struct Running {
     /// The first committed record that did not apply; the node stops applying after it.
     apply_error: Option<(MetadataOffset, ApplyError)>,
     outputs: VecDeque<ControllerHostOutput>,
+    /// Bumped whenever the Controller's image or view may have changed.
+    controller_version: u64,
+    /// The `controller_version` the Controller's invariants last held at.
+    controller_checked: Cell<Option<u64>>,
 }
 
 impl ControllerHost {
@@ -169,6 +176,8 @@ impl ControllerHost {
             fencing_retry_at: None,
             apply_error: None,
             outputs: VecDeque::new(),
+            controller_version: 0,
+            controller_checked: Cell::new(None),
         };
         self.running = Some(running);
         self.settle();
@@ -296,7 +305,9 @@ impl ControllerHost {
 
     /// Panics with a description of the first broken invariant: the quorum node's, the
     /// Controller's, and the host's own (committed offsets increase and match the image,
-    /// every record applied, pending answers only on a leader of their term).
+    /// every record applied, pending answers only on a leader of their term). The
+    /// Controller's checks scan the whole image, so they run only when its image or view
+    /// changed since they last held (heartbeats between controllers change neither).
     pub fn check_invariants(&self) {
         let Some(running) = &self.running else {
             return;
@@ -334,6 +345,7 @@ impl Running {
                 LeadershipChange::Lost { .. } => {
                     self.fail_pending();
                     self.controller.discard_uncommitted();
+                    self.controller_version += 1;
                 }
                 LeadershipChange::Became { .. } => {
                     self.fail_pending();
@@ -362,6 +374,7 @@ impl Running {
                 .expect("these records applied before");
         }
         self.controller = controller;
+        self.controller_version += 1;
         self.last_proposed = None;
         self.fencing_retry_at = None;
     }
@@ -371,6 +384,7 @@ impl Running {
             if self.apply_error.is_some() {
                 continue;
             }
+            self.controller_version += 1;
             match self.controller.apply(committed.offset, &committed.record) {
                 Ok(()) => self.committed.push(committed),
                 Err(error) => self.apply_error = Some((committed.offset, error)),
@@ -388,7 +402,10 @@ impl Running {
 
     fn check_invariants(&self, id: u32) {
         self.log.node().check_invariants();
-        self.controller.check_invariants();
+        if self.controller_checked.get() != Some(self.controller_version) {
+            self.controller.check_invariants();
+            self.controller_checked.set(Some(self.controller_version));
+        }
         if let Some((offset, error)) = &self.apply_error {
             panic!("controller {id}: committed record at {offset:?} does not apply: {error}");
         }

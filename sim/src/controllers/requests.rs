@@ -179,6 +179,7 @@ impl Running {
     }
 
     fn propose(&mut self, records: Vec<MetadataRecord>) -> Result<MetadataOffset, ControllerError> {
+        self.controller_version += 1;
         let offset = self.controller.propose(&mut self.log, records)?;
         self.last_proposed = Some(offset);
         Ok(offset)
@@ -213,6 +214,9 @@ impl Running {
         let Some(applied) = self.last_applied() else {
             return;
         };
+        if self.pending.is_empty() {
+            return;
+        }
         let (due, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
             .into_iter()
             .partition(|pending| pending.end_offset <= applied);

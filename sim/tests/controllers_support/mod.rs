@@ -44,6 +44,8 @@ pub struct Reply {
     pub correlation_id: u64,
     /// The answer.
     pub response: ControllerResponse,
+    /// How many committed records the answering node knew when it answered.
+    pub committed_known: usize,
 }
 
 pub struct Pump {
@@ -64,6 +66,9 @@ pub struct Pump {
     /// Nodes whose quorum messages (both ways) are lost.
     pub isolated: BTreeSet<u32>,
     pub events: u64,
+    /// Whether to check invariants and agreement after every event (benchmarks turn it off
+    /// to measure the hosts alone).
+    pub checking: bool,
 }
 
 pub fn now(mono: Mono) -> Now {
@@ -127,6 +132,7 @@ impl Pump {
             rng: ChaCha8Rng::seed_from_u64(seed),
             isolated: BTreeSet::new(),
             events: 0,
+            checking: true,
         };
         for &id in &voters {
             let host =
@@ -176,14 +182,24 @@ impl Pump {
                         });
                     }
                 }
-                ControllerHostOutput::Reply { broker, envelope } => self.replies.push(Reply {
-                    node: id,
-                    broker,
-                    correlation_id: envelope.correlation_id,
-                    response: envelope.body,
-                }),
+                ControllerHostOutput::Reply { broker, envelope } => {
+                    let committed_known = self.hosts[&id].committed_records().len();
+                    self.replies.push(Reply {
+                        node: id,
+                        broker,
+                        correlation_id: envelope.correlation_id,
+                        response: envelope.body,
+                        committed_known,
+                    })
+                }
             }
         }
+        if self.checking {
+            self.check(id);
+        }
+    }
+
+    fn check(&mut self, id: u32) {
         let host = &self.hosts[&id];
         host.check_invariants();
         let records = host.committed_records();
