@@ -4,7 +4,7 @@ mod node_support;
 
 use bytes::BytesMut;
 use node_support::*;
-use odradek_core::record::{set_base_offset, Offset};
+use odradek_core::record::{set_base_offset, set_partition_leader_epoch, Offset};
 use odradek_core::wire::ResponseBody;
 
 fn produce_answer(body: &ResponseBody) -> (i16, i64) {
@@ -19,6 +19,8 @@ fn produce_answer(body: &ResponseBody) -> (i16, i64) {
 fn stored(batch: &bytes::Bytes, base_offset: u64) -> bytes::Bytes {
     let mut bytes = BytesMut::from(batch.as_ref());
     set_base_offset(&mut bytes, Offset(base_offset));
+    // The leader stamps its leader epoch into the batch (as Kafka does): 0 for a new topic.
+    set_partition_leader_epoch(&mut bytes, 0);
     bytes.freeze()
 }
 

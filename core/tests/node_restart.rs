@@ -48,9 +48,11 @@ fn a_crash_and_restart_recovers_every_topic_and_every_acknowledged_record() {
     );
     let fetched = fetched_records(&h.call(12, fetch_request("durable", 1, 0, 0, 1)));
     assert!(fetched.len() >= acked.len());
+    // Bytes 0..12 are the base offset and length, 12..16 the leader epoch the leader
+    // stamped (as Kafka does); everything after is the producer's, byte for byte.
     assert_eq!(
-        &fetched[12..acked.len()],
-        &acked[12..],
+        &fetched[16..acked.len()],
+        &acked[16..],
         "the acked batch survives byte for byte"
     );
     let log = h
@@ -231,7 +233,9 @@ fn a_node_on_real_files_recovers_topics_and_records_after_reopening() {
         12,
         fetch_request("files", 0, 0, 0, 1).into(),
     ));
-    assert_eq!(&fetched[8..], &records[8..]);
+    // The leader stamped its epoch into bytes 12..16 (as Kafka does).
+    assert_eq!(&fetched[8..12], &records[8..12]);
+    assert_eq!(&fetched[16..], &records[16..]);
     assert!(root.path().join("files-0").is_dir());
 }
 

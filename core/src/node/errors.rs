@@ -6,6 +6,7 @@
 use crate::controller::ControllerError;
 use crate::log::LogError;
 use crate::record::BatchError;
+use crate::replication::ReplicationError;
 use crate::wire::KafkaErrorCode;
 
 /// The Kafka error code of a partition log error.
@@ -64,6 +65,30 @@ pub fn controller_error_code(error: &ControllerError) -> i16 {
             KafkaErrorCode::PreferredLeaderNotAvailable
         }
         ControllerError::ElectionNotNeeded => KafkaErrorCode::ElectionNotNeeded,
+    };
+    code.code()
+}
+
+/// The Kafka error code of a replica error (as documented on each variant).
+pub fn replication_error_code(error: &ReplicationError) -> i16 {
+    let code = match error {
+        ReplicationError::NotLeaderOrFollower { .. } | ReplicationError::UnknownReplica { .. } => {
+            KafkaErrorCode::NotLeaderOrFollower
+        }
+        ReplicationError::FencedLeaderEpoch { .. } => KafkaErrorCode::FencedLeaderEpoch,
+        ReplicationError::UnknownLeaderEpoch { .. } => KafkaErrorCode::UnknownLeaderEpoch,
+        ReplicationError::NotEnoughReplicas { .. } => KafkaErrorCode::NotEnoughReplicas,
+        ReplicationError::NotEnoughReplicasAfterAppend { .. } => {
+            KafkaErrorCode::NotEnoughReplicasAfterAppend
+        }
+        ReplicationError::OffsetOutOfRange { .. } => KafkaErrorCode::OffsetOutOfRange,
+        // Too many produces wait for the ISR: the client retries later.
+        ReplicationError::Backpressure { .. } => KafkaErrorCode::ThrottlingQuotaExceeded,
+        ReplicationError::CorruptCheckpoint { .. } => KafkaErrorCode::KafkaStorageError,
+        ReplicationError::Log(error) => return log_error_code(error),
+        ReplicationError::InvalidPartitionState { .. }
+        | ReplicationError::EpochRegression { .. }
+        | ReplicationError::NonContiguousBatch { .. } => KafkaErrorCode::UnknownServerError,
     };
     code.code()
 }

@@ -15,7 +15,7 @@
 //! `session_id` is 0, which tells clients to keep sending full fetches.
 
 use super::cluster::topic_name;
-use super::errors::log_error_code;
+use super::errors::replication_error_code;
 use super::io::TopicPartition;
 use super::{Node, RequestContext, PENDING_FETCHES_MAX};
 use crate::record::Offset;
@@ -112,13 +112,16 @@ impl<P: StorageProvider> Node<P> {
                     .unwrap_or(0)
                     .min(budget);
                 let first_data = bytes == 0;
-                let data = self.read_partition(
-                    &tp,
-                    Offset(u64::try_from(wanted.fetch_offset).unwrap_or(u64::MAX)),
-                    limit,
-                    first_data,
-                    wanted.fetch_offset < 0,
-                );
+                let data = match self.check_leader(&tp, wanted.current_leader_epoch) {
+                    Ok(()) => self.read_partition(
+                        &tp,
+                        Offset(u64::try_from(wanted.fetch_offset).unwrap_or(u64::MAX)),
+                        limit,
+                        first_data,
+                        wanted.fetch_offset < 0,
+                    ),
+                    Err(code) => error_data(code, -1, -1),
+                };
                 let mut data = data.with_partition_index(wanted.partition);
                 if read_committed {
                     data = data.with_aborted_transactions(Some(Vec::new()));
@@ -153,13 +156,13 @@ impl<P: StorageProvider> Node<P> {
         at_least_one: bool,
         negative_offset: bool,
     ) -> PartitionData {
-        let Some(log) = self.partitions.get_mut(tp) else {
+        let Some(replica) = self.partitions.get_mut(tp) else {
             return error_data(self.missing_partition_code(tp), -1, -1);
         };
-        let bound = log.high_watermark();
-        let high_watermark = bound.0 as i64;
-        let log_start_offset = log.log_start_offset().0 as i64;
-        if negative_offset || from < log.log_start_offset() || from > log.log_end_offset() {
+        let bound = replica.consumer_read_bound();
+        let high_watermark = replica.high_watermark().0 as i64;
+        let log_start_offset = replica.log_start_offset().0 as i64;
+        if negative_offset || from < replica.log_start_offset() || from > replica.log_end_offset() {
             return error_data(
                 KafkaErrorCode::OffsetOutOfRange.code(),
                 high_watermark,
@@ -174,7 +177,7 @@ impl<P: StorageProvider> Node<P> {
                 break Ok(());
             }
             let room = limit.saturating_sub(taken);
-            match log.read_until(next, room, bound) {
+            match replica.read_for_consumer(next, room) {
                 Ok(read) if read.records.is_empty() => break Ok(()),
                 Ok(read) => {
                     let too_big = read.records.len() > room;
@@ -192,9 +195,11 @@ impl<P: StorageProvider> Node<P> {
             }
         };
         match result {
-            Err(error) if taken == 0 => {
-                error_data(log_error_code(&error), high_watermark, log_start_offset)
-            }
+            Err(error) if taken == 0 => error_data(
+                replication_error_code(&error),
+                high_watermark,
+                log_start_offset,
+            ),
             // A later batch failed to read: serve what was read; the next fetch reports it.
             _ => PartitionData::default()
                 .with_high_watermark(high_watermark)

@@ -3,6 +3,7 @@
 
 use crate::controller::{ApplyError, ControllerConfig, ControllerError};
 use crate::log::{LogConfig, LogError, SyncId, SyncRequest};
+use crate::replication::ReplicationError;
 use crate::storage::StorageError;
 use crate::wire::{encode_response, DecodedRequest, ResponseBody, WireError};
 use bytes::BytesMut;
@@ -178,6 +179,14 @@ pub enum NodeError {
         directory: String,
         /// What went wrong.
         error: LogError,
+    },
+    /// A partition replica could not be opened (its log, or its leader-epoch checkpoint).
+    #[error("replica {directory}: {error}")]
+    Replication {
+        /// The replica's directory.
+        directory: String,
+        /// What went wrong.
+        error: ReplicationError,
     },
     /// The static controller configuration is invalid, or registration failed.
     #[error("controller: {0}")]

@@ -1,6 +1,7 @@
-//! ListOffsets: `-2` earliest (log start offset), `-1` latest (the high watermark: the log
-//! end offset, or the durable offset when the topic's flush policy syncs, as consumers may
-//! read no further), `>= 0` the earliest offset whose timestamp is at or after the target (via the
+//! ListOffsets (answered by the partition's leader only, with Kafka's `current_leader_epoch`
+//! checks): `-2` earliest (log start offset), `-1` latest (the replica's high watermark: with
+//! one replica the log end offset, or the durable offset when the topic's flush policy syncs,
+//! as consumers may read no further), `>= 0` the earliest offset whose timestamp is at or after the target (via the
 //! log's time index; offset and timestamp -1 when every record is older), `-3` the lowest
 //! offset holding the largest timestamp in the partition, with that timestamp (KIP-734,
 //! ListOffsets v7; -1/-1 on an empty log). The tiered-storage specials (`-4`, `-5`, v8+) are
@@ -41,14 +42,19 @@ impl<P: StorageProvider> Node<P> {
                     .iter()
                     .map(|p| {
                         let tp = TopicPartition::new(&name, p.partition_index);
-                        let (code, offset, timestamp) = self.list_offset(&tp, p.timestamp);
+                        let checked = self.check_leader(&tp, p.current_leader_epoch);
+                        let (code, offset, timestamp) = match checked {
+                            Ok(()) => self.list_offset(&tp, p.timestamp),
+                            Err(code) => (code, -1, -1),
+                        };
                         let mut answer = ListOffsetsPartitionResponse::default()
                             .with_partition_index(p.partition_index)
                             .with_error_code(code)
                             .with_offset(offset)
                             .with_timestamp(timestamp);
                         if version >= 4 && code == 0 {
-                            answer = answer.with_leader_epoch(0);
+                            let epoch = self.partitions.get(&tp).and_then(|r| r.leader_epoch());
+                            answer = answer.with_leader_epoch(epoch.map_or(-1, |e| e.0));
                         }
                         answer
                     })
@@ -63,12 +69,14 @@ impl<P: StorageProvider> Node<P> {
 
     /// (error code, offset, timestamp) for one partition.
     fn list_offset(&mut self, tp: &TopicPartition, target: i64) -> (i16, i64, i64) {
-        let Some(log) = self.partitions.get_mut(tp) else {
+        let Some(replica) = self.partitions.get_mut(tp) else {
             return (self.missing_partition_code(tp), -1, -1);
         };
+        let high_watermark = replica.high_watermark().0 as i64;
+        let log = replica.log_mut();
         match target {
             EARLIEST_TIMESTAMP => (0, log.log_start_offset().0 as i64, -1),
-            LATEST_TIMESTAMP => (0, log.high_watermark().0 as i64, -1),
+            LATEST_TIMESTAMP => (0, high_watermark, -1),
             MAX_TIMESTAMP => found_answer(log.offset_of_max_timestamp()),
             t if t < 0 => (KafkaErrorCode::InvalidRequest.code(), -1, -1),
             t => found_answer(log.offset_for_timestamp(t)),

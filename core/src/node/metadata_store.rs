@@ -11,9 +11,9 @@
 //! Record value format (big-endian; strings are u16 length + UTF-8, optional strings i16
 //! length with -1 for none, lists u16 count): a tag byte, then
 //! 1 RegisterBroker: broker id i32, incarnation u128, listeners (name, host, port u16), rack?;
-//! 2 Topic: name, topic id [16]; 3 Partition: topic id [16], partition i32, replicas, isr,
+//! 2 Topic: name, topic id \[16\]; 3 Partition: topic id \[16\], partition i32, replicas, isr,
 //! leader i32 (-1 none), leader epoch i32, partition epoch i32; 4 Config: topic, key, value?;
-//! 5 RemoveTopic: topic id [16]; 6 PartitionChange: topic id [16], partition i32, isr,
+//! 5 RemoveTopic: topic id \[16\]; 6 PartitionChange: topic id \[16\], partition i32, isr,
 //! leader i32 (-1 none), leader epoch i32, partition epoch i32; 7 FenceBroker and
 //! 8 UnfenceBroker: broker id i32, incarnation u128.
 //!

@@ -1,6 +1,10 @@
 //! The broker as a pure state machine: a node owns the cluster metadata ([`Controller`] over a
-//! [`LocalMetadataLog`], persisted by [`metadata_store`]) and one [`PartitionLog`] per
-//! partition, takes decoded Kafka requests, and emits responses and fsync requests.
+//! [`LocalMetadataLog`], persisted by [`metadata_store`]) and one [`PartitionReplica`] (a
+//! [`PartitionLog`] with Kafka's replication state: leader epochs, ISR, high watermark) per
+//! partition it holds, takes decoded Kafka requests, and emits responses and fsync requests.
+//! Standalone, broker [`NODE_ID`] leads every partition with the ISR `{0}` in the image's
+//! leader epoch (which a restart bumps: the broker is fenced and re-elected), so Kafka's
+//! replication rules reduce to the single-broker behaviour below.
 //!
 //! # Contract
 //! - Shape: [`Node::handle`] / [`Node::handle_timeout`] in; [`Node::poll_output`] (drain until
@@ -10,9 +14,11 @@
 //!   slot has been emitted, so a fast response waits behind a produce awaiting its fsync or a
 //!   long-polling fetch. A produce with `acks=0` takes no slot and gets no response.
 //! - **No acknowledgment before the durability it promises.** `acks=1` is answered after the
-//!   append (the leader has it). `acks=all` is answered only once the partition's
-//!   `durable_offset` covers the batch, i.e. after the [`NodeInput::Synced`] of a sync the log
-//!   requested, when the topic's flush policy syncs (`flush.messages=1` or `flush.ms`). With
+//!   append (the leader has it). `acks=all` is answered when the replica says so
+//!   (`ReplicaOutput::AckCompleted`: its high watermark passed the batch), i.e. only once the
+//!   partition's `durable_offset` covers the batch, after the [`NodeInput::Synced`] of a sync
+//!   the log requested, when the topic's flush policy syncs (`flush.messages=1` or
+//!   `flush.ms`). With
 //!   Kafka's default policy (never fsync; durability by replication) a single replica *is*
 //!   the ISR, so `acks=all` is answered after the append, as Kafka does with RF=1.
 //! - **The high watermark never exposes data a crash can take back.** When the topic's flush
@@ -23,7 +29,9 @@
 //!   `acks=all` waits for, so whatever a consumer saw was (or will be) acknowledged and
 //!   survives a restart. With Kafka's default policy (never fsync) the high watermark is the
 //!   log end offset (one replica: Kafka's HW equals the leader's LEO when the ISR is the
-//!   leader alone). See [`PartitionLog::high_watermark`].
+//!   leader alone). See [`PartitionReplica::high_watermark`] and
+//!   [`PartitionReplica::consumer_read_bound`]. Each stored batch carries the leader epoch it
+//!   was appended in (stamped into its `partitionLeaderEpoch`, as Kafka does).
 //! - **Produce timeouts.** An `acks=all` produce still waiting for durability when its
 //!   `timeout_ms` passes is answered with REQUEST_TIMED_OUT for the partitions not yet
 //!   durable; its records stay and may still become durable (Kafka's semantics).
@@ -38,10 +46,11 @@
 //!   every input in debug builds; drivers (the simulator) may call them in release builds.
 //! - Planted bugs ([`crate::bugs`]) come in through `config.log.planted_bugs`, copied into
 //!   every partition log's config; the node's own is `AckBeforeDurable` (in `produce`), the
-//!   others live in the log.
+//!   others live in the log and the replica.
 //!
-//! Files: `io` (inputs, outputs, config, errors), `metadata_store`, `partitions` (logs per
-//! partition, metadata commits), `errors` (Kafka error codes), and one file per API family:
+//! Files: `io` (inputs, outputs, config, errors), `metadata_store`, `partitions` (replicas per
+//! partition, metadata commits), `roles` (replica roles from the metadata image, leadership
+//! checks), `sync` (replica outputs), `errors` (Kafka error codes), and one file per API family:
 //! `cluster` (ApiVersions, Metadata, DescribeCluster), `admin` (CreateTopics, DeleteTopics,
 //! CreatePartitions, DescribeConfigs), `produce`, `fetch`, `list_offsets`.
 
@@ -54,14 +63,16 @@ mod list_offsets;
 pub mod metadata_store;
 mod partitions;
 mod produce;
+mod roles;
 mod sync;
 
 pub use io::{
     ConnectionId, NodeConfig, NodeError, NodeInput, NodeOutput, NodeResponse, TopicPartition,
 };
 
-use crate::controller::{Controller, LocalMetadataLog};
+use crate::controller::{BrokerId, Controller, LocalMetadataLog};
 use crate::log::{PartitionLog, SyncId};
+use crate::replication::{AckId, PartitionReplica, ReplicationError};
 use crate::storage::StorageProvider;
 use crate::time::{Mono, Now};
 use crate::wire::{
@@ -105,7 +116,7 @@ pub struct Node<P: StorageProvider> {
     controller: Controller,
     metadata_log: LocalMetadataLog,
     metadata_store: MetadataStore<P::Storage>,
-    partitions: BTreeMap<TopicPartition, PartitionLog<P::Storage>>,
+    partitions: BTreeMap<TopicPartition, PartitionReplica<P::Storage>>,
     connections: BTreeMap<ConnectionId, VecDeque<Slot>>,
     next_slot: u64,
     pending_produces: Vec<PendingProduce>,
@@ -121,6 +132,8 @@ pub struct Node<P: StorageProvider> {
     /// Node-unique sync id → (partition, the log's own id); see `sync`.
     sync_ids: BTreeMap<SyncId, (TopicPartition, SyncId)>,
     next_sync_id: u64,
+    /// `acks=all` decisions of the replicas not yet applied to waiting produces.
+    completed_acks: Vec<(TopicPartition, AckId, Result<(), ReplicationError>)>,
     outputs: VecDeque<NodeOutput>,
     last_now: Mono,
 }
@@ -136,12 +149,28 @@ impl<P: StorageProvider> Node<P> {
         &self.controller
     }
 
-    /// The log of a partition, if this node hosts it.
+    /// This node's broker id.
+    pub fn broker_id(&self) -> BrokerId {
+        BrokerId(NODE_ID)
+    }
+
+    /// The log of a partition, if this node hosts it (for its storage and read-only
+    /// questions: appends and truncations go through the replica).
     pub fn partition_log(
         &mut self,
         partition: &TopicPartition,
     ) -> Option<&mut PartitionLog<P::Storage>> {
-        self.partitions.get_mut(partition)
+        self.partitions
+            .get_mut(partition)
+            .map(PartitionReplica::log_mut)
+    }
+
+    /// The replica of a partition, if this node hosts it.
+    pub fn partition_replica(
+        &self,
+        partition: &TopicPartition,
+    ) -> Option<&PartitionReplica<P::Storage>> {
+        self.partitions.get(partition)
     }
 
     /// The high watermark of a partition this node hosts (see the module docs): what
@@ -149,7 +178,7 @@ impl<P: StorageProvider> Node<P> {
     pub fn high_watermark(&self, partition: &TopicPartition) -> Option<crate::record::Offset> {
         self.partitions
             .get(partition)
-            .map(PartitionLog::high_watermark)
+            .map(PartitionReplica::high_watermark)
     }
 
     /// Partitions of live topics whose logs could not be opened, with the reason.
@@ -157,10 +186,13 @@ impl<P: StorageProvider> Node<P> {
         &self.offline_partitions
     }
 
-    /// The error code for a partition without an open log: offline or unknown.
+    /// The error code for a partition without an open replica: offline, hosted by other
+    /// brokers only (NOT_LEADER_OR_FOLLOWER, as Kafka answers), or unknown.
     fn missing_partition_code(&self, partition: &TopicPartition) -> i16 {
         if self.offline_partitions.contains_key(partition) {
             KafkaErrorCode::KafkaStorageError.code()
+        } else if self.partition_image(partition).is_some() {
+            KafkaErrorCode::NotLeaderOrFollower.code()
         } else {
             KafkaErrorCode::UnknownTopicOrPartition.code()
         }
@@ -216,17 +248,17 @@ impl<P: StorageProvider> Node<P> {
         let due: Vec<TopicPartition> = self
             .partitions
             .iter()
-            .filter(|(_, log)| log.poll_timeout().is_some_and(|at| at <= now.mono))
+            .filter(|(_, replica)| replica.poll_timeout().is_some_and(|at| at <= now.mono))
             .map(|(tp, _)| tp.clone())
             .collect();
         for tp in due {
-            if let Some(log) = self.partitions.get_mut(&tp) {
+            if let Some(replica) = self.partitions.get_mut(&tp) {
                 // A failing retention or flush fences or reports through the log itself; the
                 // next produce or fetch on the partition answers with the error.
-                let _ = log.handle_timeout(now);
+                let _ = replica.handle_timeout(now);
             }
             self.changed_partitions.insert(tp.clone());
-            self.drain_log(&tp);
+            self.drain_replica(&tp);
         }
         self.complete_produces();
         self.expire_produces(now);
@@ -246,7 +278,7 @@ impl<P: StorageProvider> Node<P> {
         let logs = self
             .partitions
             .values()
-            .filter_map(PartitionLog::poll_timeout);
+            .filter_map(PartitionReplica::poll_timeout);
         let fetches = self.pending_fetches.iter().map(|fetch| fetch.deadline);
         logs.chain(fetches)
             .chain(self.next_produce_deadline())
@@ -383,8 +415,12 @@ impl<P: StorageProvider> Node<P> {
     /// callable in release builds, where it costs O(partitions + pending requests) (the
     /// scans over segments, index entries and sync ids run only in debug builds).
     pub fn check_invariants(&self) {
-        for (tp, log) in &self.partitions {
-            if let Some(violation) = log.invariant_violation() {
+        for (tp, replica) in &self.partitions {
+            let violation = replica
+                .log()
+                .invariant_violation()
+                .or_else(|| replica.invariant_violation());
+            if let Some(violation) = violation {
                 panic!("partition {}: {violation}", tp.directory_name());
             }
         }
@@ -402,8 +438,8 @@ impl<P: StorageProvider> Node<P> {
     /// The checks that scan metadata and sync ids: debug builds only.
     fn check_invariants_in_depth(&self) {
         let image = self.controller.image();
-        for (tp, log) in &self.partitions {
-            log.check_invariants();
+        for (tp, replica) in &self.partitions {
+            replica.check_invariants();
             let topic = image.topic_by_name(&tp.topic);
             assert!(
                 topic.is_some_and(|t| (tp.partition as usize) < t.partitions.len()),

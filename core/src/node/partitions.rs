@@ -1,6 +1,8 @@
-//! Startup and the partition logs' lifecycle: replaying durable metadata, registering the
-//! broker, and keeping exactly one open log per partition of every live topic (opening
-//! missing ones, removing the directories of deleted topics) after every metadata change.
+//! Startup and the partition replicas' lifecycle: replaying durable metadata, registering the
+//! broker, and keeping exactly one open replica per partition of every live topic this broker
+//! holds a replica of (opening missing ones, recovering their logs, removing the directories
+//! of deleted topics) after every metadata change; then their roles follow the metadata
+//! (module `roles`).
 
 use super::io::{NodeConfig, NodeError, TopicPartition};
 use super::metadata_store::{MetadataStore, METADATA_DIRECTORY, METADATA_TOPIC};
@@ -10,7 +12,8 @@ use crate::controller::{
     BrokerId, BrokerRegistration, Controller, ControllerError, IncarnationId, Listener,
     LocalMetadataLog, MetadataLog, MetadataRecord,
 };
-use crate::log::{FlushPolicy, LogConfig, PartitionLog};
+use crate::log::{FlushPolicy, LogConfig};
+use crate::replication::{PartitionReplica, ReplicationConfig};
 use crate::storage::StorageProvider;
 use crate::time::Now;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -45,6 +48,7 @@ impl<P: StorageProvider> Node<P> {
             sync_ids: BTreeMap::new(),
             produce_settings: BTreeMap::new(),
             next_sync_id: 0,
+            completed_acks: Vec::new(),
             outputs: VecDeque::new(),
             last_now: now.mono,
         };
@@ -99,21 +103,29 @@ impl<P: StorageProvider> Node<P> {
         self.reconcile_partitions(now)
     }
 
-    /// Every partition of every live topic, from the metadata image.
+    /// Every partition of every live topic that has a replica on this broker, from the
+    /// metadata image.
     fn wanted_partitions(&self) -> BTreeSet<TopicPartition> {
         let image = self.controller.image();
+        let me = self.broker_id();
         image
             .topics()
             .values()
             .flat_map(|topic| {
-                (0..topic.partitions.len()).map(|p| TopicPartition::new(&topic.name, p as i32))
+                topic
+                    .partitions
+                    .iter()
+                    .enumerate()
+                    .filter(move |(_, p)| p.replicas.contains(&me))
+                    .map(|(p, _)| TopicPartition::new(&topic.name, p as i32))
             })
             .collect()
     }
 
-    /// Opens logs of live partitions not yet open; closes and removes those of gone topics,
-    /// and any directory on storage that no live partition owns.
-    fn reconcile_partitions(&mut self, now: Now) -> Result<(), NodeError> {
+    /// Opens replicas of live partitions not yet open; closes and removes those of gone
+    /// topics, and any directory on storage that no live partition owns; then brings every
+    /// replica's role in line with the metadata.
+    pub(super) fn reconcile_partitions(&mut self, now: Now) -> Result<(), NodeError> {
         let wanted = self.wanted_partitions();
         let gone: Vec<TopicPartition> = self
             .partitions
@@ -139,13 +151,13 @@ impl<P: StorageProvider> Node<P> {
         self.offline_partitions.retain(|tp, _| wanted.contains(tp));
         for tp in wanted {
             if !self.partitions.contains_key(&tp) {
-                match self.open_partition_log(now, &tp) {
-                    Ok(log) => {
+                match self.open_partition_replica(now, &tp) {
+                    Ok(replica) => {
                         self.offline_partitions.remove(&tp);
-                        self.partitions.insert(tp.clone(), log);
+                        self.partitions.insert(tp.clone(), replica);
                         // Recovery asks to sync what it found: until then the recovered tail
                         // is not durable and, under a syncing policy, not readable.
-                        self.drain_log(&tp);
+                        self.drain_replica(&tp);
                     }
                     Err(error) => {
                         self.offline_partitions.insert(tp, error.to_string());
@@ -153,6 +165,7 @@ impl<P: StorageProvider> Node<P> {
                 }
             }
         }
+        self.reconcile_roles(now);
         Ok(())
     }
 
@@ -188,17 +201,47 @@ impl<P: StorageProvider> Node<P> {
             .collect();
     }
 
-    fn open_partition_log(
+    fn open_partition_replica(
         &mut self,
         now: Now,
         tp: &TopicPartition,
-    ) -> Result<PartitionLog<P::Storage>, NodeError> {
+    ) -> Result<PartitionReplica<P::Storage>, NodeError> {
         let directory = tp.directory_name();
         let config = self.log_config_for(&tp.topic)?;
+        let replication = self.replication_config_for(&tp.topic)?;
         let storage = self.provider.open_directory(&directory)?;
-        let (log, _report) = PartitionLog::open(storage, config, now)
-            .map_err(|error| NodeError::Log { directory, error })?;
-        Ok(log)
+        let broker_id = self.broker_id();
+        let (replica, _report) =
+            PartitionReplica::open(storage, config, replication, broker_id, now)
+                .map_err(|error| NodeError::Replication { directory, error })?;
+        Ok(replica)
+    }
+
+    /// The replication settings of a topic: `min.insync.replicas` and
+    /// `unclean.leader.election.enable` from its configs, the lag limit from the broker's.
+    fn replication_config_for(&self, topic: &str) -> Result<ReplicationConfig, ControllerError> {
+        let described = self.controller.describe_configs(topic, None)?;
+        let value = |key: &str| {
+            described
+                .iter()
+                .find(|c| c.name == key)
+                .map(|c| c.value.clone())
+        };
+        let defaults = ReplicationConfig::default();
+        Ok(ReplicationConfig {
+            replica_lag_time_max_ms: self.replica_lag_time_max_ms(),
+            min_insync_replicas: value("min.insync.replicas")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(defaults.min_insync_replicas),
+            unclean_leader_election_enable: value("unclean.leader.election.enable")
+                .is_some_and(|v| v == "true"),
+            replica_fetch_max_bytes: defaults.replica_fetch_max_bytes,
+        })
+    }
+
+    /// `replica.lag.time.max.ms`: Kafka's default for a standalone node.
+    fn replica_lag_time_max_ms(&self) -> u64 {
+        ReplicationConfig::default().replica_lag_time_max_ms
     }
 
     /// The log configuration of a topic: the node's base config overridden by the topic's

@@ -1,6 +1,11 @@
-//! Produce: validate and append each partition's batches, then answer by `acks`:
-//! 0 — never; 1 — after the append; all (-1) — once the partition's durable offset covers the
-//! last appended offset when the topic's flush policy syncs (see the module docs of `node`).
+//! Produce: validate and append each partition's batches through its leader replica
+//! ([`crate::replication::PartitionReplica::append_as_leader`]), then answer by `acks`:
+//! 0 — never; 1 — after the append; all (-1) — when the replica decides it
+//! (`ReplicaOutput::AckCompleted`: the high watermark passed the batch, i.e. the whole ISR has
+//! it, durably under a syncing flush policy; or NOT_ENOUGH_REPLICAS_AFTER_APPEND when the
+//! ISR shrank below `min.insync.replicas`). `acks=all` with an ISR already below
+//! `min.insync.replicas` appends nothing and answers NOT_ENOUGH_REPLICAS; a partition this
+//! broker does not lead answers NOT_LEADER_OR_FOLLOWER.
 //! An `acks=all` produce still waiting when its `timeout_ms` passes is answered with
 //! REQUEST_TIMED_OUT for the partitions not yet durable (the others keep their answers), as
 //! Kafka's delayed produce does on expiry: the records stay in the log and may still become
@@ -11,14 +16,12 @@
 //! batches already appended stay: a retry may duplicate them, an acknowledgment never lies).
 
 use super::cluster::topic_name;
-use super::errors::{controller_error_code, log_error_code};
+use super::errors::{controller_error_code, log_error_code, replication_error_code};
 use super::io::TopicPartition;
 use super::{Node, RequestContext};
 use crate::bugs::PlantedBug;
-use crate::log::FlushPolicy;
-use crate::record::{
-    split_batches, validate_batch, BatchError, Offset, TIMESTAMP_TYPE_LOG_APPEND_TIME,
-};
+use crate::record::{split_batches, validate_batch, BatchError, TIMESTAMP_TYPE_LOG_APPEND_TIME};
+use crate::replication::{AckId, AckStatus, Acks};
 use crate::storage::StorageProvider;
 use crate::time::{Mono, Now};
 use crate::wire::{KafkaErrorCode, ResponseBody};
@@ -42,7 +45,7 @@ const UNLIMITED: ProduceSettings = ProduceSettings {
     log_append_time: false,
 };
 
-/// A produce request with `acks=all` waiting for fsyncs.
+/// A produce request with `acks=all` waiting for its replicas' decisions.
 pub(super) struct PendingProduce {
     pub(super) ctx: RequestContext,
     /// When the request's `timeout_ms` passes: then the partitions still waiting are
@@ -50,8 +53,9 @@ pub(super) struct PendingProduce {
     pub(super) deadline: Mono,
     /// The response, complete except for partitions still waiting.
     response: ProduceResponse,
-    /// (topic index, partition index in the response, partition, durable offset needed).
-    waits: Vec<(usize, usize, TopicPartition, Offset)>,
+    /// (topic index, partition index in the response, partition, the replica's ack id of
+    /// the partition's last batch).
+    waits: Vec<(usize, usize, TopicPartition, AckId)>,
 }
 
 impl<P: StorageProvider> Node<P> {
@@ -62,16 +66,15 @@ impl<P: StorageProvider> Node<P> {
         ctx: RequestContext,
         request: ProduceRequest,
     ) -> Option<ResponseBody> {
-        let acks = request.acks;
+        let acks = Acks::from_kafka(request.acks);
         let timeout_ms = u64::try_from(request.timeout_ms).unwrap_or(0);
         let mut waits = Vec::new();
         let mut responses = Vec::new();
         for (topic_index, topic) in request.topic_data.into_iter().enumerate() {
             let name = topic.name.0.to_string();
-            let known = if matches!(acks, -1..=1) {
-                self.ensure_topic_for_produce(now, &name)
-            } else {
-                Err(KafkaErrorCode::InvalidRequiredAcks.code())
+            let known = match acks {
+                Some(_) => self.ensure_topic_for_produce(now, &name),
+                None => Err(KafkaErrorCode::InvalidRequiredAcks.code()),
             };
             let mut partitions = Vec::new();
             for (index, data) in topic.partition_data.into_iter().enumerate() {
@@ -79,11 +82,10 @@ impl<P: StorageProvider> Node<P> {
                 let result = match known {
                     Err(code) => error_partition(data.index, code),
                     Ok(settings) => {
-                        let (result, last) = self.append_partition(now, &tp, data, settings);
-                        if let Some(last) = last.filter(|_| acks == -1) {
-                            if self.needs_sync_for_ack(&tp, last) {
-                                waits.push((topic_index, index, tp, last.plus(1)));
-                            }
+                        let acks = acks.unwrap_or(Acks::All);
+                        let (result, wait) = self.append_partition(now, &tp, data, settings, acks);
+                        if let Some(id) = wait {
+                            waits.push((topic_index, index, tp, id));
                         }
                         result
                     }
@@ -97,7 +99,7 @@ impl<P: StorageProvider> Node<P> {
             );
         }
         let response = ProduceResponse::default().with_responses(responses);
-        if acks == 0 {
+        if acks == Some(Acks::None) {
             return None;
         }
         if waits.is_empty() {
@@ -127,15 +129,19 @@ impl<P: StorageProvider> Node<P> {
     }
 
     /// Validates and appends one partition's record set. Returns the partition's answer and
-    /// the last offset appended, if any.
+    /// the ack id to wait for, if the answer must wait.
     fn append_partition(
         &mut self,
         now: Now,
         tp: &TopicPartition,
         data: PartitionProduceData,
         settings: ProduceSettings,
-    ) -> (PartitionProduceResponse, Option<Offset>) {
-        let Some(log) = self.partitions.get_mut(tp) else {
+        acks: Acks,
+    ) -> (PartitionProduceResponse, Option<AckId>) {
+        if let Err(code) = self.check_leader(tp, -1) {
+            return (error_partition(tp.partition, code), None);
+        }
+        let Some(replica) = self.partitions.get_mut(tp) else {
             let code = self.missing_partition_code(tp);
             return (error_partition(tp.partition, code), None);
         };
@@ -164,17 +170,20 @@ impl<P: StorageProvider> Node<P> {
                 None,
             );
         }
-        let mut first: Option<Offset> = None;
-        let mut last = None;
+        let mut first = None;
+        let mut wait = None;
         for batch in batches {
             let mut batch = BytesMut::from(Bytes::as_ref(&batch));
             if settings.log_append_time {
                 stamp_log_append_time(&mut batch, now.wall_ms);
             }
-            match log.append(now, batch) {
-                Ok(info) => {
-                    first.get_or_insert(info.base_offset);
-                    last = Some(info.last_offset);
+            match replica.append_as_leader(now, batch, acks) {
+                Ok(outcome) => {
+                    first.get_or_insert(outcome.info.base_offset);
+                    wait = match outcome.ack {
+                        AckStatus::Waiting(id) => Some(id),
+                        AckStatus::Done => None,
+                    };
                 }
                 Err(error) => {
                     // Earlier batches of this record set may be in the log already; the
@@ -183,16 +192,22 @@ impl<P: StorageProvider> Node<P> {
                     if first.is_some() {
                         self.changed_partitions.insert(tp.clone());
                     }
-                    self.drain_log(tp);
-                    return (error_partition(tp.partition, log_error_code(&error)), None);
+                    self.drain_replica(tp);
+                    let code = replication_error_code(&error);
+                    return (error_partition(tp.partition, code), None);
                 }
             }
         }
-        let log_start_offset = log.log_start_offset().0 as i64;
+        let log_start_offset = replica.log_start_offset().0 as i64;
+        // Planted bug: answer acks=all without waiting for the replica (durability).
+        let bug = replica.log().config().planted_bugs;
+        if bug.has(PlantedBug::AckBeforeDurable) {
+            wait = None;
+        }
         if first.is_some() {
             self.changed_partitions.insert(tp.clone());
         }
-        self.drain_log(tp);
+        self.drain_replica(tp);
         let response = PartitionProduceResponse::default()
             .with_index(tp.partition)
             .with_base_offset(first.map_or(-1, |o| o.0 as i64))
@@ -202,17 +217,7 @@ impl<P: StorageProvider> Node<P> {
                 -1
             })
             .with_log_start_offset(log_start_offset);
-        (response, last)
-    }
-
-    /// Does an `acks=all` answer for `last` have to wait for a sync?
-    fn needs_sync_for_ack(&self, tp: &TopicPartition, last: Offset) -> bool {
-        self.partitions.get(tp).is_some_and(|log| {
-            let config = log.config();
-            // Planted bug: answer without waiting for the fsync.
-            let bug = config.planted_bugs.has(PlantedBug::AckBeforeDurable);
-            !bug && config.flush_policy != FlushPolicy::Never && log.durable_offset() <= last
-        })
+        (response, wait)
     }
 
     /// Answers every waiting produce whose deadline has passed: REQUEST_TIMED_OUT for the
@@ -238,17 +243,26 @@ impl<P: StorageProvider> Node<P> {
         self.pending_produces.iter().map(|p| p.deadline).min()
     }
 
-    /// Answers every waiting produce whose partitions are now durable (or failed).
+    /// Answers every waiting produce whose partitions are now decided (or failed).
     pub(super) fn complete_produces(&mut self) {
+        let completed = std::mem::take(&mut self.completed_acks);
         let mut index = 0;
         while index < self.pending_produces.len() {
             let pending = &mut self.pending_produces[index];
             let partitions = &self.partitions;
-            pending.waits.retain(|(topic, slot, tp, needed)| {
+            pending.waits.retain(|(topic, slot, tp, id)| {
+                let decided = completed
+                    .iter()
+                    .find(|(done, done_id, _)| done == tp && done_id == id)
+                    .map(|(_, _, result)| {
+                        result.as_ref().map_or_else(replication_error_code, |()| 0)
+                    });
                 let outcome = match partitions.get(tp) {
                     None => Some(KafkaErrorCode::UnknownTopicOrPartition.code()),
-                    Some(log) if log.is_fenced() => Some(KafkaErrorCode::KafkaStorageError.code()),
-                    Some(log) if log.durable_offset() >= *needed => Some(0),
+                    Some(_) if decided.is_some() => decided,
+                    Some(replica) if replica.log().is_fenced() => {
+                        Some(KafkaErrorCode::KafkaStorageError.code())
+                    }
                     Some(_) => None,
                 };
                 if let Some(code) = outcome.filter(|code| *code != 0) {

@@ -1,4 +1,5 @@
-//! Sync requests between the partition logs and the driver, with node-unique ids.
+//! Sync requests between the partition replicas and the driver, with node-unique ids, and the
+//! routing of every other replica output (`acks=all` decisions, AlterPartition requests).
 //!
 //! Each log numbers its sync requests from zero, so after a topic is deleted and re-created
 //! under the same name, a late completion of the old log's sync could carry the id of a sync
@@ -9,26 +10,39 @@
 
 use super::io::{NodeOutput, TopicPartition};
 use super::Node;
-use crate::log::{LogOutput, SyncId, SyncRequest};
+use crate::log::{SyncId, SyncRequest};
+use crate::replication::ReplicaOutput;
 use crate::storage::{Storage, StorageError, StorageProvider};
 use crate::time::Now;
 
 impl<P: StorageProvider> Node<P> {
-    /// Moves the partition log's requested syncs to the node's outputs, under node ids.
-    pub(super) fn drain_log(&mut self, partition: &TopicPartition) {
-        let Some(log) = self.partitions.get_mut(partition) else {
+    /// Routes the replica's outputs: syncs to the node's outputs under node ids, `acks=all`
+    /// decisions to the waiting produces, AlterPartition requests to the controller.
+    pub(super) fn drain_replica(&mut self, partition: &TopicPartition) {
+        let Some(replica) = self.partitions.get_mut(partition) else {
             return;
         };
-        while let Some(LogOutput::Sync(mut request)) = log.poll_output() {
-            let node_id = SyncId(self.next_sync_id);
-            self.next_sync_id += 1;
-            self.sync_ids
-                .insert(node_id, (partition.clone(), request.id));
-            request.id = node_id;
-            self.outputs.push_back(NodeOutput::Sync {
-                partition: partition.clone(),
-                request,
-            });
+        let outputs: Vec<ReplicaOutput> = std::iter::from_fn(|| replica.poll_output()).collect();
+        for output in outputs {
+            match output {
+                ReplicaOutput::Sync(mut request) => {
+                    let node_id = SyncId(self.next_sync_id);
+                    self.next_sync_id += 1;
+                    self.sync_ids
+                        .insert(node_id, (partition.clone(), request.id));
+                    request.id = node_id;
+                    self.outputs.push_back(NodeOutput::Sync {
+                        partition: partition.clone(),
+                        request,
+                    });
+                }
+                ReplicaOutput::AckCompleted { id, result } => {
+                    self.completed_acks.push((partition.clone(), id, result));
+                }
+                ReplicaOutput::AlterPartition(request) => {
+                    self.send_alter_partition(partition, request);
+                }
+            }
         }
     }
 
@@ -42,8 +56,8 @@ impl<P: StorageProvider> Node<P> {
     ) {
         match self.sync_ids.remove(&id) {
             Some((owner, log_id)) if owner == *partition => {
-                if let Some(log) = self.partitions.get_mut(partition) {
-                    log.handle_synced(now, log_id, result);
+                if let Some(replica) = self.partitions.get_mut(partition) {
+                    replica.handle_synced(now, log_id, result);
                 }
             }
             Some(other) => {
@@ -54,7 +68,7 @@ impl<P: StorageProvider> Node<P> {
         }
         // The high watermark may have advanced: parked fetches of the partition re-evaluate.
         self.changed_partitions.insert(partition.clone());
-        self.drain_log(partition);
+        self.drain_replica(partition);
     }
 
     /// Performs a [`NodeOutput::Sync`] through the partition log's own storage and feeds the
@@ -67,10 +81,10 @@ impl<P: StorageProvider> Node<P> {
     ) -> Result<(), StorageError> {
         self.observe(now);
         let result = match self.partitions.get_mut(partition) {
-            Some(log) => request
+            Some(replica) => request
                 .files
                 .iter()
-                .try_for_each(|file| log.storage_mut().sync(file)),
+                .try_for_each(|file| replica.log_mut().storage_mut().sync(file)),
             None => Ok(()),
         };
         self.handle_synced(now, partition, request.id, result.clone());

@@ -198,6 +198,12 @@ impl<S: Storage> PartitionReplica<S> {
         &self.log
     }
 
+    /// The log, mutably, for drivers that need its storage (a final fsync of every file at
+    /// shutdown). Never append, truncate or sync through it: the replica would not know.
+    pub fn log_mut(&mut self) -> &mut PartitionLog<S> {
+        &mut self.log
+    }
+
     /// The bound below which consumers are served: the high watermark.
     pub fn consumer_read_bound(&self) -> Offset {
         if self.has_bug(PlantedBug::ServeBeyondHighWatermark) {

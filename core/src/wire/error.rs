@@ -71,6 +71,8 @@ pub enum KafkaErrorCode {
     FetchSessionIdNotFound = 70,
     /// The leader epoch in the request is older than the epoch on the broker or controller.
     FencedLeaderEpoch = 74,
+    /// The leader epoch in the request is newer than the epoch on the broker.
+    UnknownLeaderEpoch = 75,
     /// The broker epoch (incarnation) in the request is not the registered one.
     StaleBrokerEpoch = 77,
     /// The preferred leader is not in the ISR or not live.
@@ -99,7 +101,7 @@ pub enum KafkaErrorCode {
 
 impl KafkaErrorCode {
     /// Every code in this enum, in numeric order (for tables and tests).
-    pub const ALL: [KafkaErrorCode; 39] = [
+    pub const ALL: [KafkaErrorCode; 40] = [
         Self::UnknownServerError,
         Self::None,
         Self::OffsetOutOfRange,
@@ -127,6 +129,7 @@ impl KafkaErrorCode {
         Self::KafkaStorageError,
         Self::FetchSessionIdNotFound,
         Self::FencedLeaderEpoch,
+        Self::UnknownLeaderEpoch,
         Self::StaleBrokerEpoch,
         Self::PreferredLeaderNotAvailable,
         Self::ElectionNotNeeded,
@@ -181,6 +184,7 @@ impl KafkaErrorCode {
             Self::KafkaStorageError => "KAFKA_STORAGE_ERROR",
             Self::FetchSessionIdNotFound => "FETCH_SESSION_ID_NOT_FOUND",
             Self::FencedLeaderEpoch => "FENCED_LEADER_EPOCH",
+            Self::UnknownLeaderEpoch => "UNKNOWN_LEADER_EPOCH",
             Self::StaleBrokerEpoch => "STALE_BROKER_EPOCH",
             Self::PreferredLeaderNotAvailable => "PREFERRED_LEADER_NOT_AVAILABLE",
             Self::ElectionNotNeeded => "ELECTION_NOT_NEEDED",
@@ -211,6 +215,7 @@ impl KafkaErrorCode {
                 | Self::NotController
                 | Self::FetchSessionIdNotFound
                 | Self::FencedLeaderEpoch
+                | Self::UnknownLeaderEpoch
                 | Self::PreferredLeaderNotAvailable
                 | Self::ElectionNotNeeded
                 | Self::ThrottlingQuotaExceeded
