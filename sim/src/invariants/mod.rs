@@ -8,6 +8,8 @@
 //! - [`corrupt_batch`]: no client ever receives a record batch whose CRC does not match,
 //!   unless the run injected corruption (KIP-98's CRC-32C over the batch; Kafka clients
 //!   verify it, so a broker serving damage is a bug whatever the client does).
+//! - [`replication`]: an `acks=all` acknowledgment is held durably by at least
+//!   `min.insync.replicas` brokers when it is emitted (Kafka's acks=all contract).
 //! - [`metadata`]: the controllers never commit different metadata records at one position
 //!   (Raft's state machine safety).
 //!
@@ -16,3 +18,4 @@
 pub mod corrupt_batch;
 pub mod durability;
 pub mod metadata;
+pub mod replication;

@@ -8,7 +8,7 @@ use super::nemesis::{client_endpoint, node_endpoint};
 use super::cluster::endpoint_controller;
 use super::{Wire, World};
 use crate::disk::DiskOperation;
-use crate::invariants::durability;
+use crate::invariants::{durability, replication};
 use crate::net::{Delivery, Endpoint, Scheduled, StreamId};
 use crate::workload::ClientOutput;
 use odradek_core::log::SyncRequest;
@@ -197,6 +197,9 @@ impl World {
     ) -> Result<(), String> {
         let key = (node, connection, response.correlation_id);
         let awaited = self.awaited.remove(&key);
+        if let Some(awaited) = &awaited {
+            self.check_replicated_ack(awaited, &response.body)?;
+        }
         if let Some(core) = self.hosts[node].node.as_mut() {
             if let Some(awaited) = &awaited {
                 durability::check_produce_ack(core, awaited, &response.body)?;
@@ -222,6 +225,27 @@ impl World {
             .send(self.now, StreamId(connection.0), from, message);
         self.schedule(scheduled);
         Ok(())
+    }
+
+    /// In a cluster, an `acks=all` acknowledgment must be held by `min.insync.replicas`
+    /// brokers (see `crate::invariants::replication`); only the `acks-all` topic sets it.
+    fn check_replicated_ack(
+        &mut self,
+        awaited: &durability::AwaitedRecords,
+        body: &odradek_core::wire::ResponseBody,
+    ) -> Result<(), String> {
+        let Some(min_insync) = self.workload.config().min_insync_replicas else {
+            return Ok(());
+        };
+        let min_insync = usize::try_from(min_insync).unwrap_or(0);
+        let hosts = &mut self.hosts;
+        let mut holdings = |tp: &TopicPartition| {
+            hosts
+                .iter_mut()
+                .map(|host| replication::holding(host.node.as_mut(), tp))
+                .collect()
+        };
+        replication::check_replicated_ack(awaited, body, min_insync, &mut holdings)
     }
 
     fn queue_sync(&mut self, node: usize, partition: TopicPartition, request: SyncRequest) {
