@@ -162,6 +162,8 @@ impl World {
                 NodeOutput::Sync { partition, request } => {
                     self.queue_sync(node, partition, request)
                 }
+                // Cluster-mode outputs: the single-broker world runs standalone nodes.
+                NodeOutput::ToController(_) | NodeOutput::ToBroker { .. } => {}
             }
         }
     }
