@@ -319,6 +319,7 @@ impl<P: StorageProvider> Node<P> {
                 }
             }
         }
+        let was_caught_up = self.metadata_caught_up();
         if let Some(cluster) = self.cluster.as_mut() {
             cluster.caught_up = records.len() < METADATA_FETCH_RECORDS_MAX && error.is_none();
             if !records.is_empty() {
@@ -328,12 +329,11 @@ impl<P: StorageProvider> Node<P> {
                 cluster.metadata_error = error;
             }
         }
-        if applied > 0 || self.metadata_caught_up() {
-            if let Err(error) = self.reconcile_partitions(now) {
-                if let Some(cluster) = self.cluster.as_mut() {
-                    cluster.metadata_error = Some(error.to_string());
-                }
-            }
+        let just_caught_up = !was_caught_up && self.metadata_caught_up();
+        if applied > 0 || just_caught_up {
+            // A directory that cannot be listed or removed is retried at the next change;
+            // partitions whose logs cannot be opened are reported offline.
+            let _ = self.reconcile_partitions(now);
         }
     }
 

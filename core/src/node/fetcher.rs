@@ -13,8 +13,9 @@
 //!   correlation id and fed back to the replicas with the epoch and fetch offset they were
 //!   asked with (the replica ignores answers that no longer fit). A partition answered with
 //!   NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH waits for newer
-//!   metadata (fetched at once) or, at most, [`FOLLOWER_ERROR_BACKOFF_MS`]; any other error
-//!   waits the backoff.
+//!   metadata (fetched at once) or, at most, a backoff of `replica_fetch_wait_max_ms` (as
+//!   long as a long poll; Kafka's `replica.fetch.backoff.ms` is 1 s); any other error (the
+//!   leader not knowing the partition yet, say) waits the backoff.
 //! - A request unanswered after `replica_fetch_wait_max_ms + controller_request_timeout_ms`
 //!   is given up (its partitions ask again), so a lost message never stalls replication;
 //!   a late answer to it is ignored.
@@ -47,8 +48,6 @@ use std::collections::BTreeMap;
 pub const FOLLOWER_FETCH_VERSION: i16 = 12;
 /// The OffsetForLeaderEpoch version followers send (the newest; v3+ carries the replica id).
 pub const EPOCH_QUERY_VERSION: i16 = 4;
-/// How long a partition waits after an error before asking its leader again.
-pub const FOLLOWER_ERROR_BACKOFF_MS: u64 = 1000;
 
 /// Which of the two follower requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -231,8 +230,10 @@ impl<P: StorageProvider> Node<P> {
         };
         if let Err(code) = result {
             let (leader, leader_epoch) = (replica.leader(), replica.leader_epoch());
-            let until = now.mono.plus_millis(FOLLOWER_ERROR_BACKOFF_MS);
             if let Some(cluster) = self.cluster.as_mut() {
+                let until = now
+                    .mono
+                    .plus_millis(cluster.config.replica_fetch_wait_max_ms);
                 cluster
                     .fetcher
                     .backoff

@@ -70,7 +70,7 @@ mod serving;
 mod sync;
 
 pub use broker::METADATA_FETCH_RECORDS_MAX;
-pub use fetcher::{EPOCH_QUERY_VERSION, FOLLOWER_ERROR_BACKOFF_MS, FOLLOWER_FETCH_VERSION};
+pub use fetcher::{EPOCH_QUERY_VERSION, FOLLOWER_FETCH_VERSION};
 pub use io::{
     BrokerClusterConfig, ConnectionId, NodeConfig, NodeError, NodeInput, NodeOutput, NodeResponse,
     TopicPartition,
