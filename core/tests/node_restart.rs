@@ -195,6 +195,9 @@ fn a_node_on_real_files_recovers_topics_and_records_after_reopening() {
                     node.perform_sync(now, &partition, &request).unwrap()
                 }
                 NodeOutput::Close { .. } => panic!("closed"),
+                NodeOutput::ToController(_) | NodeOutput::ToBroker { .. } => {
+                    panic!("a standalone node sent a cluster-mode output")
+                }
             }
         }
         answer.expect("an answer")

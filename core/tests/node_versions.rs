@@ -107,5 +107,10 @@ fn error_codes(body: &ResponseBody) -> Vec<i16> {
         ResponseBody::DescribeConfigs(r) => r.results.iter().map(|t| t.error_code).collect(),
         ResponseBody::CreatePartitions(r) => r.results.iter().map(|t| t.error_code).collect(),
         ResponseBody::DescribeCluster(r) => vec![r.error_code],
+        ResponseBody::OffsetForLeaderEpoch(r) => r
+            .topics
+            .iter()
+            .flat_map(|t| t.partitions.iter().map(|p| p.error_code))
+            .collect(),
     }
 }

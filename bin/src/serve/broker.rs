@@ -219,6 +219,8 @@ impl Broker {
                     };
                     self.submit_sync(job);
                 }
+                // Cluster-mode outputs: `serve` runs a standalone node.
+                NodeOutput::ToController(_) | NodeOutput::ToBroker { .. } => {}
             }
         }
     }

@@ -256,6 +256,8 @@ pub fn node_config(config: &ServeConfig, seed: u64) -> NodeConfig {
             planted_bugs: PlantedBugs::NONE,
             ..LogConfig::default()
         },
+        // `serve` runs one standalone broker.
+        cluster: None,
     }
 }
 

@@ -1,14 +1,18 @@
 //! Topic administration: CreateTopics, DeleteTopics, CreatePartitions (through the
 //! controller, made durable before the answer, partition logs created or removed with the
 //! metadata), and DescribeConfigs for topics.
+//!
+//! Cluster mode: CreateTopics is forwarded to the controller quorum (KIP-590, module
+//! `broker`); DeleteTopics and CreatePartitions are not forwarded yet and answer
+//! NOT_CONTROLLER (41) per topic; DescribeConfigs answers from the metadata image.
 
 use super::cluster::{str_bytes, topic_name, uuid_of};
 use super::errors::controller_error_code;
 use super::partitions::is_reserved_topic;
-use super::Node;
+use super::{Node, RequestContext};
 use crate::controller::{
-    BrokerId, ConfigSource, ConfigType, ControllerError, CreateTopicRequest, DescribedConfig,
-    PartitionIndex, ReplicaAssignment, TopicId, TopicRef,
+    BrokerId, ConfigSource, ConfigType, ControllerError, CreateTopicRequest, CreatedTopic,
+    DescribedConfig, PartitionIndex, ReplicaAssignment, TopicId, TopicRef,
 };
 use crate::storage::StorageProvider;
 use crate::time::Now;
@@ -45,13 +49,40 @@ fn reserved(name: &str) -> ControllerError {
 }
 
 impl<P: StorageProvider> Node<P> {
+    /// Standalone: creates through the local controller, durably, and answers (returns the
+    /// body). Cluster mode: forwards to the controller (KIP-590) and answers later; a
+    /// `validate_only` request is not forwarded and answers NOT_CONTROLLER.
     pub(super) fn handle_create_topics(
         &mut self,
         now: Now,
+        ctx: RequestContext,
         request: &CreateTopicsRequest,
-        version: i16,
-    ) -> ResponseBody {
+    ) -> Option<ResponseBody> {
         let wanted: Vec<CreateTopicRequest> = request.topics.iter().map(create_request).collect();
+        if self.cluster.is_some() {
+            if let Some(name) = wanted.iter().find(|t| is_reserved_topic(&t.name)) {
+                let results = wanted
+                    .iter()
+                    .map(|t| {
+                        let error = reserved(&name.name);
+                        creatable_topic_result(&t.name, Err(&error), ctx.api_version)
+                    })
+                    .collect();
+                let response = CreateTopicsResponse::default().with_topics(results);
+                return Some(ResponseBody::CreateTopics(response));
+            }
+            if request.validate_only {
+                let error = ControllerError::NotController;
+                let results = wanted
+                    .iter()
+                    .map(|t| creatable_topic_result(&t.name, Err(&error), ctx.api_version))
+                    .collect();
+                let response = CreateTopicsResponse::default().with_topics(results);
+                return Some(ResponseBody::CreateTopics(response));
+            }
+            self.forward_create_topics(now, ctx, wanted);
+            return None;
+        }
         let results = self
             .controller
             .create_topics(&wanted, request.validate_only);
@@ -65,26 +96,15 @@ impl<P: StorageProvider> Node<P> {
                     .map_err(|_| storage_failure()),
                 Err(error) => Err(error),
             };
-            let mut entry = CreatableTopicResult::default().with_name(topic_name(&result.name));
-            match outcome {
-                Ok(created) => {
-                    entry = entry.with_topic_id(created.topic_id.map(uuid_of).unwrap_or_default());
-                    if version >= 5 {
-                        entry = entry
-                            .with_num_partitions(created.num_partitions)
-                            .with_replication_factor(created.replication_factor)
-                            .with_configs(Some(created.configs.iter().map(topic_config).collect()));
-                    }
-                }
-                Err(error) => {
-                    entry = entry
-                        .with_error_code(controller_error_code(&error))
-                        .with_error_message(Some(str_bytes(&error.to_string())));
-                }
-            }
-            topics.push(entry);
+            topics.push(creatable_topic_result(
+                &result.name,
+                outcome.as_ref(),
+                ctx.api_version,
+            ));
         }
-        ResponseBody::CreateTopics(CreateTopicsResponse::default().with_topics(topics))
+        Some(ResponseBody::CreateTopics(
+            CreateTopicsResponse::default().with_topics(topics),
+        ))
     }
 
     pub(super) fn handle_delete_topics(
@@ -110,8 +130,13 @@ impl<P: StorageProvider> Node<P> {
                 .collect()
         };
         let mut responses = Vec::new();
+        let cluster = self.cluster.is_some();
         for result in self.controller.delete_topics(&refs) {
             let outcome = result.result.and_then(|deleted| {
+                if cluster {
+                    // Cluster mode: not forwarded yet.
+                    return Err(ControllerError::NotController);
+                }
                 self.commit_metadata(now, deleted.records.clone())
                     .map(|()| deleted)
                     .map_err(|_| storage_failure())
@@ -162,9 +187,12 @@ impl<P: StorageProvider> Node<P> {
                     assignments.as_deref(),
                     request.validate_only,
                 )
-                .and_then(|records| {
-                    self.commit_metadata(now, records)
-                        .map_err(|_| storage_failure())
+                .and_then(|records| match self.cluster {
+                    // Cluster mode: not forwarded yet.
+                    Some(_) => Err(ControllerError::NotController),
+                    None => self
+                        .commit_metadata(now, records)
+                        .map_err(|_| storage_failure()),
                 });
             let mut entry = CreatePartitionsTopicResult::default().with_name(topic_name(&name));
             if let Err(error) = outcome {
@@ -219,6 +247,32 @@ impl<P: StorageProvider> Node<P> {
             .collect();
         ResponseBody::DescribeConfigs(DescribeConfigsResponse::default().with_results(results))
     }
+}
+
+/// One topic's CreateTopics answer.
+pub(super) fn creatable_topic_result(
+    name: &str,
+    outcome: Result<&CreatedTopic, &ControllerError>,
+    version: i16,
+) -> CreatableTopicResult {
+    let mut entry = CreatableTopicResult::default().with_name(topic_name(name));
+    match outcome {
+        Ok(created) => {
+            entry = entry.with_topic_id(created.topic_id.map(uuid_of).unwrap_or_default());
+            if version >= 5 {
+                entry = entry
+                    .with_num_partitions(created.num_partitions)
+                    .with_replication_factor(created.replication_factor)
+                    .with_configs(Some(created.configs.iter().map(topic_config).collect()));
+            }
+        }
+        Err(error) => {
+            entry = entry
+                .with_error_code(controller_error_code(error))
+                .with_error_message(Some(str_bytes(&error.to_string())));
+        }
+    }
+    entry
 }
 
 fn create_request(

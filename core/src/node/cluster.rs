@@ -1,12 +1,16 @@
-//! Metadata and DescribeCluster: what the cluster looks like to a client. Every partition is
-//! led by this node with replicas and ISR `[0]` (from the controller's image). Metadata
-//! auto-creates missing topics when both the request (v4+; always before) and the broker's
-//! `auto.create.topics.enable` allow it.
+//! Metadata and DescribeCluster: what the cluster looks like to a client, from the metadata
+//! image: brokers are the registered, unfenced ones (their first listener); each partition
+//! has its leader (-1 when none), leader epoch, replicas, ISR and offline replicas (fenced
+//! or unregistered brokers). Standalone, every partition is led by this node with replicas
+//! and ISR `[0]`. Metadata auto-creates missing topics when both the request (v4+; always
+//! before) and the broker's `auto.create.topics.enable` allow it, standalone only: in
+//! cluster mode a missing topic is UNKNOWN_TOPIC_OR_PARTITION (topics are created with
+//! CreateTopics, forwarded to the controller).
 
 use super::errors::controller_error_code;
 use super::partitions::is_reserved_topic;
 use super::Node;
-use crate::controller::{ControllerError, TopicId, TopicImage};
+use crate::controller::{ControllerError, MetadataImage, TopicId, TopicImage};
 use crate::storage::StorageProvider;
 use crate::time::Now;
 use crate::wire::{KafkaErrorCode, ResponseBody};
@@ -82,7 +86,7 @@ impl<P: StorageProvider> Node<P> {
             MetadataResponse::default()
                 .with_brokers(brokers)
                 .with_cluster_id(Some(str_bytes(&self.config.cluster_id)))
-                .with_controller_id(BrokerId(super::NODE_ID))
+                .with_controller_id(BrokerId(self.broker_id().0))
                 .with_topics(topics),
         )
     }
@@ -119,14 +123,14 @@ impl<P: StorageProvider> Node<P> {
             }
         }
         match self.controller.image().topic_by_name(name) {
-            Some(topic) => topic_metadata(topic),
+            Some(topic) => topic_metadata(self.controller.image(), topic),
             None => error(KafkaErrorCode::UnknownTopicOrPartition.code()),
         }
     }
 
     fn describe_topic_by_id(&self, topic_id: TopicId) -> MetadataResponseTopic {
         match self.controller.image().topic(topic_id) {
-            Some(topic) => topic_metadata(topic),
+            Some(topic) => topic_metadata(self.controller.image(), topic),
             None => MetadataResponseTopic::default()
                 .with_topic_id(uuid_of(topic_id))
                 .with_error_code(KafkaErrorCode::UnknownTopicId.code()),
@@ -135,7 +139,7 @@ impl<P: StorageProvider> Node<P> {
 
     /// Creates a missing topic with the broker defaults, if `auto.create.topics.enable`.
     pub(super) fn auto_create(&mut self, now: Now, name: &str) -> Result<(), ControllerError> {
-        if is_reserved_topic(name) {
+        if is_reserved_topic(name) || self.cluster.is_some() {
             return Err(ControllerError::UnknownTopic {
                 name: name.to_owned(),
             });
@@ -147,12 +151,13 @@ impl<P: StorageProvider> Node<P> {
             })
     }
 
-    /// (id, host, port, rack) of every registered broker's first listener.
+    /// (id, host, port, rack) of every registered, unfenced broker's first listener.
     fn registered_brokers(&self) -> Vec<(i32, String, i32, Option<String>)> {
-        self.controller
-            .image()
+        let image = self.controller.image();
+        image
             .brokers()
             .values()
+            .filter(|broker| image.is_unfenced(broker.broker_id))
             .filter_map(|broker| {
                 let listener = broker.listeners.first()?;
                 let rack = broker.rack.clone();
@@ -184,7 +189,7 @@ impl<P: StorageProvider> Node<P> {
             .collect();
         let mut response = DescribeClusterResponse::default()
             .with_cluster_id(str_bytes(&self.config.cluster_id))
-            .with_controller_id(BrokerId(super::NODE_ID))
+            .with_controller_id(BrokerId(self.broker_id().0))
             .with_brokers(brokers);
         if version >= 1 && request.endpoint_type != BROKER_ENDPOINT_TYPE {
             // Kafka: a known endpoint type of another kind (2, controllers) is a mismatch;
@@ -203,7 +208,7 @@ impl<P: StorageProvider> Node<P> {
     }
 }
 
-fn topic_metadata(topic: &TopicImage) -> MetadataResponseTopic {
+fn topic_metadata(image: &MetadataImage, topic: &TopicImage) -> MetadataResponseTopic {
     let partitions = topic
         .partitions
         .iter()
@@ -217,6 +222,14 @@ fn topic_metadata(topic: &TopicImage) -> MetadataResponseTopic {
                 .with_leader_epoch(partition.leader_epoch.0)
                 .with_replica_nodes(ids(&partition.replicas))
                 .with_isr_nodes(ids(&partition.isr))
+                .with_offline_replicas(
+                    partition
+                        .replicas
+                        .iter()
+                        .filter(|b| !image.is_unfenced(**b))
+                        .map(|b| BrokerId(b.0))
+                        .collect(),
+                )
         })
         .collect();
     MetadataResponseTopic::default()

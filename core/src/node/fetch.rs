@@ -21,7 +21,7 @@ use super::{Node, RequestContext, PENDING_FETCHES_MAX};
 use crate::record::Offset;
 use crate::storage::StorageProvider;
 use crate::time::{Mono, Now};
-use crate::wire::{KafkaErrorCode, ResponseBody};
+use crate::wire::{is_follower_fetch, KafkaErrorCode, ResponseBody};
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse};
@@ -32,6 +32,9 @@ pub(super) struct PendingFetch {
     pub(super) ctx: RequestContext,
     pub(super) deadline: Mono,
     request: FetchRequest,
+    /// A follower's fetch: its replica id and the high watermarks it would have been told
+    /// when it parked (a change answers it early).
+    follower: Option<(i32, Vec<(TopicPartition, i64)>)>,
 }
 
 /// The outcome of evaluating a fetch now.
@@ -57,6 +60,9 @@ impl<P: StorageProvider> Node<P> {
                 .with_session_id(0);
             return Some(ResponseBody::Fetch(response));
         }
+        if let Some(replica_id) = is_follower_fetch(&request) {
+            return self.handle_follower_fetch_request(now, ctx, request, replica_id);
+        }
         let evaluated = self.evaluate_fetch(&request);
         let satisfied = evaluated.has_error
             || evaluated.bytes >= usize::try_from(request.min_bytes.max(0)).unwrap_or(0)
@@ -70,6 +76,34 @@ impl<P: StorageProvider> Node<P> {
             ctx,
             deadline: now.mono.plus_millis(wait),
             request,
+            follower: None,
+        });
+        None
+    }
+
+    /// A follower's fetch: answered now when it carries records, an error or a diverging
+    /// epoch, else parked (module `serving`).
+    fn handle_follower_fetch_request(
+        &mut self,
+        now: Now,
+        ctx: RequestContext,
+        request: FetchRequest,
+        replica_id: i32,
+    ) -> Option<ResponseBody> {
+        let answer = self.evaluate_follower_fetch(now, replica_id, &request);
+        let satisfied = answer.urgent
+            || answer.bytes >= usize::try_from(request.min_bytes.max(0)).unwrap_or(0)
+            || request.max_wait_ms <= 0
+            || self.pending_fetches.len() >= PENDING_FETCHES_MAX;
+        if satisfied {
+            return Some(ResponseBody::Fetch(answer.response));
+        }
+        let wait = u64::try_from(request.max_wait_ms).unwrap_or(0);
+        self.pending_fetches.push(PendingFetch {
+            ctx,
+            deadline: now.mono.plus_millis(wait),
+            request,
+            follower: Some((replica_id, answer.high_watermarks)),
         });
         None
     }
@@ -88,6 +122,16 @@ impl<P: StorageProvider> Node<P> {
                 continue;
             }
             let min_bytes = usize::try_from(pending.request.min_bytes.max(0)).unwrap_or(0);
+            if let Some((replica_id, parked_at)) = &pending.follower {
+                let answer = self.evaluate_follower_fetch(now, *replica_id, &pending.request);
+                let moved = answer.high_watermarks != *parked_at;
+                if expired || answer.urgent || moved || answer.bytes >= min_bytes {
+                    self.respond(pending.ctx, ResponseBody::Fetch(answer.response));
+                } else {
+                    self.pending_fetches.push(pending);
+                }
+                continue;
+            }
             let evaluated = self.evaluate_fetch(&pending.request);
             if expired || evaluated.has_error || evaluated.bytes >= min_bytes {
                 self.respond(pending.ctx, ResponseBody::Fetch(evaluated.response));

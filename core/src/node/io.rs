@@ -1,7 +1,10 @@
 //! The node's inputs, outputs, configuration and errors: plain data, so the simulator and the
 //! tokio adapter route exactly the same values.
 
-use crate::controller::{ApplyError, ControllerConfig, ControllerError};
+use crate::controller::{
+    ApplyError, BrokerId, ControllerConfig, ControllerEnvelope, ControllerError, ControllerRequest,
+    ControllerResponse, IncarnationId,
+};
 use crate::log::{LogConfig, LogError, SyncId, SyncRequest};
 use crate::replication::ReplicationError;
 use crate::storage::StorageError;
@@ -80,6 +83,17 @@ pub enum NodeInput {
         /// The connection.
         connection: ConnectionId,
     },
+    /// Cluster mode: the controller's answer to a [`NodeOutput::ToController`] (matched by
+    /// correlation id; unknown or stale ids are ignored).
+    FromController(ControllerEnvelope<ControllerResponse>),
+    /// Cluster mode: a peer broker's answer to a [`NodeOutput::ToBroker`] request, routed
+    /// back by the driver (matched by correlation id; stale answers are ignored).
+    FromBroker {
+        /// The broker that answered.
+        broker: BrokerId,
+        /// Its response.
+        response: NodeResponse,
+    },
 }
 
 /// A response ready to be encoded and written.
@@ -124,6 +138,20 @@ pub enum NodeOutput {
         /// Why, for the log.
         reason: String,
     },
+    /// Cluster mode: deliver to the active controller; its answer comes back as
+    /// [`NodeInput::FromController`]. Unanswered requests are sent again after
+    /// `controller_request_timeout_ms` under a new correlation id.
+    ToController(ControllerEnvelope<ControllerRequest>),
+    /// Cluster mode: deliver to `broker` as a [`NodeInput::Request`] on the connection the
+    /// driver keeps for (this broker, `broker`), in order; route its response back as
+    /// [`NodeInput::FromBroker`]. These are a follower's Fetch (with its replica id) and
+    /// OffsetForLeaderEpoch requests to the partition leader.
+    ToBroker {
+        /// The leader asked.
+        broker: BrokerId,
+        /// The request.
+        request: DecodedRequest,
+    },
     /// Make these files of the partition's directory durable, then report
     /// [`NodeInput::Synced`] (or call `Node::perform_sync`). File names are relative to the
     /// partition's directory ([`TopicPartition::directory_name`] under the provider's root).
@@ -152,6 +180,46 @@ pub struct NodeConfig {
     /// The settings of the partition logs that topic configs do not cover
     /// (`index_interval_bytes`); topic configs override the rest.
     pub log: LogConfig,
+    /// `None`: a standalone broker with its own controller (broker 0 of a one-broker
+    /// cluster). `Some`: one broker of a cluster whose metadata comes from a controller quorum.
+    pub cluster: Option<BrokerClusterConfig>,
+}
+
+/// The settings of a broker in cluster mode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokerClusterConfig {
+    /// This broker's id.
+    pub broker_id: BrokerId,
+    /// This process run (Kafka's broker epoch); the driver gives a fresh one per start.
+    pub incarnation: IncarnationId,
+    /// The broker's rack, registered with the controller.
+    pub rack: Option<String>,
+    /// How often a registered broker heartbeats (Kafka: 2000; sim-friendly 200).
+    pub heartbeat_interval_ms: u64,
+    /// How often the broker fetches committed metadata records.
+    pub metadata_fetch_interval_ms: u64,
+    /// Unanswered controller requests are sent again after this long.
+    pub controller_request_timeout_ms: u64,
+    /// A follower fetch's `max_wait_ms` (Kafka's `replica.fetch.wait.max.ms`, 500).
+    pub replica_fetch_wait_max_ms: u64,
+    /// `replica.lag.time.max.ms` of every partition this broker leads.
+    pub replica_lag_time_max_ms: u64,
+}
+
+impl BrokerClusterConfig {
+    /// Defaults for `broker_id` in run `incarnation`.
+    pub fn new(broker_id: BrokerId, incarnation: IncarnationId) -> BrokerClusterConfig {
+        BrokerClusterConfig {
+            broker_id,
+            incarnation,
+            rack: None,
+            heartbeat_interval_ms: 200,
+            metadata_fetch_interval_ms: 100,
+            controller_request_timeout_ms: 1000,
+            replica_fetch_wait_max_ms: 100,
+            replica_lag_time_max_ms: 3000,
+        }
+    }
 }
 
 impl Default for NodeConfig {
@@ -162,6 +230,7 @@ impl Default for NodeConfig {
             cluster_id: "odradek".to_owned(),
             controller: ControllerConfig::default(),
             log: LogConfig::default(),
+            cluster: None,
         }
     }
 }

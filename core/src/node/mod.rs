@@ -55,19 +55,25 @@
 //! CreatePartitions, DescribeConfigs), `produce`, `fetch`, `list_offsets`.
 
 mod admin;
+mod broker;
 mod cluster;
 pub mod errors;
 mod fetch;
+mod fetcher;
 mod io;
 mod list_offsets;
 pub mod metadata_store;
 mod partitions;
 mod produce;
 mod roles;
+mod serving;
 mod sync;
 
+pub use broker::METADATA_FETCH_RECORDS_MAX;
+pub use fetcher::{EPOCH_QUERY_VERSION, FOLLOWER_FETCH_VERSION};
 pub use io::{
-    ConnectionId, NodeConfig, NodeError, NodeInput, NodeOutput, NodeResponse, TopicPartition,
+    BrokerClusterConfig, ConnectionId, NodeConfig, NodeError, NodeInput, NodeOutput, NodeResponse,
+    TopicPartition,
 };
 
 use crate::controller::{BrokerId, Controller, LocalMetadataLog};
@@ -115,7 +121,10 @@ pub struct Node<P: StorageProvider> {
     config: NodeConfig,
     controller: Controller,
     metadata_log: LocalMetadataLog,
-    metadata_store: MetadataStore<P::Storage>,
+    /// Standalone only: the durable metadata log.
+    metadata_store: Option<MetadataStore<P::Storage>>,
+    /// Cluster mode only: the controller channel and the replica fetcher.
+    cluster: Option<broker::ClusterState>,
     partitions: BTreeMap<TopicPartition, PartitionReplica<P::Storage>>,
     connections: BTreeMap<ConnectionId, VecDeque<Slot>>,
     next_slot: u64,
@@ -151,7 +160,9 @@ impl<P: StorageProvider> Node<P> {
 
     /// This node's broker id.
     pub fn broker_id(&self) -> BrokerId {
-        BrokerId(NODE_ID)
+        self.cluster
+            .as_ref()
+            .map_or(BrokerId(NODE_ID), |c| c.config.broker_id)
     }
 
     /// The log of a partition, if this node hosts it (for its storage and read-only
@@ -234,7 +245,12 @@ impl<P: StorageProvider> Node<P> {
                 self.handle_synced(now, &partition, id, result);
             }
             NodeInput::ConnectionClosed { connection } => self.forget_connection(connection),
+            NodeInput::FromController(envelope) => self.handle_from_controller(now, envelope),
+            NodeInput::FromBroker { broker, response } => {
+                self.handle_from_broker(now, broker, response);
+            }
         }
+        self.cluster_tick(now);
         self.retry_fetches(now);
         self.complete_produces();
         if cfg!(debug_assertions) {
@@ -258,8 +274,9 @@ impl<P: StorageProvider> Node<P> {
                 let _ = replica.handle_timeout(now);
             }
             self.changed_partitions.insert(tp.clone());
-            self.drain_replica(&tp);
+            self.drain_replica(now, &tp);
         }
+        self.cluster_tick(now);
         self.complete_produces();
         self.expire_produces(now);
         self.retry_fetches(now);
@@ -280,9 +297,24 @@ impl<P: StorageProvider> Node<P> {
             .values()
             .filter_map(PartitionReplica::poll_timeout);
         let fetches = self.pending_fetches.iter().map(|fetch| fetch.deadline);
+        let cluster = self.cluster.as_ref().map(|c| {
+            [c.poll_timeout(), c.fetcher.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min()
+        });
         logs.chain(fetches)
             .chain(self.next_produce_deadline())
+            .chain(cluster.flatten())
             .min()
+    }
+
+    /// Cluster mode: due controller work, then what followers want from their leaders.
+    fn cluster_tick(&mut self, now: Now) {
+        if self.cluster.is_some() {
+            self.controller_tick(now);
+            self.pump_followers(now);
+        }
     }
 
     fn handle_request(&mut self, now: Now, connection: ConnectionId, request: DecodedRequest) {
@@ -307,9 +339,7 @@ impl<P: StorageProvider> Node<P> {
             RequestBody::DescribeCluster(body) => {
                 Some(self.handle_describe_cluster(&body, ctx.api_version))
             }
-            RequestBody::CreateTopics(body) => {
-                Some(self.handle_create_topics(now, &body, ctx.api_version))
-            }
+            RequestBody::CreateTopics(body) => self.handle_create_topics(now, ctx, &body),
             RequestBody::DeleteTopics(body) => {
                 Some(self.handle_delete_topics(now, &body, ctx.api_version))
             }
@@ -322,6 +352,9 @@ impl<P: StorageProvider> Node<P> {
             }
             RequestBody::Produce(body) => self.handle_produce(now, ctx, body),
             RequestBody::Fetch(body) => self.handle_fetch(now, ctx, body),
+            RequestBody::OffsetForLeaderEpoch(body) => {
+                Some(self.handle_offset_for_leader_epoch(&body))
+            }
         };
         if let Some(body) = body {
             self.respond(ctx, body);

@@ -19,18 +19,29 @@ use crate::time::Now;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 impl<P: StorageProvider> Node<P> {
-    /// Opens a node on `provider`: replays the metadata log, registers the broker, removes
-    /// directories of topics that no longer exist, and opens (recovering) every partition log.
+    /// Opens a node on `provider`. Standalone: replays the metadata log, registers the
+    /// broker, removes directories of topics that no longer exist, and opens (recovering)
+    /// every partition replica. Cluster mode (`config.cluster`): starts with an empty image
+    /// and asks the controller quorum for metadata and registration (module `broker`); the
+    /// replicas open, recovering their logs, as the metadata names them.
     pub fn open(mut provider: P, config: NodeConfig, now: Now) -> Result<Node<P>, NodeError> {
         let mut controller = Controller::new(config.controller.clone())?;
         let mut metadata_log = LocalMetadataLog::new();
-        let storage = provider.open_directory(METADATA_DIRECTORY)?;
-        let (metadata_store, commands) = MetadataStore::open(storage, now)?;
-        for records in commands {
-            metadata_log
-                .append(records)
-                .map_err(|e| NodeError::Controller(e.into()))?;
-            controller.apply_committed(&mut metadata_log)?;
+        let cluster = config
+            .cluster
+            .clone()
+            .map(|cluster| super::broker::ClusterState::new(cluster, now));
+        let mut metadata_store = None;
+        if cluster.is_none() {
+            let storage = provider.open_directory(METADATA_DIRECTORY)?;
+            let (store, commands) = MetadataStore::open(storage, now)?;
+            for records in commands {
+                metadata_log
+                    .append(records)
+                    .map_err(|e| NodeError::Controller(e.into()))?;
+                controller.apply_committed(&mut metadata_log)?;
+            }
+            metadata_store = Some(store);
         }
         let mut node = Node {
             provider,
@@ -38,6 +49,7 @@ impl<P: StorageProvider> Node<P> {
             controller,
             metadata_log,
             metadata_store,
+            cluster,
             partitions: BTreeMap::new(),
             connections: BTreeMap::new(),
             next_slot: 0,
@@ -52,8 +64,12 @@ impl<P: StorageProvider> Node<P> {
             outputs: VecDeque::new(),
             last_now: now.mono,
         };
-        node.register(now)?;
-        node.reconcile_partitions(now)?;
+        if node.cluster.is_some() {
+            node.cluster_tick(now);
+        } else {
+            node.register(now)?;
+            node.reconcile_partitions(now)?;
+        }
         node.check_invariants();
         Ok(node)
     }
@@ -95,7 +111,10 @@ impl<P: StorageProvider> Node<P> {
         if records.is_empty() {
             return Ok(());
         }
-        self.metadata_store.append(now, &records)?;
+        let Some(store) = self.metadata_store.as_mut() else {
+            return Err(NodeError::Controller(ControllerError::NotController));
+        };
+        store.append(now, &records)?;
         self.controller
             .propose(&mut self.metadata_log, records)
             .map_err(NodeError::Controller)?;
@@ -135,12 +154,21 @@ impl<P: StorageProvider> Node<P> {
             .collect();
         for tp in gone {
             self.partitions.remove(&tp);
+            if let Some(cluster) = self.cluster.as_mut() {
+                cluster.fetcher.forget(&tp);
+            }
             self.fail_waits_on(&tp);
             self.forget_syncs_of(&tp);
             self.changed_partitions.insert(tp.clone());
             self.provider.remove_directory(&tp.directory_name())?;
         }
-        for directory in self.provider.list_directories()? {
+        // A partial image (cluster mode, not caught up) must not delete logs it has not
+        // heard of yet.
+        let strays = match self.metadata_caught_up() {
+            true => self.provider.list_directories()?,
+            false => Vec::new(),
+        };
+        for directory in strays {
             let owned = TopicPartition::from_directory_name(&directory)
                 .is_some_and(|tp| wanted.contains(&tp));
             if directory != METADATA_DIRECTORY && !owned {
@@ -157,7 +185,7 @@ impl<P: StorageProvider> Node<P> {
                         self.partitions.insert(tp.clone(), replica);
                         // Recovery asks to sync what it found: until then the recovered tail
                         // is not durable and, under a syncing policy, not readable.
-                        self.drain_replica(&tp);
+                        self.drain_replica(now, &tp);
                     }
                     Err(error) => {
                         self.offline_partitions.insert(tp, error.to_string());
@@ -239,9 +267,14 @@ impl<P: StorageProvider> Node<P> {
         })
     }
 
-    /// `replica.lag.time.max.ms`: Kafka's default for a standalone node.
+    /// `replica.lag.time.max.ms`: the cluster config's, Kafka's default standalone (where it
+    /// never matters: the ISR is the leader alone).
     fn replica_lag_time_max_ms(&self) -> u64 {
-        ReplicationConfig::default().replica_lag_time_max_ms
+        self.cluster
+            .as_ref()
+            .map_or(ReplicationConfig::default().replica_lag_time_max_ms, |c| {
+                c.config.replica_lag_time_max_ms
+            })
     }
 
     /// The log configuration of a topic: the node's base config overridden by the topic's

@@ -192,7 +192,7 @@ impl<P: StorageProvider> Node<P> {
                     if first.is_some() {
                         self.changed_partitions.insert(tp.clone());
                     }
-                    self.drain_replica(tp);
+                    self.drain_replica(now, tp);
                     let code = replication_error_code(&error);
                     return (error_partition(tp.partition, code), None);
                 }
@@ -207,7 +207,7 @@ impl<P: StorageProvider> Node<P> {
         if first.is_some() {
             self.changed_partitions.insert(tp.clone());
         }
-        self.drain_replica(tp);
+        self.drain_replica(now, tp);
         let response = PartitionProduceResponse::default()
             .with_index(tp.partition)
             .with_base_offset(first.map_or(-1, |o| o.0 as i64))

@@ -17,7 +17,7 @@
 use super::io::TopicPartition;
 use super::Node;
 use crate::controller::PartitionImage;
-use crate::replication::{AlterPartition, PartitionReplica, ReplicationError};
+use crate::replication::{PartitionReplica, ReplicationError};
 use crate::storage::{Storage, StorageProvider};
 use crate::time::Now;
 use crate::wire::KafkaErrorCode;
@@ -93,18 +93,16 @@ impl<P: StorageProvider> Node<P> {
                 self.role_changed(&tp);
             }
             self.changed_partitions.insert(tp.clone());
-            self.drain_replica(&tp);
+            self.drain_replica(now, &tp);
         }
     }
 
-    /// A leader replica asks the controller for a new ISR.
-    pub(super) fn send_alter_partition(&mut self, _tp: &TopicPartition, _request: AlterPartition) {
-        // Standalone: the single broker is the whole ISR of every partition, which never
-        // changes, so its replicas never ask.
-    }
-
     /// Called when a replica's leader or leader epoch changed.
-    fn role_changed(&mut self, _tp: &TopicPartition) {}
+    fn role_changed(&mut self, tp: &TopicPartition) {
+        if let Some(cluster) = self.cluster.as_mut() {
+            cluster.fetcher.forget(tp);
+        }
+    }
 }
 
 /// Applies the image's role to one replica.

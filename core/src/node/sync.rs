@@ -18,7 +18,7 @@ use crate::time::Now;
 impl<P: StorageProvider> Node<P> {
     /// Routes the replica's outputs: syncs to the node's outputs under node ids, `acks=all`
     /// decisions to the waiting produces, AlterPartition requests to the controller.
-    pub(super) fn drain_replica(&mut self, partition: &TopicPartition) {
+    pub(super) fn drain_replica(&mut self, now: Now, partition: &TopicPartition) {
         let Some(replica) = self.partitions.get_mut(partition) else {
             return;
         };
@@ -40,7 +40,7 @@ impl<P: StorageProvider> Node<P> {
                     self.completed_acks.push((partition.clone(), id, result));
                 }
                 ReplicaOutput::AlterPartition(request) => {
-                    self.send_alter_partition(partition, request);
+                    self.send_alter_partition(now, partition, request);
                 }
             }
         }
@@ -68,7 +68,7 @@ impl<P: StorageProvider> Node<P> {
         }
         // The high watermark may have advanced: parked fetches of the partition re-evaluate.
         self.changed_partitions.insert(partition.clone());
-        self.drain_replica(partition);
+        self.drain_replica(now, partition);
     }
 
     /// Performs a [`NodeOutput::Sync`] through the partition log's own storage and feeds the
@@ -88,6 +88,7 @@ impl<P: StorageProvider> Node<P> {
             None => Ok(()),
         };
         self.handle_synced(now, partition, request.id, result.clone());
+        self.cluster_tick(now);
         self.retry_fetches(now);
         self.complete_produces();
         if cfg!(debug_assertions) {

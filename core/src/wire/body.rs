@@ -4,7 +4,10 @@
 //! broker-to-controller path.
 //!
 //! Contract: [`RequestBody`] and [`ResponseBody`] have exactly the variants of the supported
-//! api table (a test checks both directions), so the node can `match` exhaustively instead of
+//! api table (a test checks both directions) plus `OffsetForLeaderEpoch`, which the broker
+//! node exchanges with its peers as a typed value (a follower's epoch query, carried by the
+//! driver; see `crate::node`) and which [`decode_request`](super::decode_request) never
+//! yields, as it is not in the client table, so the node can `match` exhaustively instead of
 //! carrying a catch-all arm for `kafka-protocol`'s 80-odd apis; [`InterBrokerRequestBody`] and
 //! [`InterBrokerResponseBody`] likewise have exactly the variants of the inter-broker table,
 //! and are kept apart so that adding them forces no change on the client-facing node. Each
@@ -106,6 +109,7 @@ body_enum! {
         DescribeConfigs(DescribeConfigsRequest),
         CreatePartitions(CreatePartitionsRequest),
         DescribeCluster(DescribeClusterRequest),
+        OffsetForLeaderEpoch(OffsetForLeaderEpochRequest),
     }
 }
 
@@ -122,6 +126,7 @@ body_enum! {
         DescribeConfigs(DescribeConfigsResponse),
         CreatePartitions(CreatePartitionsResponse),
         DescribeCluster(DescribeClusterResponse),
+        OffsetForLeaderEpoch(OffsetForLeaderEpochResponse),
     }
 }
 

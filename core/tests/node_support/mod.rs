@@ -168,6 +168,9 @@ impl Harness {
                 }
                 NodeOutput::Sync { partition, request } => drained.syncs.push((partition, request)),
                 NodeOutput::Close { connection, .. } => drained.closed.push(connection),
+                NodeOutput::ToController(_) | NodeOutput::ToBroker { .. } => {
+                    panic!("a standalone node sent a cluster-mode output")
+                }
             }
         }
         drained

@@ -193,6 +193,8 @@ impl Driver {
                         }
                     }
                     NodeOutput::Sync { partition, request } => syncs.push((partition, request)),
+                    // Cluster-mode outputs: this driver runs a standalone node.
+                    NodeOutput::ToController(_) | NodeOutput::ToBroker { .. } => {}
                     NodeOutput::Close { connection, .. } => {
                         if let Some(client) = self.client_of(connection) {
                             self.connections.remove(&client);

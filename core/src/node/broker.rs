@@ -1,0 +1,423 @@
+//! Cluster mode: the broker's side of the controller quorum (KRaft's broker lifecycle).
+//!
+//! # Contract
+//! - **No local controller.** The node's [`crate::controller::Controller`] only holds the
+//!   [`crate::controller::MetadataImage`] (and answers DescribeConfigs from it); it never
+//!   proposes. Records come from the quorum: on start, every `metadata_fetch_interval_ms`,
+//!   and right after an answer that carried records, the broker sends
+//!   `FetchMetadata { after: last applied, .. }` and applies the answer's records strictly
+//!   after its last applied offset (a duplicated or stale answer changes nothing). After
+//!   every applied batch the partitions and their replicas' roles follow the image
+//!   (`partitions`, `roles`). Partition directories no live partition owns are removed only
+//!   once the broker has caught up (an answer with fewer than [`METADATA_FETCH_RECORDS_MAX`]
+//!   records): a partial image must never delete a restarted broker's logs.
+//! - **Registration and heartbeats.** The broker registers (`Register`) until `Registered`,
+//!   then heartbeats every `heartbeat_interval_ms`; a heartbeat refused as stale or unknown
+//!   makes it register again.
+//! - **Retries.** Every request waits for its answer by correlation id. `NotController`
+//!   sends it again after `metadata_fetch_interval_ms` (the driver finds the active
+//!   controller); no answer within `controller_request_timeout_ms` sends it again under a new
+//!   correlation id (answers to old ids are ignored). A metadata record that does not apply
+//!   stops the broker from applying more (the error is kept in [`Node::metadata_error`]):
+//!   guessing would serve wrong leaders.
+//! - **Forwarding.** A leader replica's AlterPartition goes out with this broker's
+//!   incarnation; the answer updates the replica's ISR (or clears its in-flight request).
+//!   CreateTopics from a client is forwarded (KIP-590) and answered from the controller's
+//!   results.
+
+use super::admin::creatable_topic_result;
+use super::io::{BrokerClusterConfig, NodeOutput, TopicPartition};
+use super::{Node, RequestContext};
+use crate::controller::{
+    AlterPartitionRequest, AlterPartitionResult, BrokerRegistration, CommittedRecord,
+    ControllerEnvelope, ControllerError, ControllerRequest, ControllerResponse, CreateTopicRequest,
+    CreateTopicResult, Listener, PartitionIndex,
+};
+use crate::replication::AlterPartition;
+use crate::storage::StorageProvider;
+use crate::time::{Mono, Now};
+use crate::wire::ResponseBody;
+use kafka_protocol::messages::CreateTopicsResponse;
+use std::collections::BTreeMap;
+
+/// At most this many metadata records per FetchMetadata answer.
+pub const METADATA_FETCH_RECORDS_MAX: usize = 1000;
+
+/// Why a controller request was sent.
+#[derive(Clone, Debug)]
+enum Purpose {
+    Register,
+    Heartbeat,
+    FetchMetadata,
+    AlterPartition(TopicPartition),
+    CreateTopics { ctx: RequestContext },
+}
+
+/// A controller request awaiting its answer.
+#[derive(Clone, Debug)]
+struct Call {
+    purpose: Purpose,
+    request: ControllerRequest,
+    /// When to send it again if still unanswered.
+    resend_at: Mono,
+}
+
+/// The broker's cluster-mode state.
+pub(super) struct ClusterState {
+    pub(super) config: BrokerClusterConfig,
+    next_correlation: u64,
+    calls: BTreeMap<u64, Call>,
+    registered: bool,
+    fenced: bool,
+    heartbeat_due: Mono,
+    metadata_due: Mono,
+    caught_up: bool,
+    metadata_error: Option<String>,
+    pub(super) fetcher: super::fetcher::FetcherState,
+}
+
+impl ClusterState {
+    pub(super) fn new(config: BrokerClusterConfig, now: Now) -> ClusterState {
+        ClusterState {
+            config,
+            next_correlation: 0,
+            calls: BTreeMap::new(),
+            registered: false,
+            fenced: true,
+            heartbeat_due: now.mono,
+            metadata_due: now.mono,
+            caught_up: false,
+            metadata_error: None,
+            fetcher: super::fetcher::FetcherState::default(),
+        }
+    }
+
+    fn has_call(&self, wanted: fn(&Purpose) -> bool) -> bool {
+        self.calls.values().any(|call| wanted(&call.purpose))
+    }
+
+    /// When the controller side next has work.
+    pub(super) fn poll_timeout(&self) -> Option<Mono> {
+        let resends = self.calls.values().map(|call| call.resend_at);
+        let heartbeat = (self.registered && !self.has_call(|p| matches!(p, Purpose::Heartbeat)))
+            .then_some(self.heartbeat_due);
+        let fetch =
+            (!self.has_call(|p| matches!(p, Purpose::FetchMetadata))).then_some(self.metadata_due);
+        resends.chain(heartbeat).chain(fetch).min()
+    }
+}
+
+impl<P: StorageProvider> Node<P> {
+    /// Whether the broker registered and the controller unfenced it (cluster mode); always
+    /// true standalone.
+    pub fn is_unfenced(&self) -> bool {
+        self.cluster
+            .as_ref()
+            .is_none_or(|c| c.registered && !c.fenced)
+    }
+
+    /// A metadata record that could not be applied (cluster mode): the broker stopped
+    /// following the metadata log there.
+    pub fn metadata_error(&self) -> Option<&str> {
+        self.cluster.as_ref()?.metadata_error.as_deref()
+    }
+
+    /// Whether the image holds everything the controller had committed when last asked
+    /// (always true standalone).
+    pub(super) fn metadata_caught_up(&self) -> bool {
+        self.cluster.as_ref().is_none_or(|c| c.caught_up)
+    }
+
+    fn send_to_controller(&mut self, now: Now, purpose: Purpose, request: ControllerRequest) {
+        let Some(cluster) = self.cluster.as_mut() else {
+            return;
+        };
+        let correlation_id = cluster.next_correlation;
+        cluster.next_correlation += 1;
+        let resend_at = now
+            .mono
+            .plus_millis(cluster.config.controller_request_timeout_ms);
+        cluster.calls.insert(
+            correlation_id,
+            Call {
+                purpose,
+                request: request.clone(),
+                resend_at,
+            },
+        );
+        self.outputs
+            .push_back(NodeOutput::ToController(ControllerEnvelope {
+                correlation_id,
+                body: request,
+            }));
+    }
+
+    /// Due controller work: resends, registration, heartbeat, metadata fetch.
+    pub(super) fn controller_tick(&mut self, now: Now) {
+        let Some(cluster) = self.cluster.as_mut() else {
+            return;
+        };
+        let due: Vec<u64> = cluster
+            .calls
+            .iter()
+            .filter(|(_, call)| call.resend_at <= now.mono)
+            .map(|(id, _)| *id)
+            .collect();
+        let resend: Vec<Call> = due
+            .iter()
+            .filter_map(|id| cluster.calls.remove(id))
+            .collect();
+        for call in resend {
+            self.send_to_controller(now, call.purpose, call.request);
+        }
+        let Some(cluster) = self.cluster.as_mut() else {
+            return;
+        };
+        if !cluster.registered && !cluster.has_call(|p| matches!(p, Purpose::Register)) {
+            let request = ControllerRequest::Register(self.registration());
+            self.send_to_controller(now, Purpose::Register, request);
+        }
+        self.maybe_heartbeat(now);
+        self.maybe_fetch_metadata(now);
+    }
+
+    fn registration(&self) -> BrokerRegistration {
+        let cluster = self.cluster.as_ref().expect("cluster mode");
+        BrokerRegistration {
+            broker_id: cluster.config.broker_id,
+            incarnation: cluster.config.incarnation,
+            listeners: vec![Listener {
+                name: "PLAINTEXT".to_owned(),
+                host: self.config.advertised_host.clone(),
+                port: self.config.advertised_port,
+            }],
+            rack: cluster.config.rack.clone(),
+        }
+    }
+
+    fn maybe_heartbeat(&mut self, now: Now) {
+        let Some(cluster) = self.cluster.as_mut() else {
+            return;
+        };
+        let due = cluster.registered
+            && now.mono >= cluster.heartbeat_due
+            && !cluster.has_call(|p| matches!(p, Purpose::Heartbeat));
+        if !due {
+            return;
+        }
+        cluster.heartbeat_due = now.mono.plus_millis(cluster.config.heartbeat_interval_ms);
+        let request = ControllerRequest::Heartbeat {
+            broker_id: cluster.config.broker_id,
+            incarnation: cluster.config.incarnation,
+            applied_offset: self.controller.image().last_applied_offset(),
+        };
+        self.send_to_controller(now, Purpose::Heartbeat, request);
+    }
+
+    fn maybe_fetch_metadata(&mut self, now: Now) {
+        let Some(cluster) = self.cluster.as_mut() else {
+            return;
+        };
+        let due = now.mono >= cluster.metadata_due
+            && cluster.metadata_error.is_none()
+            && !cluster.has_call(|p| matches!(p, Purpose::FetchMetadata));
+        if !due {
+            return;
+        }
+        cluster.metadata_due = now
+            .mono
+            .plus_millis(cluster.config.metadata_fetch_interval_ms);
+        let request = ControllerRequest::FetchMetadata {
+            after: self.controller.image().last_applied_offset(),
+            max_records: METADATA_FETCH_RECORDS_MAX,
+        };
+        self.send_to_controller(now, Purpose::FetchMetadata, request);
+    }
+
+    /// Asks for metadata as soon as possible (after an answer that changed it).
+    pub(super) fn fetch_metadata_soon(&mut self, now: Now) {
+        if let Some(cluster) = self.cluster.as_mut() {
+            cluster.metadata_due = now.mono;
+        }
+    }
+
+    /// The controller's answer to one of this broker's requests.
+    pub(super) fn handle_from_controller(
+        &mut self,
+        now: Now,
+        envelope: ControllerEnvelope<ControllerResponse>,
+    ) {
+        let Some(cluster) = self.cluster.as_mut() else {
+            return;
+        };
+        let Some(mut call) = cluster.calls.remove(&envelope.correlation_id) else {
+            return; // an answer to a request sent again, or never sent: stale
+        };
+        if envelope.body == ControllerResponse::NotController {
+            call.resend_at = now
+                .mono
+                .plus_millis(cluster.config.metadata_fetch_interval_ms);
+            cluster.calls.insert(envelope.correlation_id, call);
+            return;
+        }
+        match (call.purpose, envelope.body) {
+            (Purpose::Register, ControllerResponse::Registered) => {
+                cluster.registered = true;
+                cluster.heartbeat_due = now.mono;
+            }
+            (Purpose::Heartbeat, ControllerResponse::Heartbeat { fenced }) => {
+                cluster.fenced = fenced;
+            }
+            (Purpose::Heartbeat, ControllerResponse::Refused(_)) => {
+                // Stale or unknown incarnation: the controller lost our registration.
+                cluster.registered = false;
+                cluster.fenced = true;
+            }
+            (Purpose::FetchMetadata, ControllerResponse::Metadata { records }) => {
+                self.apply_metadata(now, records);
+            }
+            (Purpose::AlterPartition(tp), ControllerResponse::AlterPartition(result)) => {
+                self.handle_alter_partition_answer(now, &tp, result);
+            }
+            (Purpose::CreateTopics { ctx }, ControllerResponse::CreateTopics(results)) => {
+                self.answer_create_topics(ctx, &results);
+                self.fetch_metadata_soon(now);
+            }
+            (Purpose::CreateTopics { ctx }, ControllerResponse::Refused(error)) => {
+                let ControllerRequest::CreateTopics(wanted) = call.request else {
+                    return;
+                };
+                let results = refused_all(&wanted, &error);
+                self.answer_create_topics(ctx, &results);
+            }
+            (Purpose::AlterPartition(tp), ControllerResponse::Refused(error)) => {
+                self.handle_alter_partition_answer(now, &tp, Err(error));
+            }
+            // A refused registration, or an answer of the wrong kind: try again later.
+            (purpose, _) => {
+                call.purpose = purpose;
+                cluster.calls.insert(envelope.correlation_id, call);
+            }
+        }
+    }
+
+    /// Applies committed records after the last applied offset, then brings the partitions
+    /// in line with the image.
+    fn apply_metadata(&mut self, now: Now, records: Vec<CommittedRecord>) {
+        let last = self.controller.image().last_applied_offset();
+        let mut applied = 0usize;
+        let mut error = None;
+        for committed in &records {
+            if last.is_some_and(|last| committed.offset <= last) {
+                continue;
+            }
+            match self.controller.apply(committed.offset, &committed.record) {
+                Ok(()) => applied += 1,
+                Err(e) => {
+                    error = Some(format!("record at {:?}: {e}", committed.offset));
+                    break;
+                }
+            }
+        }
+        let was_caught_up = self.metadata_caught_up();
+        if let Some(cluster) = self.cluster.as_mut() {
+            cluster.caught_up = records.len() < METADATA_FETCH_RECORDS_MAX && error.is_none();
+            if !records.is_empty() {
+                cluster.metadata_due = now.mono;
+            }
+            if error.is_some() {
+                cluster.metadata_error = error;
+            }
+        }
+        let just_caught_up = !was_caught_up && self.metadata_caught_up();
+        if applied > 0 || just_caught_up {
+            // A directory that cannot be listed or removed is retried at the next change;
+            // partitions whose logs cannot be opened are reported offline.
+            let _ = self.reconcile_partitions(now);
+        }
+    }
+
+    /// A leader replica asks the controller for a new ISR.
+    pub(super) fn send_alter_partition(
+        &mut self,
+        now: Now,
+        tp: &TopicPartition,
+        request: AlterPartition,
+    ) {
+        let Some(cluster) = self.cluster.as_ref() else {
+            // Standalone: the single broker is the whole ISR of every partition, which never
+            // changes, so its replicas never ask.
+            return;
+        };
+        let Some(topic) = self.controller.image().topic_by_name(&tp.topic) else {
+            return;
+        };
+        let request = AlterPartitionRequest {
+            broker_id: cluster.config.broker_id,
+            incarnation: cluster.config.incarnation,
+            topic_id: topic.topic_id,
+            partition: PartitionIndex(tp.partition),
+            leader_epoch: request.leader_epoch,
+            partition_epoch: request.partition_epoch,
+            new_isr: request.new_isr,
+        };
+        self.send_to_controller(
+            now,
+            Purpose::AlterPartition(tp.clone()),
+            ControllerRequest::AlterPartition(request),
+        );
+    }
+
+    fn handle_alter_partition_answer(
+        &mut self,
+        now: Now,
+        tp: &TopicPartition,
+        result: Result<AlterPartitionResult, ControllerError>,
+    ) {
+        let Some(replica) = self.partitions.get_mut(tp) else {
+            return;
+        };
+        match result {
+            Ok(state) if replica.leader_epoch() == Some(state.leader_epoch) => {
+                // Not the leader any more, or an ISR the metadata already brought: no-op.
+                let _ = replica.handle_isr_update(now, state.partition_epoch, state.isr);
+            }
+            Ok(_) => {}
+            Err(_) => replica.handle_alter_partition_rejected(now),
+        }
+        self.changed_partitions.insert(tp.clone());
+        self.drain_replica(now, tp);
+        self.fetch_metadata_soon(now);
+    }
+
+    /// Forwards a client's CreateTopics to the controller (KIP-590); the answer comes with
+    /// [`Node::handle_from_controller`].
+    pub(super) fn forward_create_topics(
+        &mut self,
+        now: Now,
+        ctx: RequestContext,
+        wanted: Vec<CreateTopicRequest>,
+    ) {
+        let request = ControllerRequest::CreateTopics(wanted);
+        self.send_to_controller(now, Purpose::CreateTopics { ctx }, request);
+    }
+
+    fn answer_create_topics(&mut self, ctx: RequestContext, results: &[CreateTopicResult]) {
+        let topics = results
+            .iter()
+            .map(|r| creatable_topic_result(&r.name, r.result.as_ref(), ctx.api_version))
+            .collect();
+        let response = CreateTopicsResponse::default().with_topics(topics);
+        self.respond(ctx, ResponseBody::CreateTopics(response));
+    }
+}
+
+fn refused_all(wanted: &[CreateTopicRequest], error: &ControllerError) -> Vec<CreateTopicResult> {
+    wanted
+        .iter()
+        .map(|topic| CreateTopicResult {
+            name: topic.name.clone(),
+            result: Err(error.clone()),
+        })
+        .collect()
+}

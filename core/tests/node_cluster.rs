@@ -1,0 +1,409 @@
+//! Cluster mode: three brokers replicate a topic, with a controller standing in for the
+//! quorum (see `node_cluster_support`). Exact offsets, epochs and ISRs throughout.
+
+mod node_cluster_support;
+mod node_support;
+
+use node_cluster_support::*;
+use node_support::{batch, fetch_request, metadata_request, name, produce_request, text};
+use odradek_core::controller::BrokerId;
+use odradek_core::node::TopicPartition;
+use odradek_core::wire::kafka_protocol::messages::create_topics_request::{
+    CreatableTopic, CreatableTopicConfig,
+};
+use odradek_core::wire::kafka_protocol::messages::CreateTopicsRequest;
+use odradek_core::wire::{KafkaErrorCode, ResponseBody};
+
+const TOPIC: &str = "replicated";
+
+/// Creates `TOPIC` (one partition, RF 3) through broker `via` with these configs, and runs
+/// until every broker hosts a replica in the leader's epoch.
+fn create_topic(cluster: &mut Cluster, via: usize, configs: &[(&str, &str)]) {
+    let configs = configs
+        .iter()
+        .map(|(k, v)| {
+            CreatableTopicConfig::default()
+                .with_name(text(k))
+                .with_value(Some(text(v)))
+        })
+        .collect();
+    let request = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
+        .with_name(name(TOPIC))
+        .with_num_partitions(1)
+        .with_replication_factor(3)
+        .with_configs(configs)]);
+    let response = cluster.call(via, 7, request, 100);
+    let ResponseBody::CreateTopics(created) = response.body else {
+        panic!("{response:?}")
+    };
+    assert_eq!(created.topics[0].error_code, 0, "{created:?}");
+    let tp = tp();
+    cluster.run_until(1_000, |c| {
+        let leader = c.partition(TOPIC, 0).leader;
+        (0..3).all(|i| c.replica_state(i, &tp).is_some_and(|s| s.0 == leader))
+    });
+}
+
+fn tp() -> TopicPartition {
+    TopicPartition::new(TOPIC, 0)
+}
+
+fn leader_index(cluster: &Cluster) -> usize {
+    index_of(cluster.partition(TOPIC, 0).leader.expect("a leader"))
+}
+
+fn produce_error_and_offset(response: &odradek_core::node::NodeResponse) -> (i16, i64) {
+    let ResponseBody::Produce(produce) = &response.body else {
+        panic!("not a produce answer: {response:?}")
+    };
+    let partition = &produce.responses[0].partition_responses[0];
+    (partition.error_code, partition.base_offset)
+}
+
+#[test]
+fn a_forwarded_create_topics_puts_a_replica_on_every_broker() {
+    let mut cluster = Cluster::start(3_000);
+    create_topic(&mut cluster, 2, &[]);
+    let partition = cluster.partition(TOPIC, 0);
+    assert_eq!(partition.replicas.len(), 3);
+    assert_eq!(partition.isr.len(), 3);
+    let leader = partition.leader.unwrap();
+    for index in 0..3 {
+        let (known_leader, epoch, high_watermark, log_end) =
+            cluster.replica_state(index, &tp()).unwrap();
+        assert_eq!(known_leader, Some(leader));
+        assert_eq!(epoch, Some(partition.leader_epoch.0));
+        assert_eq!((high_watermark, log_end), (0, 0));
+    }
+    cluster.check_invariants();
+}
+
+#[test]
+fn acks_all_is_answered_only_after_the_followers_fetched_and_the_high_watermark_passed_it() {
+    let mut cluster = Cluster::start(3_000);
+    create_topic(&mut cluster, 0, &[]);
+    let leader = leader_index(&cluster);
+    let records = batch(1_000, &["a", "b", "c"]);
+    let correlation = cluster.send(leader, 1, 9, produce_request(TOPIC, 0, -1, records));
+    assert!(
+        cluster.take_response(correlation).is_none(),
+        "not before the followers fetched"
+    );
+    let (leader_hw, leader_end) = {
+        let s = cluster.replica_state(leader, &tp()).unwrap();
+        (s.2, s.3)
+    };
+    assert_eq!((leader_hw, leader_end), (0, 3));
+    let waited = cluster.run_until(500, |c| {
+        c.responses
+            .iter()
+            .any(|(_, _, r)| r.correlation_id == correlation)
+    });
+    assert!(waited >= 2, "at least a follower round trip: {waited} ms");
+    let response = cluster.take_response(correlation).unwrap();
+    assert_eq!(produce_error_and_offset(&response), (0, 0));
+    assert_eq!(cluster.replica_state(leader, &tp()).unwrap().2, 3);
+    cluster.run_until(500, |c| {
+        (0..3).all(|i| c.replica_state(i, &tp()).unwrap().2 == 3)
+    });
+    for index in 0..3 {
+        assert_eq!(cluster.replica_state(index, &tp()).unwrap().3, 3);
+    }
+    cluster.check_invariants();
+}
+
+#[test]
+fn produce_to_a_follower_gets_not_leader_or_follower() {
+    let mut cluster = Cluster::start(3_000);
+    create_topic(&mut cluster, 0, &[]);
+    let follower = (leader_index(&cluster) + 1) % 3;
+    let response = cluster.call(
+        follower,
+        9,
+        produce_request(TOPIC, 0, 1, batch(0, &["x"])),
+        10,
+    );
+    assert_eq!(
+        produce_error_and_offset(&response),
+        (KafkaErrorCode::NotLeaderOrFollower.code(), -1)
+    );
+    let fetched = cluster.call(follower, 12, fetch_request(TOPIC, 0, 0, 0, 1), 10);
+    let ResponseBody::Fetch(fetch) = fetched.body else {
+        panic!()
+    };
+    assert_eq!(
+        fetch.responses[0].partitions[0].error_code,
+        KafkaErrorCode::NotLeaderOrFollower.code()
+    );
+}
+
+#[test]
+fn a_consumer_fetch_sees_records_only_below_the_high_watermark() {
+    let mut cluster = Cluster::start(3_000);
+    create_topic(&mut cluster, 0, &[]);
+    let leader = leader_index(&cluster);
+    let followers: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
+    // The followers cannot fetch: the leader has the batch, the ISR does not.
+    for &f in &followers {
+        cluster.cut_both(leader, f);
+    }
+    let answer = cluster.call(
+        leader,
+        9,
+        produce_request(TOPIC, 0, 1, batch(0, &["x", "y"])),
+        10,
+    );
+    assert_eq!(produce_error_and_offset(&answer), (0, 0));
+    let fetched = cluster.call(leader, 12, fetch_request(TOPIC, 0, 0, 0, 1), 10);
+    let ResponseBody::Fetch(fetch) = &fetched.body else {
+        panic!()
+    };
+    let partition = &fetch.responses[0].partitions[0];
+    assert_eq!((partition.error_code, partition.high_watermark), (0, 0));
+    assert!(partition.records.as_ref().unwrap().is_empty());
+    cluster.heal();
+    cluster.run_until(1_000, |c| c.replica_state(leader, &tp()).unwrap().2 == 2);
+    let fetched = cluster.call(leader, 12, fetch_request(TOPIC, 0, 0, 0, 1), 10);
+    let ResponseBody::Fetch(fetch) = &fetched.body else {
+        panic!()
+    };
+    let partition = &fetch.responses[0].partitions[0];
+    assert_eq!(partition.high_watermark, 2);
+    assert!(!partition.records.as_ref().unwrap().is_empty());
+}
+
+#[test]
+fn metadata_lists_the_unfenced_brokers_and_the_partition_state() {
+    let mut cluster = Cluster::start(3_000);
+    create_topic(&mut cluster, 0, &[]);
+    let response = cluster.call(1, 9, metadata_request(&[TOPIC]), 10);
+    let ResponseBody::Metadata(metadata) = response.body else {
+        panic!()
+    };
+    let mut brokers: Vec<(i32, String)> = metadata
+        .brokers
+        .iter()
+        .map(|b| (b.node_id.0, b.host.to_string()))
+        .collect();
+    brokers.sort();
+    assert_eq!(
+        brokers,
+        vec![
+            (1, "broker1.test".to_owned()),
+            (2, "broker2.test".to_owned()),
+            (3, "broker3.test".to_owned())
+        ]
+    );
+    let image = cluster.partition(TOPIC, 0);
+    let partition = &metadata.topics[0].partitions[0];
+    assert_eq!(partition.leader_id.0, image.leader.unwrap().0);
+    assert_eq!(partition.leader_epoch, image.leader_epoch.0);
+    let ids = |list: &[BrokerId]| list.iter().map(|b| b.0).collect::<Vec<_>>();
+    let wire = |list: &[odradek_core::wire::kafka_protocol::messages::BrokerId]| {
+        list.iter().map(|b| b.0).collect::<Vec<_>>()
+    };
+    assert_eq!(wire(&partition.replica_nodes), ids(&image.replicas));
+    assert_eq!(wire(&partition.isr_nodes), ids(&image.isr));
+    assert!(partition.offline_replicas.is_empty());
+}
+
+fn isr_of(cluster: &Cluster) -> Vec<i32> {
+    let mut isr: Vec<i32> = cluster
+        .partition(TOPIC, 0)
+        .isr
+        .iter()
+        .map(|b| b.0)
+        .collect();
+    isr.sort_unstable();
+    isr
+}
+
+#[test]
+fn a_follower_cut_off_past_the_lag_limit_leaves_the_isr_and_acks_all_then_needs_more_replicas() {
+    let mut cluster = Cluster::start(500);
+    create_topic(&mut cluster, 0, &[("min.insync.replicas", "3")]);
+    let leader = leader_index(&cluster);
+    let lagging = (leader + 1) % 3;
+    let healthy = (leader + 2) % 3;
+    cluster.cut_both(leader, lagging);
+    let waiting = cluster.send(
+        leader,
+        1,
+        9,
+        produce_request(TOPIC, 0, -1, batch(0, &["a"])),
+    );
+    let partition_epoch = cluster.partition(TOPIC, 0).partition_epoch;
+    let shrunk_after = cluster.run_until(2_000, |c| c.partition(TOPIC, 0).isr.len() == 2);
+    assert!(
+        shrunk_after >= 500,
+        "not before replica.lag.time.max.ms: {shrunk_after} ms"
+    );
+    let mut expected = vec![broker(leader).0, broker(healthy).0];
+    expected.sort_unstable();
+    assert_eq!(isr_of(&cluster), expected, "the AlterPartition committed");
+    assert_eq!(
+        cluster.partition(TOPIC, 0).partition_epoch,
+        partition_epoch.next()
+    );
+    cluster.run_ms(5);
+    let response = cluster
+        .take_response(waiting)
+        .expect("answered when the ISR shrank");
+    assert_eq!(
+        produce_error_and_offset(&response).0,
+        KafkaErrorCode::NotEnoughReplicasAfterAppend.code()
+    );
+    let refused = cluster.call(
+        leader,
+        9,
+        produce_request(TOPIC, 0, -1, batch(1, &["b"])),
+        10,
+    );
+    assert_eq!(
+        produce_error_and_offset(&refused),
+        (KafkaErrorCode::NotEnoughReplicas.code(), -1)
+    );
+    let (_, _, _, log_end) = cluster.replica_state(leader, &tp()).unwrap();
+    assert_eq!(log_end, 1, "NOT_ENOUGH_REPLICAS appends nothing");
+    let accepted = cluster.call(
+        leader,
+        9,
+        produce_request(TOPIC, 0, 1, batch(2, &["c"])),
+        10,
+    );
+    assert_eq!(
+        produce_error_and_offset(&accepted),
+        (0, 1),
+        "acks=1 still works"
+    );
+    cluster.check_invariants();
+}
+
+#[test]
+fn a_leader_that_stops_heartbeating_is_fenced_replaced_and_truncated_when_it_rejoins() {
+    let mut cluster = Cluster::start(500);
+    create_topic(&mut cluster, 0, &[]);
+    let old = leader_index(&cluster);
+    let first_epoch = cluster.partition(TOPIC, 0).leader_epoch;
+    let replicated = cluster.call(
+        old,
+        9,
+        produce_request(TOPIC, 0, -1, batch(0, &["a", "b"])),
+        500,
+    );
+    assert_eq!(produce_error_and_offset(&replicated), (0, 0));
+    cluster.isolate(old);
+    // Accepted by the isolated leader, which still believes it leads: never replicated.
+    let lost = cluster.call(
+        old,
+        9,
+        produce_request(TOPIC, 0, 1, batch(1, &["lost"])),
+        10,
+    );
+    assert_eq!(produce_error_and_offset(&lost), (0, 2));
+    assert_eq!(cluster.replica_state(old, &tp()).unwrap().3, 3);
+    let failover = cluster.run_until(3_000, |c| {
+        c.partition(TOPIC, 0)
+            .leader
+            .is_some_and(|l| l != broker(old))
+    });
+    // The session began at its last heartbeat, at most one interval (200 ms) before.
+    assert!(
+        (SESSION_TIMEOUT_MS - 200..=SESSION_TIMEOUT_MS + 10).contains(&failover),
+        "fenced at the session timeout: {failover} ms"
+    );
+    let partition = cluster.partition(TOPIC, 0);
+    assert_eq!(partition.leader_epoch, first_epoch.next());
+    assert!(!partition.isr.contains(&broker(old)));
+    assert!(cluster.controller.image().is_fenced(broker(old)));
+    let new = leader_index(&cluster);
+    cluster.run_until(1_000, |c| {
+        c.replica_state(new, &tp()).unwrap().1 == Some(first_epoch.next().0)
+    });
+    let after = cluster.call(
+        new,
+        9,
+        produce_request(TOPIC, 0, -1, batch(2, &["new"])),
+        500,
+    );
+    assert_eq!(
+        produce_error_and_offset(&after),
+        (0, 2),
+        "the new leader writes at 2"
+    );
+    cluster.heal();
+    cluster.run_until(3_000, |c| {
+        c.partition(TOPIC, 0).isr.len() == 3
+            && (0..3).all(|i| c.replica_state(i, &tp()).unwrap().2 == 3)
+    });
+    let (leader, epoch, high_watermark, log_end) = cluster.replica_state(old, &tp()).unwrap();
+    assert_eq!(leader, Some(broker(new)));
+    assert_eq!(epoch, Some(first_epoch.next().0));
+    assert_eq!(
+        (high_watermark, log_end),
+        (3, 3),
+        "the unreplicated batch was truncated"
+    );
+    assert!(cluster.controller.image().is_unfenced(broker(old)));
+    let on_old = cluster.nodes[old]
+        .partition_replica(&tp())
+        .unwrap()
+        .epochs()
+        .entries()
+        .to_vec();
+    let on_new = cluster.nodes[new]
+        .partition_replica(&tp())
+        .unwrap()
+        .epochs()
+        .entries()
+        .to_vec();
+    assert_eq!(on_old, on_new, "the same epochs at the same offsets");
+    let read = cluster.nodes[old]
+        .partition_log(&tp())
+        .unwrap()
+        .read(odradek_core::record::Offset(2), 4096)
+        .unwrap();
+    let expected = cluster.nodes[new]
+        .partition_log(&tp())
+        .unwrap()
+        .read(odradek_core::record::Offset(2), 4096)
+        .unwrap();
+    assert_eq!(
+        read.records, expected.records,
+        "offset 2 holds the new leader's batch"
+    );
+    cluster.check_invariants();
+}
+
+#[test]
+fn a_restarted_follower_recovers_its_log_and_catches_up() {
+    let mut cluster = Cluster::start(500);
+    create_topic(&mut cluster, 0, &[]);
+    let leader = leader_index(&cluster);
+    let follower = (leader + 1) % 3;
+    let first = cluster.call(
+        leader,
+        9,
+        produce_request(TOPIC, 0, -1, batch(0, &["a"])),
+        500,
+    );
+    assert_eq!(produce_error_and_offset(&first), (0, 0));
+    cluster.restart(follower);
+    assert!(
+        cluster.replica_state(follower, &tp()).is_none(),
+        "no metadata yet"
+    );
+    cluster.run_until(1_000, |c| {
+        c.replica_state(follower, &tp()).is_some_and(|s| s.3 >= 1)
+    });
+    let second = cluster.call(
+        leader,
+        9,
+        produce_request(TOPIC, 0, -1, batch(1, &["b"])),
+        500,
+    );
+    assert_eq!(produce_error_and_offset(&second), (0, 1));
+    cluster.run_until(1_000, |c| c.replica_state(follower, &tp()).unwrap().2 == 2);
+    assert_eq!(isr_of(&cluster).len(), 3);
+    cluster.check_invariants();
+}

@@ -1,0 +1,435 @@
+//! A small deterministic driver for cluster-mode nodes: three brokers on in-memory disks and
+//! a `Controller` over a `LocalMetadataLog` standing in for the controller quorum (it
+//! commits on append). Every message (broker to controller, broker to broker, both ways)
+//! takes `LATENCY_MS` and is delivered in FIFO order; directed links can be cut (messages
+//! on them are dropped). Syncs are performed at once. Time advances one millisecond per
+//! step; nodes and the controller run their timers every step.
+#![allow(dead_code)]
+
+use crate::node_support::text;
+use odradek_core::controller::{
+    AlterPartitionResult, BrokerId, Controller, ControllerConfig, ControllerEnvelope,
+    ControllerRequest, ControllerResponse, IncarnationId, LocalMetadataLog, MetadataLog,
+    MetadataRecord, PartitionImage, PartitionIndex,
+};
+use odradek_core::node::{
+    BrokerClusterConfig, ConnectionId, Node, NodeConfig, NodeInput, NodeOutput, NodeResponse,
+    TopicPartition,
+};
+use odradek_core::wire::kafka_protocol::messages::RequestHeader;
+use odradek_core::wire::{decode_request, encode_request, DecodedRequest, RequestBody};
+use odradek_core::{Mono, Now};
+use odradek_sim::disk::{SimDisk, SimDiskProvider};
+use std::collections::{BTreeSet, VecDeque};
+
+/// One-way delay of every message.
+pub const LATENCY_MS: u64 = 1;
+/// The controller's endpoint index in `cut` links.
+pub const CONTROLLER: usize = usize::MAX;
+/// The controller's broker session timeout in these tests.
+pub const SESSION_TIMEOUT_MS: u64 = 1_000;
+/// Inter-broker connections are numbered from here: `BASE + from * 100 + to`.
+const INTER_BROKER_CONNECTIONS: u64 = 1_000_000;
+
+/// A message in flight.
+#[derive(Debug)]
+enum Message {
+    ToController(usize, ControllerEnvelope<ControllerRequest>),
+    FromController(usize, ControllerEnvelope<ControllerResponse>),
+    Request(usize, ConnectionId, DecodedRequest),
+    FromBroker(usize, BrokerId, NodeResponse),
+}
+
+/// Three brokers and a controller. Node index `i` is broker `i + 1`.
+pub struct Cluster {
+    pub nodes: Vec<Node<SimDiskProvider>>,
+    pub disks: Vec<SimDisk>,
+    pub configs: Vec<NodeConfig>,
+    pub controller: Controller,
+    pub log: LocalMetadataLog,
+    pub now: Now,
+    queue: VecDeque<(Mono, Message)>,
+    /// Directed links (from, to) whose messages are dropped; `CONTROLLER` for the controller.
+    pub cut: BTreeSet<(usize, usize)>,
+    /// Responses to clients: (node, connection, response).
+    pub responses: Vec<(usize, ConnectionId, NodeResponse)>,
+    next_correlation: i32,
+    next_incarnation: u128,
+}
+
+pub fn broker(index: usize) -> BrokerId {
+    BrokerId(index as i32 + 1)
+}
+
+pub fn index_of(broker: BrokerId) -> usize {
+    (broker.0 - 1) as usize
+}
+
+impl Cluster {
+    /// Three brokers with `replica_lag_time_max_ms`, started and run until all are
+    /// registered and unfenced.
+    pub fn start(replica_lag_time_max_ms: u64) -> Cluster {
+        let now = Now {
+            mono: Mono(0),
+            wall_ms: 1_700_000_000_000,
+        };
+        let controller_config = ControllerConfig {
+            broker_session_timeout_ms: SESSION_TIMEOUT_MS,
+            ..ControllerConfig::default()
+        };
+        let mut cluster = Cluster {
+            nodes: Vec::new(),
+            disks: Vec::new(),
+            configs: Vec::new(),
+            controller: Controller::new(controller_config).unwrap(),
+            log: LocalMetadataLog::new(),
+            now,
+            queue: VecDeque::new(),
+            cut: BTreeSet::new(),
+            responses: Vec::new(),
+            next_correlation: 1,
+            next_incarnation: 1,
+        };
+        for index in 0..3 {
+            let mut cluster_config = BrokerClusterConfig::new(broker(index), IncarnationId(0));
+            cluster_config.replica_lag_time_max_ms = replica_lag_time_max_ms;
+            let config = NodeConfig {
+                advertised_host: format!("broker{}.test", index + 1),
+                advertised_port: 9092,
+                cluster: Some(cluster_config),
+                ..NodeConfig::default()
+            };
+            let disk = SimDisk::new(index as u64 + 7);
+            cluster.disks.push(disk);
+            cluster.configs.push(config);
+            let node = cluster.open_node(index);
+            cluster.nodes.push(node);
+            cluster.drain(index);
+        }
+        cluster.run_ms(500);
+        for index in 0..3 {
+            assert!(
+                cluster.nodes[index].is_unfenced(),
+                "broker {index} unfenced"
+            );
+        }
+        cluster
+    }
+
+    /// A new run of node `index` on its disk, with a fresh incarnation.
+    fn open_node(&mut self, index: usize) -> Node<SimDiskProvider> {
+        let incarnation = IncarnationId(self.next_incarnation);
+        self.next_incarnation += 1;
+        if let Some(cluster) = self.configs[index].cluster.as_mut() {
+            cluster.incarnation = incarnation;
+        }
+        let provider = SimDiskProvider::new(self.disks[index].clone());
+        Node::open(provider, self.configs[index].clone(), self.now).unwrap()
+    }
+
+    /// Drops node `index` (its memory) and starts a new run on the same disk.
+    pub fn restart(&mut self, index: usize) {
+        self.queue.retain(|(_, m)| match m {
+            Message::FromController(to, _) | Message::Request(to, _, _) => *to != index,
+            Message::FromBroker(to, _, _) => *to != index,
+            Message::ToController(from, _) => *from != index,
+        });
+        self.nodes[index] = self.open_node(index);
+        self.drain(index);
+    }
+
+    /// Cuts both directions between `a` and `b`.
+    pub fn cut_both(&mut self, a: usize, b: usize) {
+        self.cut.insert((a, b));
+        self.cut.insert((b, a));
+    }
+
+    /// Cuts node `index` off from everyone (controller included).
+    pub fn isolate(&mut self, index: usize) {
+        for other in [0, 1, 2, CONTROLLER] {
+            if other != index {
+                self.cut_both(index, other);
+            }
+        }
+    }
+
+    pub fn heal(&mut self) {
+        self.cut.clear();
+    }
+
+    /// Sends a client request to node `index` on `connection`; returns its correlation id.
+    pub fn send(
+        &mut self,
+        index: usize,
+        connection: u64,
+        version: i16,
+        body: impl Into<RequestBody>,
+    ) -> i32 {
+        let body = body.into();
+        let correlation_id = self.next_correlation;
+        self.next_correlation += 1;
+        let header = RequestHeader::default()
+            .with_request_api_key(body.api_key() as i16)
+            .with_request_api_version(version)
+            .with_correlation_id(correlation_id)
+            .with_client_id(Some(text("cluster-test")));
+        let frame = encode_request(&header, &body).unwrap().freeze();
+        let request = decode_request(frame.slice(4..)).unwrap();
+        let input = NodeInput::Request {
+            connection: ConnectionId(connection),
+            request,
+        };
+        self.nodes[index].handle(self.now, input);
+        self.drain(index);
+        correlation_id
+    }
+
+    /// The response to `correlation_id`, if it arrived (removed from `responses`).
+    pub fn take_response(&mut self, correlation_id: i32) -> Option<NodeResponse> {
+        let at = self
+            .responses
+            .iter()
+            .position(|(_, _, r)| r.correlation_id == correlation_id)?;
+        Some(self.responses.remove(at).2)
+    }
+
+    /// Sends and runs until the answer arrives (at most `limit_ms`).
+    pub fn call(
+        &mut self,
+        index: usize,
+        version: i16,
+        body: impl Into<RequestBody>,
+        limit_ms: u64,
+    ) -> NodeResponse {
+        let correlation_id = self.send(index, 1, version, body);
+        for _ in 0..limit_ms {
+            if let Some(response) = self.take_response(correlation_id) {
+                return response;
+            }
+            self.step();
+        }
+        self.take_response(correlation_id)
+            .expect("no answer within the limit")
+    }
+
+    /// Runs `ms` milliseconds.
+    pub fn run_ms(&mut self, ms: u64) {
+        for _ in 0..ms {
+            self.step();
+        }
+    }
+
+    /// Runs until `done` holds (checked every millisecond), at most `limit_ms`; returns
+    /// how long it took.
+    pub fn run_until(&mut self, limit_ms: u64, mut done: impl FnMut(&mut Cluster) -> bool) -> u64 {
+        for elapsed in 0..=limit_ms {
+            if done(self) {
+                return elapsed;
+            }
+            self.step();
+        }
+        panic!("condition not reached within {limit_ms} ms");
+    }
+
+    /// One millisecond: deliver what is due, run every timer, route every output.
+    pub fn step(&mut self) {
+        self.now.mono = self.now.mono.plus_millis(1);
+        self.now.wall_ms += 1;
+        while self
+            .queue
+            .front()
+            .is_some_and(|(at, _)| *at <= self.now.mono)
+        {
+            let (_, message) = self.queue.pop_front().unwrap();
+            self.deliver(message);
+        }
+        let records = self.controller.handle_timeout(self.now);
+        self.commit(records);
+        for index in 0..self.nodes.len() {
+            if self.nodes[index]
+                .poll_timeout()
+                .is_some_and(|at| at <= self.now.mono)
+            {
+                self.nodes[index].handle_timeout(self.now);
+                self.drain(index);
+            }
+        }
+    }
+
+    fn deliver(&mut self, message: Message) {
+        match message {
+            Message::ToController(from, envelope) => {
+                let body = self.answer(envelope.body);
+                let answer = ControllerEnvelope {
+                    correlation_id: envelope.correlation_id,
+                    body,
+                };
+                self.enqueue(CONTROLLER, from, Message::FromController(from, answer));
+            }
+            Message::FromController(to, envelope) => {
+                self.nodes[to].handle(self.now, NodeInput::FromController(envelope));
+                self.drain(to);
+            }
+            Message::Request(to, connection, request) => {
+                let input = NodeInput::Request {
+                    connection,
+                    request,
+                };
+                self.nodes[to].handle(self.now, input);
+                self.drain(to);
+            }
+            Message::FromBroker(to, broker, response) => {
+                let input = NodeInput::FromBroker { broker, response };
+                self.nodes[to].handle(self.now, input);
+                self.drain(to);
+            }
+        }
+    }
+
+    fn enqueue(&mut self, from: usize, to: usize, message: Message) {
+        if self.cut.contains(&(from, to)) {
+            return;
+        }
+        let at = self.now.mono.plus_millis(LATENCY_MS);
+        self.queue.push_back((at, message));
+    }
+
+    /// Routes every output of node `index`.
+    pub fn drain(&mut self, index: usize) {
+        while let Some(output) = self.nodes[index].poll_output() {
+            match output {
+                NodeOutput::Response {
+                    connection,
+                    response,
+                } if connection.0 >= INTER_BROKER_CONNECTIONS => {
+                    let follower = ((connection.0 - INTER_BROKER_CONNECTIONS) / 100) as usize;
+                    let message = Message::FromBroker(follower, broker(index), response);
+                    self.enqueue(index, follower, message);
+                }
+                NodeOutput::Response {
+                    connection,
+                    response,
+                } => self.responses.push((index, connection, response)),
+                NodeOutput::Close { connection, reason } => {
+                    panic!("node {index} closed {connection:?}: {reason}")
+                }
+                NodeOutput::Sync { partition, request } => {
+                    let now = self.now;
+                    self.nodes[index]
+                        .perform_sync(now, &partition, &request)
+                        .unwrap();
+                }
+                NodeOutput::ToController(envelope) => {
+                    self.enqueue(index, CONTROLLER, Message::ToController(index, envelope));
+                }
+                NodeOutput::ToBroker { broker, request } => {
+                    let to = index_of(broker);
+                    let connection =
+                        ConnectionId(INTER_BROKER_CONNECTIONS + index as u64 * 100 + to as u64);
+                    self.enqueue(index, to, Message::Request(to, connection, request));
+                }
+            }
+        }
+    }
+
+    fn commit(&mut self, records: Vec<MetadataRecord>) {
+        if records.is_empty() {
+            return;
+        }
+        self.controller.propose(&mut self.log, records).unwrap();
+        self.controller.apply_committed(&mut self.log).unwrap();
+    }
+
+    /// The controller's answer to one request, after committing what it yields.
+    fn answer(&mut self, request: ControllerRequest) -> ControllerResponse {
+        match request {
+            ControllerRequest::Register(registration) => {
+                match self.controller.register_broker(registration) {
+                    Ok(records) => {
+                        self.commit(records);
+                        ControllerResponse::Registered
+                    }
+                    Err(error) => ControllerResponse::Refused(error),
+                }
+            }
+            ControllerRequest::Heartbeat {
+                broker_id,
+                incarnation,
+                ..
+            } => match self
+                .controller
+                .handle_heartbeat(self.now, broker_id, incarnation)
+            {
+                Ok(records) => {
+                    self.commit(records);
+                    let fenced = self.controller.image().is_fenced(broker_id);
+                    ControllerResponse::Heartbeat { fenced }
+                }
+                Err(error) => ControllerResponse::Refused(error),
+            },
+            ControllerRequest::AlterPartition(request) => {
+                let result = self.controller.alter_partition(&request).map(|records| {
+                    self.commit(records);
+                    let partition = self
+                        .controller
+                        .image()
+                        .partition(request.topic_id, request.partition)
+                        .unwrap();
+                    AlterPartitionResult {
+                        leader_epoch: partition.leader_epoch,
+                        partition_epoch: partition.partition_epoch,
+                        isr: partition.isr.clone(),
+                    }
+                });
+                ControllerResponse::AlterPartition(result)
+            }
+            ControllerRequest::FetchMetadata { after, max_records } => {
+                let from = after.map_or(0, |offset| offset.0 + 1);
+                let records = self
+                    .log
+                    .read_committed(odradek_core::controller::MetadataOffset(from), max_records);
+                ControllerResponse::Metadata { records }
+            }
+            ControllerRequest::CreateTopics(wanted) => {
+                let results = self.controller.create_topics(&wanted, false);
+                for result in &results {
+                    if let Ok(created) = &result.result {
+                        self.commit(created.records.clone());
+                    }
+                }
+                ControllerResponse::CreateTopics(results)
+            }
+        }
+    }
+
+    /// The controller's committed state of a partition.
+    pub fn partition(&self, topic: &str, partition: i32) -> PartitionImage {
+        let image = self.controller.image();
+        let topic = image.topic_by_name(topic).unwrap();
+        topic.partition(PartitionIndex(partition)).unwrap().clone()
+    }
+
+    /// Node `index`'s replica state of a partition: (leader, leader epoch, high watermark,
+    /// log end offset).
+    pub fn replica_state(
+        &self,
+        index: usize,
+        tp: &TopicPartition,
+    ) -> Option<(Option<BrokerId>, Option<i32>, u64, u64)> {
+        let replica = self.nodes[index].partition_replica(tp)?;
+        Some((
+            replica.leader(),
+            replica.leader_epoch().map(|e| e.0),
+            replica.high_watermark().0,
+            replica.log_end_offset().0,
+        ))
+    }
+
+    /// Checks every node's invariants.
+    pub fn check_invariants(&self) {
+        for node in &self.nodes {
+            node.check_invariants();
+        }
+        self.controller.check_invariants();
+    }
+}
