@@ -203,7 +203,11 @@ impl Options {
     /// cluster with a quorum of [`CLUSTER_CONTROLLERS`] controllers.
     pub fn set_brokers(&mut self, brokers: usize) {
         self.nodes = brokers.max(1);
-        self.controllers = if self.nodes > 1 { CLUSTER_CONTROLLERS } else { 0 };
+        self.controllers = if self.nodes > 1 {
+            CLUSTER_CONTROLLERS
+        } else {
+            0
+        };
     }
 
     /// Is this a multi-broker cluster run?

@@ -231,7 +231,11 @@ mod tests {
             .into_iter()
             .filter(|bug| !bug.needs_cluster())
             .collect();
-        expected.extend(PlantedBug::ALL.into_iter().filter(|bug| bug.needs_cluster()));
+        expected.extend(
+            PlantedBug::ALL
+                .into_iter()
+                .filter(|bug| bug.needs_cluster()),
+        );
         assert_eq!(bugs, expected);
         assert!(CLUSTER_CASES.iter().all(|case| case.brokers >= 3));
     }

@@ -25,7 +25,11 @@ fn assert_passes(options: &Options) {
         options.nodes,
         result.failure.map(|f| f.to_string()).unwrap_or_default()
     );
-    assert!(result.summary.ok > 0, "seed {}: some operation succeeded", options.seed);
+    assert!(
+        result.summary.ok > 0,
+        "seed {}: some operation succeeded",
+        options.seed
+    );
 }
 
 #[test]
@@ -46,16 +50,32 @@ fn broker_and_controller_crashes_are_survived() {
         let mut options = cluster_options(seed, 3, &[FaultKind::Crash]);
         options.intensity = 1.0;
         let result = run(&options);
-        assert!(result.failure.is_none(), "seed {seed}: {:?}", result.failure);
-        assert!(result.summary.faults.get("crash").copied().unwrap_or(0)
-            + result.summary.faults.get("controller-crash").copied().unwrap_or(0) > 0);
+        assert!(
+            result.failure.is_none(),
+            "seed {seed}: {:?}",
+            result.failure
+        );
+        assert!(
+            result.summary.faults.get("crash").copied().unwrap_or(0)
+                + result
+                    .summary
+                    .faults
+                    .get("controller-crash")
+                    .copied()
+                    .unwrap_or(0)
+                > 0
+        );
     }
 }
 
 #[test]
 fn partitions_and_message_loss_are_survived() {
     for seed in 0..6 {
-        let faults = [FaultKind::Partition, FaultKind::NetworkDrop, FaultKind::NetworkDuplicate];
+        let faults = [
+            FaultKind::Partition,
+            FaultKind::NetworkDrop,
+            FaultKind::NetworkDuplicate,
+        ];
         let mut options = cluster_options(seed, 3, &faults);
         options.intensity = 1.0;
         assert_passes(&options);
@@ -71,5 +91,8 @@ fn a_cluster_run_replays_byte_for_byte() {
     assert!(first.trace.iter().any(|line| line.contains("controller")));
     assert_eq!(first.trace, second.trace);
     assert_eq!(first.trace_hash, second.trace_hash);
-    assert_eq!(jsonl::to_string(&first.history), jsonl::to_string(&second.history));
+    assert_eq!(
+        jsonl::to_string(&first.history),
+        jsonl::to_string(&second.history)
+    );
 }

@@ -83,7 +83,7 @@ fn registrations_and_heartbeats_commit_and_every_node_agrees() {
 }
 
 #[test]
-fn create_topics_commits_and_a_follower_serves_the_same_metadata() {
+fn create_topics_commits_the_active_controller_serves_metadata_and_a_follower_refuses() {
     let mut pump = cluster_with_brokers(3);
     let ControllerResponse::CreateTopics(results) = pump.call_active(1, create_topic("t", 3))
     else {
@@ -95,13 +95,18 @@ fn create_topics_commits_and_a_follower_serves_the_same_metadata() {
     let leader = pump.active().unwrap();
     let follower = follower_of(&pump, leader);
     let all = pump.records(leader);
-    let answer = pump.call(follower, 1, fetch(None, 1_000), 100);
+    assert_eq!(pump.records(follower), all, "the follower applied the same records");
+    let answer = pump.call(leader, 1, fetch(None, 1_000), 100);
     assert_eq!(
         answer,
         Some(ControllerResponse::Metadata {
             records: all.clone()
         })
     );
+    // A follower may know only a prefix of what committed; a broker taking that for the
+    // whole log would delete logs of topics it has not heard of, so followers refuse.
+    let answer = pump.call(follower, 1, fetch(None, 1_000), 100);
+    assert_eq!(answer, Some(ControllerResponse::NotController));
     let image = pump.hosts[&follower].image().unwrap();
     let topic = image
         .topic_by_name("t")
@@ -109,7 +114,7 @@ fn create_topics_commits_and_a_follower_serves_the_same_metadata() {
     assert!(topic.partitions.iter().all(|p| p.replicas.len() == 3));
 
     let after = all[2].offset;
-    let answer = pump.call(follower, 1, fetch(Some(after), 2), 100);
+    let answer = pump.call(leader, 1, fetch(Some(after), 2), 100);
     let expected = all[3..5].to_vec();
     assert_eq!(
         answer,

@@ -21,8 +21,10 @@
 //!   the node relearns its commit index.
 //! - **Every node applies every committed record**, in offset order, to its Controller
 //!   (followers keep an image too), and keeps the committed list.
-//!   Any running node answers `FetchMetadata` from that list (never more than it knows
-//!   committed), even a follower.
+//!   Only the *active* node answers `FetchMetadata` (from that list); others answer
+//!   NotController: a follower, or a node restarted a moment ago (its commit index starts
+//!   at 0), may know only a prefix of the committed log, and a broker that took a short
+//!   answer for the whole log would delete the logs of topics it has not heard of yet.
 //! - **Active.** A host is *active* while it leads the quorum and has applied every record
 //!   committed before its term, i.e. the quorum's commit index has reached an entry of its
 //!   own term (the leader marker), as `LeadershipChange::Became` demands. On becoming

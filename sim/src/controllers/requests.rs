@@ -92,7 +92,13 @@ impl Running {
             false => None,
         };
         let term = match (&body, active_term) {
-            (ControllerRequest::FetchMetadata { after, max_records }, _) => {
+            // Only the active controller answers metadata fetches: it has applied every
+            // committed record, while a follower (or a node restarted a moment ago, whose
+            // commit index starts at 0) may know only a prefix, and a broker that takes a
+            // short answer for "caught up" would delete the logs of topics it has not heard
+            // of yet. The simulator found exactly that: every broker wiped its partitions
+            // after all controllers restarted.
+            (ControllerRequest::FetchMetadata { after, max_records }, Some(_)) => {
                 let records = self.committed_after(*after, *max_records);
                 let response = ControllerResponse::Metadata { records };
                 return self.reply(broker, correlation_id, response);

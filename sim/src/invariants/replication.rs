@@ -27,7 +27,10 @@ pub enum ReplicaHolding {
 
 /// What broker `node` durably holds of `tp` (under a syncing flush policy, its durable
 /// offset; otherwise its log end offset).
-pub fn holding<P: StorageProvider>(node: Option<&mut Node<P>>, tp: &TopicPartition) -> ReplicaHolding {
+pub fn holding<P: StorageProvider>(
+    node: Option<&mut Node<P>>,
+    tp: &TopicPartition,
+) -> ReplicaHolding {
     let Some(node) = node else {
         return ReplicaHolding::Unknown;
     };

@@ -301,10 +301,34 @@ impl World {
             self.restart_controller(controller)?;
         }
         self.nemesis_op("heal-all", Value::Nil);
+        self.start_final_reads_when_caught_up();
+        Ok(())
+    }
+
+    /// Starts the final reads once replication has caught up (at once for a standalone
+    /// broker); called after every liveness-phase event until it has.
+    pub(super) fn start_final_reads_when_caught_up(&mut self) {
+        if self.final_reads_started
+            || self.phase != Phase::Liveness
+            || !self.cluster_converged()
+            || !self.replication_caught_up()
+        {
+            return;
+        }
+        self.final_reads_started = true;
+        if std::env::var("ODRADEK_DEBUG_FINAL").is_ok() {
+            for (i, host) in self.hosts.iter().enumerate() {
+                if let Some(node) = &host.node {
+                    for tp in node.partition_names() {
+                        let r = node.partition_replica(&tp).unwrap();
+                        eprintln!("node{i} {tp:?} leader={} epoch={:?} hw={} leo={}", r.is_leader(), r.leader_epoch(), r.high_watermark().0, r.log_end_offset().0);
+                    }
+                }
+            }
+        }
         self.workload
             .start_final_reads(self.now, &mut self.recorder);
         self.drain_workload();
-        Ok(())
     }
 
     /// Adds the network's and the disks' own counts to the run's fault counters.

@@ -23,12 +23,14 @@
 use super::events::Event;
 use super::nemesis::node_endpoint;
 use super::{Wire, World};
-use crate::controllers::{ControllerHost, ControllerHostOutput};
+use crate::controllers::ControllerHostOutput;
+use crate::disk::SimDirectory;
+use odradek_core::replication::PartitionReplica;
 use crate::net::{Endpoint, StreamId};
 use odradek_core::controller::{
     BrokerId, ControllerEnvelope, ControllerRequest, ControllerResponse,
 };
-use odradek_core::node::{NodeInput, NodeResponse};
+use odradek_core::node::{NodeInput, NodeResponse, TopicPartition};
 use odradek_core::time::Now;
 use odradek_core::wire::DecodedRequest;
 
@@ -208,7 +210,11 @@ impl World {
     }
 
     /// Pauses (`true`) or resumes a controller; a resumed one gets what arrived meanwhile.
-    pub(super) fn pause_controller(&mut self, controller: usize, paused: bool) -> Result<(), String> {
+    pub(super) fn pause_controller(
+        &mut self,
+        controller: usize,
+        paused: bool,
+    ) -> Result<(), String> {
         if !self.controllers[controller].is_running() {
             return Ok(());
         }
@@ -238,7 +244,12 @@ impl World {
     }
 
     /// A broker's request to another broker (follower fetch, OffsetForLeaderEpoch).
-    pub(super) fn send_to_broker(&mut self, node: usize, broker: BrokerId, request: DecodedRequest) {
+    pub(super) fn send_to_broker(
+        &mut self,
+        node: usize,
+        broker: BrokerId,
+        request: DecodedRequest,
+    ) {
         let Ok(leader) = usize::try_from(broker.0) else {
             return;
         };
@@ -306,6 +317,58 @@ impl World {
             }
         }
         partitions > 0
+    }
+
+    /// Has replication caught up? For every partition of the active controller's image, its
+    /// leader runs, leads in the image's leader epoch, and every replica's log ends where
+    /// the leader's does, with the leader's high watermark there too. Final reads start only
+    /// then: a restarted leader learns its high watermark from its followers' fetches, and
+    /// ListOffsets `latest` before that would end the final reads short of acknowledged
+    /// records (Kafka's final readers keep polling for the same reason).
+    pub(super) fn replication_caught_up(&self) -> bool {
+        if self.controllers.is_empty() {
+            return true;
+        }
+        let Some(image) = self
+            .controllers
+            .iter()
+            .filter(|host| host.is_active())
+            .find_map(|host| host.image())
+        else {
+            return false;
+        };
+        image.partitions().all(|(topic_id, index, partition)| {
+            let Some(topic) = image.topic(topic_id) else {
+                return false;
+            };
+            let tp = TopicPartition::new(&topic.name, index.0);
+            let Some(leader) = partition.leader else {
+                return false;
+            };
+            let Some(leader_replica) = self.running_replica(leader.0, &tp) else {
+                return false;
+            };
+            let end = leader_replica.log_end_offset();
+            leader_replica.is_leader()
+                && leader_replica.leader_epoch() == Some(partition.leader_epoch)
+                && leader_replica.high_watermark() == end
+                && partition.replicas.iter().all(|broker| {
+                    self.running_replica(broker.0, &tp)
+                        .is_some_and(|replica| replica.log_end_offset() == end)
+                })
+        })
+    }
+
+    fn running_replica(
+        &self,
+        broker: i32,
+        tp: &TopicPartition,
+    ) -> Option<&PartitionReplica<SimDirectory>> {
+        let host = self.hosts.get(usize::try_from(broker).ok()?)?;
+        if host.paused {
+            return None;
+        }
+        host.node.as_ref()?.partition_replica(tp)
     }
 
     /// What the convergence check is waiting for, for the liveness failure message.

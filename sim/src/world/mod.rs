@@ -44,10 +44,11 @@ use host::NodeHost;
 use odradek_core::bugs::PlantedBugs;
 use odradek_core::controller::{
     BrokerId, ControllerConfig, ControllerEnvelope, ControllerRequest, ControllerResponse,
+    IncarnationId,
 };
-use odradek_core::quorum::{QuorumConfig, QuorumMessage};
 use odradek_core::log::FlushPolicy;
 use odradek_core::node::{BrokerClusterConfig, ConnectionId, NodeConfig, NodeResponse};
+use odradek_core::quorum::{QuorumConfig, QuorumMessage};
 use odradek_core::time::Mono;
 use odradek_core::wire::DecodedRequest;
 use rand::SeedableRng;
@@ -127,6 +128,8 @@ pub struct World {
     peer_streams: BTreeMap<(usize, usize), StreamId>,
     peer_stream_owner: BTreeMap<StreamId, (usize, usize)>,
     metadata_agreement: crate::invariants::metadata::MetadataAgreement,
+    /// Whether the final reads have started (the liveness phase waits for replication).
+    final_reads_started: bool,
     trace: Trace,
     events: u64,
     counters: BTreeMap<String, u64>,
@@ -180,6 +183,7 @@ impl World {
             peer_streams: BTreeMap::new(),
             peer_stream_owner: BTreeMap::new(),
             metadata_agreement: Default::default(),
+            final_reads_started: false,
             events: 0,
             counters: BTreeMap::new(),
             failure: None,
@@ -229,6 +233,7 @@ impl World {
     fn step(&mut self, event: Event) -> Result<(), String> {
         self.trace_event(&event);
         self.handle_event(event)?;
+        self.start_final_reads_when_caught_up();
         self.check_invariants()?;
         self.rearm_timers();
         Ok(())
@@ -420,11 +425,11 @@ fn node_config(options: &Options, node: usize) -> NodeConfig {
     config.log.flush_policy = FlushPolicy::Never;
     config.log.planted_bugs = options.bug.map_or(PlantedBugs::NONE, PlantedBugs::only);
     if options.controllers > 0 {
-        config.cluster = Some(BrokerClusterConfig {
-            broker_id: BrokerId(node as i32),
-            rack: None,
-            ..BrokerClusterConfig::default()
-        });
+        // The incarnation is replaced at every start (see `NodeHost::start`).
+        config.cluster = Some(BrokerClusterConfig::new(
+            BrokerId(node as i32),
+            IncarnationId(0),
+        ));
     }
     config
 }
@@ -443,7 +448,9 @@ fn controller_config(options: &Options) -> ControllerConfig {
 /// The controller quorum of a cluster run: `options.controllers` voters (none for a
 /// standalone broker).
 fn controller_hosts(options: &Options) -> Vec<ControllerHost> {
-    let voters: Vec<u32> = (0..options.controllers).map(cluster::controller_id).collect();
+    let voters: Vec<u32> = (0..options.controllers)
+        .map(cluster::controller_id)
+        .collect();
     voters
         .iter()
         .map(|id| {

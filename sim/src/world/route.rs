@@ -2,10 +2,10 @@
 //! disk, workload outputs to the network. Every emitted response passes the world's
 //! invariants (`crate::invariants`) on its way out.
 
+use super::cluster::endpoint_controller;
 use super::events::Event;
 use super::host::HeldInput;
 use super::nemesis::{client_endpoint, node_endpoint};
-use super::cluster::endpoint_controller;
 use super::{Wire, World};
 use crate::disk::DiskOperation;
 use crate::invariants::{durability, replication};
@@ -206,7 +206,11 @@ impl World {
             }
             // Leaders serve followers past the high watermark, as Kafka does; only what
             // consumers read must be durable.
-            if self.peer_stream_owner.get(&StreamId(connection.0)).is_none() {
+            if self
+                .peer_stream_owner
+                .get(&StreamId(connection.0))
+                .is_none()
+            {
                 durability::check_fetch_durable(core, &response.body)?;
             }
         }
