@@ -314,19 +314,35 @@ impl<S: Storage> PartitionReplica<S> {
         self.high_watermark
     }
 
+    /// Answers the produces the high watermark now covers. As Kafka's
+    /// `checkEnoughReplicasReachOffset`, success also needs the confirmed ISR to have at
+    /// least `min.insync.replicas` members *now*: an ISR that shrank while the produce
+    /// waited (by an AlterPartition, or by a new leader epoch that came with a smaller ISR)
+    /// answers `NotEnoughReplicasAfterAppend` instead, because the high watermark of a
+    /// too-small ISR does not give the durability `acks=all` promises.
     fn complete_pending_acks(&mut self) {
         let bound = self.ack_bound();
+        let min_insync_replicas = self.config.min_insync_replicas;
+        let ignore_isr = self.has_bug(PlantedBug::AcksAllIgnoresMinInsync);
         let Role::Leader(state) = &mut self.role else {
             return;
         };
+        let isr = state.isr.len();
         while let Some(pending) = state.pending_acks.front().copied() {
             if pending.last_offset >= bound {
                 break;
             }
             state.pending_acks.pop_front();
+            let result = match ignore_isr || isr >= min_insync_replicas {
+                true => Ok(()),
+                false => Err(ReplicationError::NotEnoughReplicasAfterAppend {
+                    isr,
+                    min_insync_replicas,
+                }),
+            };
             self.outputs.push_back(ReplicaOutput::AckCompleted {
                 id: pending.id,
-                result: Ok(()),
+                result,
             });
         }
     }

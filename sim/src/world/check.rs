@@ -9,7 +9,9 @@
 //!   power loss or a failed fsync may take them back, and the offsets they held are reused —
 //!   exactly what Kafka does with one replica. In runs with such faults, the loss family
 //!   (`lost-write`, `unseen`, `inconsistent-offsets`) on those keys is *excused*: counted in
-//!   the summary, not a failure. Every other anomaly fails the run.
+//!   the summary, not a failure. In a replicated cluster the same holds in every run: the
+//!   leader alone acknowledges them, and a leader change may take them back. Every other
+//!   anomaly fails the run.
 
 use crate::options::Options;
 use crate::outcome::Failure;
@@ -71,7 +73,10 @@ pub fn check_history(
         let may_lose = if class == -1 {
             corruption
         } else {
-            unsynced_loss
+            // In a cluster, acks=1 and acks=0 are acknowledged (or not at all) by the leader
+            // alone: a leader change before the followers fetched them takes them back,
+            // and the new leader reuses their offsets (Kafka's documented acks=1 trade).
+            unsynced_loss || options.is_cluster()
         };
         for anomaly in checked.anomalies.iter().filter(|a| a.fails_run) {
             let bucket = if may_lose && LOSS_FAMILY.contains(&anomaly.name.as_str()) {
