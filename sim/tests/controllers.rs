@@ -95,7 +95,11 @@ fn create_topics_commits_the_active_controller_serves_metadata_and_a_follower_re
     let leader = pump.active().unwrap();
     let follower = follower_of(&pump, leader);
     let all = pump.records(leader);
-    assert_eq!(pump.records(follower), all, "the follower applied the same records");
+    assert_eq!(
+        pump.records(follower),
+        all,
+        "the follower applied the same records"
+    );
     let answer = pump.call(leader, 1, fetch(None, 1_000), 100);
     assert_eq!(
         answer,

@@ -321,7 +321,13 @@ impl World {
                 if let Some(node) = &host.node {
                     for tp in node.partition_names() {
                         let r = node.partition_replica(&tp).unwrap();
-                        eprintln!("node{i} {tp:?} leader={} epoch={:?} hw={} leo={}", r.is_leader(), r.leader_epoch(), r.high_watermark().0, r.log_end_offset().0);
+                        eprintln!(
+                            "node{i} {tp:?} leader={} epoch={:?} hw={} leo={}",
+                            r.is_leader(),
+                            r.leader_epoch(),
+                            r.high_watermark().0,
+                            r.log_end_offset().0
+                        );
                     }
                 }
             }

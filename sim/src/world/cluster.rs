@@ -25,12 +25,12 @@ use super::nemesis::node_endpoint;
 use super::{Wire, World};
 use crate::controllers::ControllerHostOutput;
 use crate::disk::SimDirectory;
-use odradek_core::replication::PartitionReplica;
 use crate::net::{Endpoint, StreamId};
 use odradek_core::controller::{
     BrokerId, ControllerEnvelope, ControllerRequest, ControllerResponse,
 };
 use odradek_core::node::{NodeInput, NodeResponse, TopicPartition};
+use odradek_core::replication::PartitionReplica;
 use odradek_core::time::Now;
 use odradek_core::wire::DecodedRequest;
 
@@ -240,6 +240,7 @@ impl World {
         );
         self.peer_streams.insert((follower, leader), stream);
         self.peer_stream_owner.insert(stream, (follower, leader));
+        self.ever_peer_streams.insert(stream);
         stream
     }
 
@@ -262,6 +263,11 @@ impl World {
             .net
             .send(self.now, stream, from, Wire::Request(request));
         self.schedule(scheduled);
+    }
+
+    /// Was `stream` ever a broker-to-broker stream (even if it has ended since)?
+    pub(super) fn is_peer_stream(&self, stream: StreamId) -> bool {
+        self.ever_peer_streams.contains(&stream)
     }
 
     /// Is `stream` a broker-to-broker stream? Returns (follower, leader).

@@ -127,6 +127,8 @@ pub struct World {
     /// Broker-to-broker streams by (follower, leader), and back.
     peer_streams: BTreeMap<(usize, usize), StreamId>,
     peer_stream_owner: BTreeMap<StreamId, (usize, usize)>,
+    /// Every stream ever opened between brokers (stream ids are never reused).
+    ever_peer_streams: BTreeSet<StreamId>,
     metadata_agreement: crate::invariants::metadata::MetadataAgreement,
     /// Whether the final reads have started (the liveness phase waits for replication).
     final_reads_started: bool,
@@ -182,6 +184,7 @@ impl World {
             controller_guess,
             peer_streams: BTreeMap::new(),
             peer_stream_owner: BTreeMap::new(),
+            ever_peer_streams: BTreeSet::new(),
             metadata_agreement: Default::default(),
             final_reads_started: false,
             events: 0,

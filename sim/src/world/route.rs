@@ -200,17 +200,14 @@ impl World {
         if let Some(awaited) = &awaited {
             self.check_replicated_ack(awaited, &response.body)?;
         }
+        // Leaders serve followers past the high watermark, as Kafka does; only what
+        // consumers read must be durable.
+        let to_consumer = !self.is_peer_stream(StreamId(connection.0));
         if let Some(core) = self.hosts[node].node.as_mut() {
             if let Some(awaited) = &awaited {
                 durability::check_produce_ack(core, awaited, &response.body)?;
             }
-            // Leaders serve followers past the high watermark, as Kafka does; only what
-            // consumers read must be durable.
-            if self
-                .peer_stream_owner
-                .get(&StreamId(connection.0))
-                .is_none()
-            {
+            if to_consumer {
                 durability::check_fetch_durable(core, &response.body)?;
             }
         }
