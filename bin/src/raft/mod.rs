@@ -49,7 +49,8 @@ pub use log_file::LogFileError;
 pub use log_store::FileLogStore;
 pub use metadata_log::{RaftMetadataLog, PENDING_RECORDS_MAX};
 pub use network::{
-    QuorumConnection, QuorumNetwork, RaftServer, RpcRequest, RpcResponse, FRAME_LEN_MAX,
+    QuorumConnection, QuorumNetwork, RaftServer, RpcEnvelope, RpcRequest, RpcResponse,
+    FRAME_LEN_MAX,
 };
 pub use node::{ControllerQuorumConfig, ControllerQuorumNode, QuorumNodeError};
 pub use state_machine::{AppliedRecords, MetadataStateMachine};

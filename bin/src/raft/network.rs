@@ -6,8 +6,14 @@
 //! workspace dependency; openraft's message and error types derive serde and round-trip
 //! through it; metadata traffic is small, so a self-describing format's size costs nothing
 //! that matters, and frames stay readable in a packet capture). A connection carries one
-//! request at a time: the client writes an [`RpcRequest`] and reads one [`RpcResponse`].
+//! request at a time: the client writes an [`RpcEnvelope`] and reads one [`RpcResponse`].
 //! A frame over [`FRAME_LEN_MAX`] closes the connection.
+//!
+//! # Isolation
+//! Every request names the cluster id and the node it is for. A server closes the
+//! connection on a request for another cluster or another node, without handing it to
+//! raft: an address reused by another cluster (or a stale voter address) must never let
+//! one quorum's votes or entries into another.
 //!
 //! # Failures
 //! A refused connection is `Unreachable` (openraft backs off); any other I/O error or a
@@ -28,12 +34,16 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
 /// The largest frame either side accepts (snapshot chunks are the big ones).
 pub const FRAME_LEN_MAX: usize = 64 * 1024 * 1024;
+/// How long the server waits after a failed accept (e.g. out of descriptors) before the next.
+const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(50);
 
 /// A request from one controller node's Raft to another's.
 #[derive(Debug, Serialize, Deserialize)]
@@ -44,6 +54,17 @@ pub enum RpcRequest {
     Vote(VoteRequest<u64>),
     /// One chunk of a snapshot.
     InstallSnapshot(InstallSnapshotRequest<MetadataRaftTypes>),
+}
+
+/// What travels from client to server: a request, for whom.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RpcEnvelope {
+    /// The cluster the sender belongs to.
+    pub cluster_id: String,
+    /// The node the request is for.
+    pub to: u64,
+    /// The request.
+    pub request: RpcRequest,
 }
 
 /// The answer to an [`RpcRequest`] of the same name.
@@ -92,14 +113,24 @@ async fn read_frame<T: DeserializeOwned>(stream: &mut TcpStream) -> io::Result<O
 
 /// Creates a [`QuorumConnection`] per target; the target's address is the `addr` of its
 /// `BasicNode` in the cluster membership.
-#[derive(Clone, Debug, Default)]
-pub struct QuorumNetwork;
+#[derive(Clone, Debug)]
+pub struct QuorumNetwork {
+    cluster_id: String,
+}
+
+impl QuorumNetwork {
+    /// The network of a node of cluster `cluster_id`.
+    pub fn new(cluster_id: String) -> QuorumNetwork {
+        QuorumNetwork { cluster_id }
+    }
+}
 
 impl RaftNetworkFactory<MetadataRaftTypes> for QuorumNetwork {
     type Network = QuorumConnection;
 
     async fn new_client(&mut self, target: u64, node: &BasicNode) -> QuorumConnection {
         QuorumConnection {
+            cluster_id: self.cluster_id.clone(),
             target,
             addr: node.addr.clone(),
             stream: None,
@@ -110,6 +141,7 @@ impl RaftNetworkFactory<MetadataRaftTypes> for QuorumNetwork {
 /// One node's client connection to another, opened lazily and reopened after errors.
 #[derive(Debug)]
 pub struct QuorumConnection {
+    cluster_id: String,
     target: u64,
     addr: String,
     stream: Option<TcpStream>,
@@ -136,7 +168,12 @@ impl QuorumConnection {
         request: RpcRequest,
         option: RPCOption,
     ) -> Result<RpcResponse, CallError> {
-        let result = tokio::time::timeout(option.hard_ttl(), self.exchange(&request)).await;
+        let envelope = RpcEnvelope {
+            cluster_id: self.cluster_id.clone(),
+            to: self.target,
+            request,
+        };
+        let result = tokio::time::timeout(option.hard_ttl(), self.exchange(&envelope)).await;
         let result = match result {
             Ok(result) => result,
             Err(_) => Err(CallError::Network(io::Error::new(
@@ -150,7 +187,7 @@ impl QuorumConnection {
         result
     }
 
-    async fn exchange(&mut self, request: &RpcRequest) -> Result<RpcResponse, CallError> {
+    async fn exchange(&mut self, request: &RpcEnvelope) -> Result<RpcResponse, CallError> {
         if self.stream.is_none() {
             let stream = TcpStream::connect(&self.addr)
                 .await
@@ -248,10 +285,20 @@ pub struct RaftServer {
 }
 
 impl RaftServer {
-    /// Serves `raft` on `listener` (already bound) until shut down.
-    pub fn start(listener: TcpListener, raft: MetadataRaft) -> io::Result<RaftServer> {
+    /// Serves `raft` (node `node_id` of cluster `cluster_id`) on `listener`, already bound,
+    /// until shut down.
+    pub fn start(
+        listener: TcpListener,
+        raft: MetadataRaft,
+        node_id: u64,
+        cluster_id: String,
+    ) -> io::Result<RaftServer> {
         let local_addr = listener.local_addr()?;
-        let accept_task = tokio::spawn(accept_loop(listener, raft));
+        let identity = Arc::new(ServerIdentity {
+            node_id,
+            cluster_id,
+        });
+        let accept_task = tokio::spawn(accept_loop(listener, raft, identity));
         Ok(RaftServer {
             local_addr,
             accept_task,
@@ -275,36 +322,62 @@ impl Drop for RaftServer {
     }
 }
 
+/// Who a server answers for: requests for anyone else are refused.
+#[derive(Debug)]
+struct ServerIdentity {
+    node_id: u64,
+    cluster_id: String,
+}
+
 /// Accepts connections; each is served by a task in a set this loop owns, so aborting the
 /// loop aborts them all.
-async fn accept_loop(listener: TcpListener, raft: MetadataRaft) {
+async fn accept_loop(listener: TcpListener, raft: MetadataRaft, identity: Arc<ServerIdentity>) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    connections.spawn(serve_connection(stream, peer, raft.clone()));
+                    let served = serve_connection(stream, peer, raft.clone(), Arc::clone(&identity));
+                    connections.spawn(served);
                 }
-                Err(error) => tracing::warn!(%error, "raft server accept failed"),
+                Err(error) => {
+                    tracing::warn!(%error, "raft server accept failed");
+                    tokio::time::sleep(ACCEPT_RETRY_DELAY).await;
+                }
             },
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
 }
 
-/// Answers requests on one connection until the peer closes it or sends a bad frame.
-async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, raft: MetadataRaft) {
+/// Answers requests on one connection until the peer closes it, sends a bad frame, or
+/// sends a request for another cluster or node.
+async fn serve_connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    raft: MetadataRaft,
+    identity: Arc<ServerIdentity>,
+) {
     loop {
-        let request = match read_frame::<RpcRequest>(&mut stream).await {
-            Ok(Some(request)) => request,
+        let envelope = match read_frame::<RpcEnvelope>(&mut stream).await {
+            Ok(Some(envelope)) => envelope,
             Ok(None) => return,
             Err(error) => {
                 tracing::debug!(%peer, %error, "closing raft connection");
                 return;
             }
         };
-        let response = match request {
+        if envelope.cluster_id != identity.cluster_id || envelope.to != identity.node_id {
+            tracing::warn!(
+                %peer,
+                cluster_id = envelope.cluster_id,
+                to = envelope.to,
+                "refusing a raft request meant for another cluster or node"
+            );
+            return;
+        }
+        let response = match envelope.request {
             RpcRequest::AppendEntries(rpc) => {
                 RpcResponse::AppendEntries(raft.append_entries(rpc).await)
             }

@@ -25,6 +25,9 @@ use tokio::net::TcpListener;
 /// What a controller quorum node needs to start.
 #[derive(Clone, Debug)]
 pub struct ControllerQuorumConfig {
+    /// The cluster's id: every RPC carries it and nodes refuse others' (as Kafka's
+    /// `cluster.id`); all voters must agree on it.
+    pub cluster_id: String,
     /// This node's id; must be a key of `voters`.
     pub node_id: u64,
     /// Every voter's id and RPC address (this node listens on its own).
@@ -52,11 +55,13 @@ impl ControllerQuorumConfig {
     /// 500–1000 ms without one, a snapshot every 5000 entries keeping 1000 behind it, purges
     /// in batches of 256 entries.
     pub fn new(
+        cluster_id: &str,
         node_id: u64,
         voters: BTreeMap<u64, SocketAddr>,
         data_dir: PathBuf,
     ) -> ControllerQuorumConfig {
         ControllerQuorumConfig {
+            cluster_id: cluster_id.to_string(),
             node_id,
             voters,
             data_dir,
@@ -71,7 +76,7 @@ impl ControllerQuorumConfig {
 
     fn raft_config(&self) -> Result<Config, QuorumNodeError> {
         let config = Config {
-            cluster_name: "odradek-metadata".to_string(),
+            cluster_name: self.cluster_id.clone(),
             election_timeout_min: self.election_timeout_min_ms,
             election_timeout_max: self.election_timeout_max_ms,
             heartbeat_interval: self.heartbeat_interval_ms,
@@ -148,14 +153,19 @@ impl ControllerQuorumNode {
         let raft = MetadataRaft::new(
             config.node_id,
             raft_config,
-            QuorumNetwork,
+            QuorumNetwork::new(config.cluster_id.clone()),
             log_store,
             state_machine,
         )
         .await
         .map_err(|fatal| QuorumNodeError::Raft(fatal.to_string()))?;
-        let server = RaftServer::start(listener, raft.clone())
-            .map_err(|source| QuorumNodeError::Bind { addr, source })?;
+        let server = RaftServer::start(
+            listener,
+            raft.clone(),
+            config.node_id,
+            config.cluster_id.clone(),
+        )
+        .map_err(|source| QuorumNodeError::Bind { addr, source })?;
         let stopped = Arc::new(AtomicBool::new(false));
         let metadata_log =
             RaftMetadataLog::new(raft.clone(), applied, applied_watch, Arc::clone(&stopped));

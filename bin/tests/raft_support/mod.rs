@@ -59,12 +59,24 @@ impl Cluster {
         cluster
     }
 
+    /// Unique per cluster (the temporary directory's name), so that clusters of tests
+    /// running side by side never hear each other through a reused port.
+    pub fn cluster_id(&self) -> String {
+        let name = self.root.path().file_name().unwrap_or_default();
+        name.to_string_lossy().into_owned()
+    }
+
     pub fn data_dir(&self, id: u64) -> PathBuf {
         self.root.path().join(format!("node-{id}"))
     }
 
     pub fn config(&self, id: u64) -> ControllerQuorumConfig {
-        let mut config = ControllerQuorumConfig::new(id, self.voters.clone(), self.data_dir(id));
+        let mut config = ControllerQuorumConfig::new(
+            &self.cluster_id(),
+            id,
+            self.voters.clone(),
+            self.data_dir(id),
+        );
         (self.tune)(&mut config);
         config
     }
@@ -180,9 +192,9 @@ impl Cluster {
     }
 }
 
-/// A distinct, valid metadata record: broker `broker` registering with incarnation `seq`.
-pub fn record(broker: i32, seq: u128) -> MetadataRecord {
-    MetadataRecord::RegisterBroker(BrokerRegistration {
+/// Broker `broker`'s registration with incarnation `seq`.
+pub fn registration(broker: i32, seq: u128) -> BrokerRegistration {
+    BrokerRegistration {
         broker_id: BrokerId(broker),
         incarnation: IncarnationId(seq),
         listeners: vec![Listener {
@@ -191,7 +203,12 @@ pub fn record(broker: i32, seq: u128) -> MetadataRecord {
             port: 9092,
         }],
         rack: None,
-    })
+    }
+}
+
+/// A distinct, valid metadata record: broker `broker` registering with incarnation `seq`.
+pub fn record(broker: i32, seq: u128) -> MetadataRecord {
+    MetadataRecord::RegisterBroker(registration(broker, seq))
 }
 
 /// A batch of `size` records numbered from `first`.
