@@ -67,6 +67,38 @@ async fn a_whole_trailing_frame_with_a_bad_checksum_is_treated_as_torn() {
 }
 
 #[tokio::test]
+async fn a_zero_filled_tail_is_treated_as_torn() {
+    let (mut cluster, committed) = stopped_single_node().await;
+    let log_path = cluster.data_dir(1).join("raft-log");
+    let intact_len = std::fs::metadata(&log_path).unwrap().len();
+    append_bytes(&log_path, &[0u8; 4096]);
+
+    cluster.restart(1).await.expect("restart");
+    assert_eq!(std::fs::metadata(&log_path).unwrap().len(), intact_len);
+    assert_eq!(cluster.poll_records(1, 6).await, committed);
+    cluster.stop_all().await;
+}
+
+#[tokio::test]
+async fn a_wild_length_field_in_the_middle_of_the_log_is_corruption_not_a_torn_tail() {
+    let (mut cluster, _) = stopped_single_node().await;
+    let log_path = cluster.data_dir(1).join("raft-log");
+    let mut bytes = std::fs::read(&log_path).unwrap();
+    bytes[0] = 0xFF; // the first frame's length is now over 4 GiB
+    std::fs::write(&log_path, &bytes).unwrap();
+
+    match cluster.restart(1).await {
+        Err(QuorumNodeError::Storage(LogFileError::Corrupt { offset, reason, .. })) => {
+            assert_eq!(offset, 0);
+            assert!(reason.contains("length"), "{reason}");
+        }
+        Err(other) => panic!("wrong error: {other}"),
+        Ok(()) => panic!("a corrupt log was accepted"),
+    }
+    assert_eq!(std::fs::read(&log_path).unwrap(), bytes, "nothing was cut");
+}
+
+#[tokio::test]
 async fn a_corrupt_entry_in_the_middle_of_the_log_is_a_clear_error() {
     let (mut cluster, _) = stopped_single_node().await;
     let log_path = cluster.data_dir(1).join("raft-log");

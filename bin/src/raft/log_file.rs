@@ -149,11 +149,15 @@ impl LogFile {
             Err(error) => return Err(io_error(error)),
         };
         let recovered = recover(path, &bytes)?;
+        let created = bytes.is_empty() && !path.exists();
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(io_error)?;
+        if created {
+            sync_parent_dir(path).map_err(io_error)?;
+        }
         if recovered.valid_len < bytes.len() as u64 {
             tracing::warn!(
                 path = %path.display(),
@@ -203,10 +207,15 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     file.sync_all()?;
     drop(file);
     std::fs::rename(&temp, path)?;
-    if let Some(dir) = path.parent() {
-        File::open(dir)?.sync_all()?;
+    sync_parent_dir(path)
+}
+
+/// Makes the directory entry of `path` durable (after a create or rename).
+fn sync_parent_dir(path: &Path) -> io::Result<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => File::open(dir)?.sync_all(),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Writes `value` as a one-frame file at `path`, atomically (see [`write_atomically`]).
