@@ -37,6 +37,9 @@
 //! (every method is a channel send, a watch read or a short mutex hold), safe to call from a
 //! tokio task. The async runtime is one type alias ([`MetadataRuntime`]) so a madsim build
 //! can swap in its own.
+//!
+//! [`MetadataLog`]: odradek_core::controller::MetadataLog
+//! [`MetadataLog::leader_term`]: odradek_core::controller::MetadataLog::leader_term
 
 mod log_file;
 mod log_store;
