@@ -46,6 +46,24 @@ async fn proposals_through_the_leader_commit_in_the_same_order_on_every_node() {
     cluster.stop_all().await;
 }
 
+/// The facade never blocks a runtime thread, and every piece is `Send`: the same flow on a
+/// multi-threaded runtime, with the controller side on a spawned task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metadata_log_works_from_a_task_on_a_multi_threaded_runtime() {
+    let cluster = tokio::spawn(async {
+        let mut cluster = Cluster::start(3, fast_timings).await;
+        cluster.propose(batch(0, 2)).await;
+        cluster.propose(batch(2, 2)).await;
+        for id in 1..=3 {
+            let committed = cluster.poll_records(id, 4).await;
+            assert_eq!(records_of(&committed), batch(0, 4), "node {id}");
+        }
+        cluster
+    });
+    let mut cluster = cluster.await.expect("the task completes");
+    cluster.stop_all().await;
+}
+
 #[tokio::test]
 async fn a_follower_refuses_proposals_as_not_leader() {
     let mut cluster = Cluster::start(3, fast_timings).await;
