@@ -12,6 +12,7 @@ pub mod check;
 pub mod client;
 pub mod config;
 pub mod console;
+pub mod raft;
 pub mod serve;
 pub mod sim;
 pub mod storage;

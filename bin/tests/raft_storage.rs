@@ -1,0 +1,139 @@
+//! The metadata quorum's files: a torn tail of the raft log is cut off at restart and the
+//! committed records survive; damage before the end, or to the vote file, stops the node
+//! with a clear storage error instead of a panic or a guess.
+
+mod raft_support;
+
+use odradek::raft::{LogFileError, QuorumNodeError};
+use raft_support::{batch, fast_timings, records_of, Cluster};
+use std::fs::OpenOptions;
+use std::io::Write;
+
+/// A one-voter quorum with three committed batches, stopped; returns it and its records.
+async fn stopped_single_node() -> (Cluster, Vec<odradek_core::controller::CommittedRecord>) {
+    let mut cluster = Cluster::start(1, fast_timings).await;
+    for first in [0, 2, 4] {
+        cluster.propose(batch(first, 2)).await;
+    }
+    let committed = cluster.poll_records(1, 6).await;
+    assert_eq!(records_of(&committed), batch(0, 6));
+    cluster.stop_all().await;
+    (cluster, committed)
+}
+
+fn append_bytes(path: &std::path::Path, bytes: &[u8]) {
+    let mut file = OpenOptions::new().append(true).open(path).unwrap();
+    file.write_all(bytes).unwrap();
+}
+
+#[tokio::test]
+async fn a_torn_trailing_log_entry_is_truncated_at_restart() {
+    let (mut cluster, committed) = stopped_single_node().await;
+    let log_path = cluster.data_dir(1).join("raft-log");
+    let intact_len = std::fs::metadata(&log_path).unwrap().len();
+    // A frame header promising 200 bytes, followed by only a few of them.
+    let mut torn = 200u32.to_be_bytes().to_vec();
+    torn.extend_from_slice(&[0xAB; 4]);
+    torn.extend_from_slice(b"{\"Entry\":");
+    append_bytes(&log_path, &torn);
+
+    cluster
+        .restart(1)
+        .await
+        .expect("a torn tail is not an error");
+    assert_eq!(std::fs::metadata(&log_path).unwrap().len(), intact_len);
+    assert_eq!(cluster.poll_records(1, 6).await, committed);
+    let (_, offset) = cluster.propose(batch(6, 1)).await;
+    assert!(offset > committed[5].offset.0);
+    assert_eq!(records_of(&cluster.poll_records(1, 1).await), batch(6, 1));
+    cluster.stop_all().await;
+}
+
+#[tokio::test]
+async fn a_whole_trailing_frame_with_a_bad_checksum_is_treated_as_torn() {
+    let (mut cluster, committed) = stopped_single_node().await;
+    let log_path = cluster.data_dir(1).join("raft-log");
+    let intact_len = std::fs::metadata(&log_path).unwrap().len();
+    let payload = b"{\"TruncateFrom\":0}";
+    let mut frame = (payload.len() as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(&0xDEAD_BEEFu32.to_be_bytes());
+    frame.extend_from_slice(payload);
+    append_bytes(&log_path, &frame);
+
+    cluster.restart(1).await.expect("restart");
+    assert_eq!(std::fs::metadata(&log_path).unwrap().len(), intact_len);
+    assert_eq!(cluster.poll_records(1, 6).await, committed);
+    cluster.stop_all().await;
+}
+
+#[tokio::test]
+async fn a_zero_filled_tail_is_treated_as_torn() {
+    let (mut cluster, committed) = stopped_single_node().await;
+    let log_path = cluster.data_dir(1).join("raft-log");
+    let intact_len = std::fs::metadata(&log_path).unwrap().len();
+    append_bytes(&log_path, &[0u8; 4096]);
+
+    cluster.restart(1).await.expect("restart");
+    assert_eq!(std::fs::metadata(&log_path).unwrap().len(), intact_len);
+    assert_eq!(cluster.poll_records(1, 6).await, committed);
+    cluster.stop_all().await;
+}
+
+#[tokio::test]
+async fn a_wild_length_field_in_the_middle_of_the_log_is_corruption_not_a_torn_tail() {
+    let (mut cluster, _) = stopped_single_node().await;
+    let log_path = cluster.data_dir(1).join("raft-log");
+    let mut bytes = std::fs::read(&log_path).unwrap();
+    bytes[0] = 0xFF; // the first frame's length is now over 4 GiB
+    std::fs::write(&log_path, &bytes).unwrap();
+
+    match cluster.restart(1).await {
+        Err(QuorumNodeError::Storage(LogFileError::Corrupt { offset, reason, .. })) => {
+            assert_eq!(offset, 0);
+            assert!(reason.contains("length"), "{reason}");
+        }
+        Err(other) => panic!("wrong error: {other}"),
+        Ok(()) => panic!("a corrupt log was accepted"),
+    }
+    assert_eq!(std::fs::read(&log_path).unwrap(), bytes, "nothing was cut");
+}
+
+#[tokio::test]
+async fn a_corrupt_entry_in_the_middle_of_the_log_is_a_clear_error() {
+    let (mut cluster, _) = stopped_single_node().await;
+    let log_path = cluster.data_dir(1).join("raft-log");
+    let mut bytes = std::fs::read(&log_path).unwrap();
+    // Flip a byte in the payload of the first frame; intact frames follow it.
+    bytes[8 + 3] ^= 0x55;
+    std::fs::write(&log_path, &bytes).unwrap();
+
+    match cluster.restart(1).await {
+        Err(QuorumNodeError::Storage(LogFileError::Corrupt { offset, reason, .. })) => {
+            assert_eq!(offset, 0);
+            assert!(reason.contains("checksum"), "{reason}");
+        }
+        Err(other) => panic!("wrong error: {other}"),
+        Ok(()) => panic!("a corrupt log was accepted"),
+    }
+    assert_eq!(
+        std::fs::read(&log_path).unwrap(),
+        bytes,
+        "nothing was repaired or cut"
+    );
+}
+
+#[tokio::test]
+async fn a_damaged_vote_file_is_a_clear_error() {
+    let (mut cluster, _) = stopped_single_node().await;
+    let vote_path = cluster.data_dir(1).join("raft-vote");
+    let mut bytes = std::fs::read(&vote_path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(&vote_path, &bytes).unwrap();
+
+    let error = cluster.restart(1).await.expect_err("refused");
+    assert!(
+        matches!(&error, QuorumNodeError::Storage(LogFileError::Corrupt { path, .. }) if path == &vote_path),
+        "{error}"
+    );
+}
