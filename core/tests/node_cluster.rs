@@ -393,9 +393,13 @@ fn a_restarted_follower_recovers_its_log_and_catches_up() {
         cluster.replica_state(follower, &tp()).is_none(),
         "no metadata yet"
     );
-    cluster.run_until(1_000, |c| {
-        c.replica_state(follower, &tp()).is_some_and(|s| s.3 >= 1)
-    });
+    cluster.run_until(1_000, |c| c.replica_state(follower, &tp()).is_some());
+    let (_, _, high_watermark, log_end) = cluster.replica_state(follower, &tp()).unwrap();
+    assert_eq!(
+        (high_watermark, log_end),
+        (0, 1),
+        "its log recovered from disk"
+    );
     let second = cluster.call(
         leader,
         9,
@@ -404,6 +408,47 @@ fn a_restarted_follower_recovers_its_log_and_catches_up() {
     );
     assert_eq!(produce_error_and_offset(&second), (0, 1));
     cluster.run_until(1_000, |c| c.replica_state(follower, &tp()).unwrap().2 == 2);
+    assert_eq!(isr_of(&cluster).len(), 3);
+    cluster.check_invariants();
+}
+
+#[test]
+fn a_lost_follower_fetch_is_given_up_and_sent_again() {
+    let mut cluster = Cluster::start(3_000);
+    create_topic(&mut cluster, 0, &[]);
+    let leader = leader_index(&cluster);
+    let follower = (leader + 1) % 3;
+    let first = cluster.call(
+        leader,
+        9,
+        produce_request(TOPIC, 0, -1, batch(0, &["a"])),
+        500,
+    );
+    assert_eq!(produce_error_and_offset(&first), (0, 0));
+    // Every message between the leader and one follower is lost for a while.
+    cluster.cut_both(leader, follower);
+    let waiting = cluster.send(
+        leader,
+        1,
+        9,
+        produce_request(TOPIC, 0, -1, batch(1, &["b"])),
+    );
+    cluster.run_ms(300);
+    assert!(
+        cluster.take_response(waiting).is_none(),
+        "the follower has not fetched it"
+    );
+    cluster.heal();
+    let recovered = cluster.run_until(2_000, |c| {
+        c.responses
+            .iter()
+            .any(|(_, _, r)| r.correlation_id == waiting)
+    });
+    // The lost request is given up after replica_fetch_wait_max_ms +
+    // controller_request_timeout_ms (1100 ms after it was sent), then sent again.
+    assert!(recovered <= 1_100, "answered after {recovered} ms");
+    let response = cluster.take_response(waiting).unwrap();
+    assert_eq!(produce_error_and_offset(&response), (0, 1));
     assert_eq!(isr_of(&cluster).len(), 3);
     cluster.check_invariants();
 }

@@ -219,6 +219,9 @@ impl<P: StorageProvider> Node<P> {
         let Some(replica) = self.partitions.get_mut(tp) else {
             return;
         };
+        if replica.leader_epoch() != Some(epoch) {
+            return; // asked in an epoch that has passed: stale
+        }
         let result = match answer {
             Ok(Answer::EpochEnd(end)) => replica
                 .handle_epoch_end_offset(now, epoch, end)
