@@ -76,6 +76,14 @@ pub(super) struct FetcherState {
 }
 
 impl FetcherState {
+    /// Correlation ids start from the incarnation (see `broker`).
+    pub(super) fn new(incarnation: crate::controller::IncarnationId) -> FetcherState {
+        FetcherState {
+            next_correlation: ((incarnation.0 as u32 & 0x7FFF) << 16) as i32,
+            ..FetcherState::default()
+        }
+    }
+
     pub(super) fn poll_timeout(&self) -> Option<Mono> {
         let give_up = self.in_flight.values().map(|f| f.give_up_at);
         let backoff = self.backoff.values().map(|(until, _, _)| *until);

@@ -55,6 +55,9 @@ pub struct Cluster {
     pub responses: Vec<(usize, ConnectionId, NodeResponse)>,
     next_correlation: i32,
     next_incarnation: u128,
+    /// Syncs wait this long before they are performed (0: at once).
+    pub sync_delay_ms: u64,
+    syncs: Vec<(Mono, usize, TopicPartition, odradek_core::log::SyncRequest)>,
 }
 
 pub fn broker(index: usize) -> BrokerId {
@@ -89,6 +92,8 @@ impl Cluster {
             responses: Vec::new(),
             next_correlation: 1,
             next_incarnation: 1,
+            sync_delay_ms: 0,
+            syncs: Vec::new(),
         };
         for index in 0..3 {
             let mut cluster_config = BrokerClusterConfig::new(broker(index), IncarnationId(0));
@@ -134,8 +139,15 @@ impl Cluster {
             Message::FromBroker(to, _, _) => *to != index,
             Message::ToController(from, _) => *from != index,
         });
+        self.syncs.retain(|(_, node, _, _)| *node != index);
         self.nodes[index] = self.open_node(index);
         self.drain(index);
+    }
+
+    /// Crashes node `index` (its disk loses every unsynced write) and restarts it.
+    pub fn crash_and_restart(&mut self, index: usize) {
+        self.disks[index].crash();
+        self.restart(index);
     }
 
     /// Cuts both directions between `a` and `b`.
@@ -245,6 +257,16 @@ impl Cluster {
         }
         let records = self.controller.handle_timeout(self.now);
         self.commit(records);
+        let now = self.now;
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.syncs)
+            .into_iter()
+            .partition(|s| s.0 <= now.mono);
+        self.syncs = later;
+        for (_, index, partition, request) in due {
+            // A failed sync (the partition was closed meanwhile) is reported to the node.
+            let _ = self.nodes[index].perform_sync(now, &partition, &request);
+            self.drain(index);
+        }
         for index in 0..self.nodes.len() {
             if self.nodes[index]
                 .poll_timeout()
@@ -312,6 +334,10 @@ impl Cluster {
                 } => self.responses.push((index, connection, response)),
                 NodeOutput::Close { connection, reason } => {
                     panic!("node {index} closed {connection:?}: {reason}")
+                }
+                NodeOutput::Sync { partition, request } if self.sync_delay_ms > 0 => {
+                    let at = self.now.mono.plus_millis(self.sync_delay_ms);
+                    self.syncs.push((at, index, partition, request));
                 }
                 NodeOutput::Sync { partition, request } => {
                     let now = self.now;
