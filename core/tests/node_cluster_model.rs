@@ -1,6 +1,7 @@
 //! Cluster mode under random faults: for each seed, a schedule of produces (acks=all and
 //! acks=1) to whichever broker the controller names leader, link cuts, isolations and broker
-//! restarts (memory lost, disk kept), then a healed period. Afterwards every replica holds
+//! restarts (memory lost, disk kept), on even seeds also delayed, reordered and duplicated
+//! controller messages and delayed broker messages, then a healed period. Afterwards every replica holds
 //! the same log, every acks=all acknowledged batch is at its offset on every replica, the
 //! ISR is full, and every node's invariants held throughout.
 
@@ -50,6 +51,13 @@ fn producer_part(stored: &[u8]) -> Vec<u8> {
 fn run(seed: u64, crashes: bool) {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut cluster = Cluster::start(500);
+    if seed % 2 == 0 {
+        cluster.net_faults = Some(NetFaults {
+            jitter_ms: 1 + seed % 20,
+            duplicate_one_in: 10,
+            state: seed | 1,
+        });
+    }
     let mut topic = CreatableTopic::default()
         .with_name(name(TOPIC))
         .with_num_partitions(1)
@@ -61,7 +69,7 @@ fn run(seed: u64, crashes: bool) {
             .with_value(Some(text("1")))]);
     }
     let request = CreateTopicsRequest::default().with_topics(vec![topic]);
-    let created = cluster.call(0, 7, request, 100);
+    let created = cluster.call(0, 7, request, 3_000);
     assert!(matches!(created.body, ResponseBody::CreateTopics(_)));
     cluster.run_ms(300);
     let tp = TopicPartition::new(TOPIC, 0);
@@ -188,14 +196,14 @@ fn check_logs(
 
 #[test]
 fn replicas_converge_and_keep_every_acks_all_batch_under_random_faults() {
-    for seed in 1..=100 {
+    for seed in 1..=150 {
         run(seed, false);
     }
 }
 
 #[test]
 fn with_fsync_per_batch_acks_all_batches_survive_crashes_that_lose_unsynced_writes() {
-    for seed in 1..=100 {
+    for seed in 1..=150 {
         run(seed, true);
     }
 }

@@ -20,7 +20,7 @@ use odradek_core::wire::kafka_protocol::messages::RequestHeader;
 use odradek_core::wire::{decode_request, encode_request, DecodedRequest, RequestBody};
 use odradek_core::{Mono, Now};
 use odradek_sim::disk::{SimDisk, SimDiskProvider};
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One-way delay of every message.
 pub const LATENCY_MS: u64 = 1;
@@ -31,8 +31,30 @@ pub const SESSION_TIMEOUT_MS: u64 = 1_000;
 /// Inter-broker connections are numbered from here: `BASE + from * 100 + to`.
 const INTER_BROKER_CONNECTIONS: u64 = 1_000_000;
 
+/// Network faults beyond cut links: controller messages get a random extra delay (so they
+/// reorder) and are sometimes duplicated; broker-to-broker messages get a random extra
+/// delay too but stay in order per connection, as TCP keeps them.
+#[derive(Clone, Copy, Debug)]
+pub struct NetFaults {
+    /// Extra delay, uniform in `0..=jitter_ms`.
+    pub jitter_ms: u64,
+    /// One controller message in this many is delivered twice.
+    pub duplicate_one_in: u64,
+    /// The generator's state (xorshift64*; never 0).
+    pub state: u64,
+}
+
+impl NetFaults {
+    fn below(&mut self, bound: u64) -> u64 {
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        self.state.wrapping_mul(0x2545_F491_4F6C_DD1D) % bound.max(1)
+    }
+}
+
 /// A message in flight.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Message {
     ToController(usize, ControllerEnvelope<ControllerRequest>),
     FromController(usize, ControllerEnvelope<ControllerResponse>),
@@ -48,7 +70,11 @@ pub struct Cluster {
     pub controller: Controller,
     pub log: LocalMetadataLog,
     pub now: Now,
-    queue: VecDeque<(Mono, Message)>,
+    queue: BTreeMap<(Mono, u64), Message>,
+    next_sequence: u64,
+    /// The last delivery time per broker-to-broker direction (to keep them in order).
+    channel_last: BTreeMap<(usize, usize), Mono>,
+    pub net_faults: Option<NetFaults>,
     /// Directed links (from, to) whose messages are dropped; `CONTROLLER` for the controller.
     pub cut: BTreeSet<(usize, usize)>,
     /// Responses to clients: (node, connection, response).
@@ -87,7 +113,10 @@ impl Cluster {
             controller: Controller::new(controller_config).unwrap(),
             log: LocalMetadataLog::new(),
             now,
-            queue: VecDeque::new(),
+            queue: BTreeMap::new(),
+            next_sequence: 0,
+            channel_last: BTreeMap::new(),
+            net_faults: None,
             cut: BTreeSet::new(),
             responses: Vec::new(),
             next_correlation: 1,
@@ -134,7 +163,7 @@ impl Cluster {
 
     /// Drops node `index` (its memory) and starts a new run on the same disk.
     pub fn restart(&mut self, index: usize) {
-        self.queue.retain(|(_, m)| match m {
+        self.queue.retain(|_, m| match m {
             Message::FromController(to, _) | Message::Request(to, _, _) => *to != index,
             Message::FromBroker(to, _, _) => *to != index,
             Message::ToController(from, _) => *from != index,
@@ -247,12 +276,11 @@ impl Cluster {
     pub fn step(&mut self) {
         self.now.mono = self.now.mono.plus_millis(1);
         self.now.wall_ms += 1;
-        while self
-            .queue
-            .front()
-            .is_some_and(|(at, _)| *at <= self.now.mono)
-        {
-            let (_, message) = self.queue.pop_front().unwrap();
+        while let Some(entry) = self.queue.first_entry() {
+            if entry.key().0 > self.now.mono {
+                break;
+            }
+            let message = entry.remove();
             self.deliver(message);
         }
         let records = self.controller.handle_timeout(self.now);
@@ -312,8 +340,25 @@ impl Cluster {
         if self.cut.contains(&(from, to)) {
             return;
         }
-        let at = self.now.mono.plus_millis(LATENCY_MS);
-        self.queue.push_back((at, message));
+        let mut at = self.now.mono.plus_millis(LATENCY_MS);
+        let mut copies = 1;
+        if let Some(faults) = self.net_faults.as_mut() {
+            at = at.plus_millis(faults.below(faults.jitter_ms + 1));
+            let to_controller = matches!(message, Message::ToController(..));
+            let from_controller = matches!(message, Message::FromController(..));
+            if (to_controller || from_controller) && faults.below(faults.duplicate_one_in) == 0 {
+                copies = 2;
+            }
+            if !to_controller && !from_controller {
+                let last = self.channel_last.entry((from, to)).or_insert(at);
+                at = at.max(*last);
+                *last = at;
+            }
+        }
+        for _ in 0..copies {
+            self.queue.insert((at, self.next_sequence), message.clone());
+            self.next_sequence += 1;
+        }
     }
 
     /// Routes every output of node `index`.
