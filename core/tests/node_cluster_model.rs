@@ -51,7 +51,7 @@ fn producer_part(stored: &[u8]) -> Vec<u8> {
 fn run(seed: u64, crashes: bool) {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut cluster = Cluster::start(500);
-    if seed % 2 == 0 {
+    if seed.is_multiple_of(2) {
         cluster.net_faults = Some(NetFaults {
             jitter_ms: 1 + seed % 20,
             duplicate_one_in: 10,
