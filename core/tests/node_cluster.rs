@@ -8,6 +8,7 @@ use node_cluster_support::*;
 use node_support::{batch, fetch_request, metadata_request, name, produce_request, text};
 use odradek_core::controller::BrokerId;
 use odradek_core::node::TopicPartition;
+use odradek_core::storage::StorageProvider;
 use odradek_core::wire::kafka_protocol::messages::create_topics_request::{
     CreatableTopic, CreatableTopicConfig,
 };
@@ -450,5 +451,53 @@ fn a_lost_follower_fetch_is_given_up_and_sent_again() {
     let response = cluster.take_response(waiting).unwrap();
     assert_eq!(produce_error_and_offset(&response), (0, 1));
     assert_eq!(isr_of(&cluster).len(), 3);
+    cluster.check_invariants();
+}
+
+#[test]
+fn a_topic_deleted_at_the_controller_is_closed_and_its_directories_removed_everywhere() {
+    let mut cluster = Cluster::start(3_000);
+    create_topic(&mut cluster, 0, &[]);
+    let leader = leader_index(&cluster);
+    let answer = cluster.call(
+        leader,
+        9,
+        produce_request(TOPIC, 0, -1, batch(0, &["x"])),
+        500,
+    );
+    assert_eq!(produce_error_and_offset(&answer), (0, 0));
+    let directory = tp().directory_name();
+    for index in 0..3 {
+        let dirs = cluster.nodes[index]
+            .provider_mut()
+            .list_directories()
+            .unwrap();
+        assert!(
+            dirs.contains(&directory),
+            "broker {index} has the partition's directory"
+        );
+    }
+    cluster.delete_topic_at_controller(TOPIC);
+    cluster.run_until(500, |c| (0..3).all(|i| c.replica_state(i, &tp()).is_none()));
+    for index in 0..3 {
+        let dirs = cluster.nodes[index]
+            .provider_mut()
+            .list_directories()
+            .unwrap();
+        assert!(
+            !dirs.contains(&directory),
+            "broker {index} removed {directory}"
+        );
+    }
+    let refused = cluster.call(
+        leader,
+        9,
+        produce_request(TOPIC, 0, 1, batch(1, &["y"])),
+        10,
+    );
+    assert_eq!(
+        produce_error_and_offset(&refused),
+        (KafkaErrorCode::UnknownTopicOrPartition.code(), -1)
+    );
     cluster.check_invariants();
 }

@@ -473,6 +473,14 @@ impl Cluster {
         }
     }
 
+    /// Deletes a topic at the controller (as an admin client of the quorum would).
+    pub fn delete_topic_at_controller(&mut self, name: &str) {
+        let refs = [odradek_core::controller::TopicRef::Name(name.to_owned())];
+        let result = self.controller.delete_topics(&refs).remove(0);
+        let deleted = result.result.expect("the topic exists");
+        self.commit(deleted.records);
+    }
+
     /// The controller's committed state of a partition.
     pub fn partition(&self, topic: &str, partition: i32) -> PartitionImage {
         let image = self.controller.image();
