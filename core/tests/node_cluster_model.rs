@@ -1,15 +1,17 @@
 //! Cluster mode under random faults: for each seed, a schedule of produces (acks=all and
 //! acks=1) to whichever broker the controller names leader, link cuts, isolations and broker
 //! restarts (memory lost, disk kept), on even seeds also delayed, reordered and duplicated
-//! controller messages and delayed broker messages, then a healed period. Afterwards every replica holds
-//! the same log, every acks=all acknowledged batch is at its offset on every replica, the
-//! ISR is full, and every node's invariants held throughout.
+//! controller messages and delayed broker messages, then a healed period. Afterwards every
+//! replica holds the same log, every acks=all acknowledged batch is at its offset on every
+//! replica, every batch a leader ever exposed to consumers (below its high watermark) is
+//! still there unchanged, the ISR is full, and every node's invariants held throughout.
 
 mod node_cluster_support;
 mod node_support;
 
 use node_cluster_support::*;
-use node_support::{batch, name, produce_request, text};
+use node_support::{batch, fetch_request, fetched_records, name, produce_request, text};
+use odradek_core::bugs::{PlantedBug, PlantedBugs};
 use odradek_core::node::TopicPartition;
 use odradek_core::record::Offset;
 use odradek_core::wire::kafka_protocol::messages::create_topics_request::{
@@ -55,9 +57,9 @@ fn producer_part(stored: &[u8]) -> Vec<u8> {
 
 /// One run. `crashes`: restarts crash the disk (unsynced writes lost), syncs take 3 ms, and
 /// the topic syncs every batch (`flush.messages=1`), so acknowledged means durable.
-fn run(seed: u64, crashes: bool) {
+fn run(seed: u64, crashes: bool, planted_bugs: PlantedBugs) {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-    let mut cluster = Cluster::start(500);
+    let mut cluster = Cluster::start_with(500, planted_bugs);
     if seed.is_multiple_of(2) {
         cluster.net_faults = Some(NetFaults {
             jitter_ms: 1 + seed % 20,
@@ -81,6 +83,7 @@ fn run(seed: u64, crashes: bool) {
     cluster.run_ms(300);
     let mut sent: Vec<Sent> = Vec::new();
     let mut acked: Acked = Vec::new();
+    let mut exposed = Exposed::new();
     for step in 0..6_000u64 {
         match rng.below(60) {
             0..=5 => {
@@ -122,6 +125,7 @@ fn run(seed: u64, crashes: bool) {
         collect_acks(&mut cluster, &mut sent, &mut acked);
         if step % 16 == 0 {
             cluster.check_invariants();
+            record_exposed(&mut cluster, &mut exposed, seed);
         }
     }
     cluster.heal();
@@ -145,6 +149,50 @@ fn run(seed: u64, crashes: bool) {
             .map(|(_, offset, batch)| (*offset, batch.clone()))
             .collect();
         check_logs(&mut cluster, &tp, &mine, seed);
+    }
+    record_exposed(&mut cluster, &mut exposed, seed);
+    for (partition, offset) in exposed.keys() {
+        let tp = TopicPartition::new(TOPIC, *partition);
+        let high_watermark = cluster.replica_state(0, &tp).unwrap().2;
+        assert!(
+            *offset < high_watermark,
+            "seed {seed}: the batch exposed at {partition}/{offset} is gone"
+        );
+    }
+}
+
+/// Batches a leader exposed to consumers (below its high watermark): (partition, base
+/// offset) → CRC.
+type Exposed = std::collections::BTreeMap<(i32, u64), u32>;
+
+/// Records what every leader exposes to a consumer now (a Fetch from offset 0, answered at
+/// once); panics if a batch exposed before at the same offset differs (exposed records must
+/// never be lost or replaced).
+fn record_exposed(cluster: &mut Cluster, exposed: &mut Exposed, seed: u64) {
+    for index in 0..3 {
+        for partition in 0..PARTITIONS {
+            let tp = TopicPartition::new(TOPIC, partition);
+            let leads = cluster.nodes[index]
+                .partition_replica(&tp)
+                .is_some_and(|r| r.is_leader());
+            if !leads {
+                continue;
+            }
+            let correlation = cluster.send(index, 3, 12, fetch_request(TOPIC, partition, 0, 0, 1));
+            let Some(response) = cluster.take_response(correlation) else {
+                continue; // behind an earlier request on the connection
+            };
+            let records = fetched_records(&response.body);
+            for (header, _) in odradek_core::record::complete_batches(&records) {
+                let before = exposed.insert((partition, header.base_offset), header.crc);
+                assert!(
+                    before.is_none_or(|crc| crc == header.crc),
+                    "seed {seed}: broker {} exposed another batch at {partition}/{}",
+                    index + 1,
+                    header.base_offset
+                );
+            }
+        }
     }
 }
 
@@ -216,14 +264,14 @@ fn check_logs(
 #[test]
 fn replicas_converge_and_keep_every_acks_all_batch_under_random_faults() {
     for seed in 1..=100 {
-        run(seed, false);
+        run(seed, false, PlantedBugs::NONE);
     }
 }
 
 #[test]
 fn with_fsync_per_batch_acks_all_batches_survive_crashes_that_lose_unsynced_writes() {
     for seed in 1..=100 {
-        run(seed, true);
+        run(seed, true, PlantedBugs::NONE);
     }
 }
 
@@ -238,4 +286,25 @@ fn summary(log: &[u8]) -> Vec<(u64, i32, u32)> {
             )
         })
         .collect()
+}
+
+/// Whether some seed in `1..=10` fails with `bug` planted.
+fn some_seed_fails(bug: PlantedBug, crashes: bool) -> bool {
+    (1..=10).any(|seed| {
+        let run = || run(seed, crashes, PlantedBugs::only(bug));
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).is_err()
+    })
+}
+
+#[test]
+fn the_model_catches_each_planted_replication_bug() {
+    for bug in [
+        PlantedBug::TruncateToHighWatermark,
+        PlantedBug::HighWatermarkBeforeFollowerHasData,
+        PlantedBug::ServeBeyondHighWatermark,
+        PlantedBug::AckBeforeDurable,
+    ] {
+        assert!(some_seed_fails(bug, false), "{bug:?} went unnoticed");
+    }
+    assert!(some_seed_fails(PlantedBug::AckBeforeDurable, true));
 }

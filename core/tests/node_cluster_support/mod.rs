@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 use crate::node_support::text;
+use odradek_core::bugs::PlantedBugs;
 use odradek_core::controller::{
     AlterPartitionResult, BrokerId, Controller, ControllerConfig, ControllerEnvelope,
     ControllerRequest, ControllerResponse, IncarnationId, LocalMetadataLog, MetadataLog,
@@ -98,6 +99,11 @@ impl Cluster {
     /// Three brokers with `replica_lag_time_max_ms`, started and run until all are
     /// registered and unfenced.
     pub fn start(replica_lag_time_max_ms: u64) -> Cluster {
+        Cluster::start_with(replica_lag_time_max_ms, PlantedBugs::NONE)
+    }
+
+    /// [`Cluster::start`] with planted bugs in every broker's logs and replicas.
+    pub fn start_with(replica_lag_time_max_ms: u64, planted_bugs: PlantedBugs) -> Cluster {
         let now = Now {
             mono: Mono(0),
             wall_ms: 1_700_000_000_000,
@@ -127,12 +133,13 @@ impl Cluster {
         for index in 0..3 {
             let mut cluster_config = BrokerClusterConfig::new(broker(index), IncarnationId(0));
             cluster_config.replica_lag_time_max_ms = replica_lag_time_max_ms;
-            let config = NodeConfig {
+            let mut config = NodeConfig {
                 advertised_host: format!("broker{}.test", index + 1),
                 advertised_port: 9092,
                 cluster: Some(cluster_config),
                 ..NodeConfig::default()
             };
+            config.log.planted_bugs = planted_bugs;
             let disk = SimDisk::new(index as u64 + 7);
             cluster.disks.push(disk);
             cluster.configs.push(config);
