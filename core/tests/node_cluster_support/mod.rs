@@ -18,7 +18,10 @@ use odradek_core::node::{
     TopicPartition,
 };
 use odradek_core::wire::kafka_protocol::messages::RequestHeader;
-use odradek_core::wire::{decode_request, encode_request, DecodedRequest, RequestBody};
+use odradek_core::wire::{
+    decode_inter_broker_request, decode_request, decode_response, encode_request, DecodedRequest,
+    RequestBody,
+};
 use odradek_core::{Mono, Now};
 use odradek_sim::disk::{SimDisk, SimDiskProvider};
 use std::collections::{BTreeMap, BTreeSet};
@@ -376,6 +379,7 @@ impl Cluster {
                     connection,
                     response,
                 } if connection.0 >= INTER_BROKER_CONNECTIONS => {
+                    check_inter_broker_response(&response);
                     let follower = ((connection.0 - INTER_BROKER_CONNECTIONS) / 100) as usize;
                     let message = Message::FromBroker(follower, broker(index), response);
                     self.enqueue(index, follower, message);
@@ -401,6 +405,7 @@ impl Cluster {
                     self.enqueue(index, CONTROLLER, Message::ToController(index, envelope));
                 }
                 NodeOutput::ToBroker { broker, request } => {
+                    check_inter_broker_request(&request);
                     let to = index_of(broker);
                     let connection =
                         ConnectionId(INTER_BROKER_CONNECTIONS + index as u64 * 100 + to as u64);
@@ -518,4 +523,28 @@ impl Cluster {
         }
         self.controller.check_invariants();
     }
+}
+
+/// A follower's request is a valid Kafka inter-broker request at its version: it encodes,
+/// and the inter-broker decoder (the production path) reads it back the same.
+fn check_inter_broker_request(request: &DecodedRequest) {
+    let frame = encode_request(&request.header, &request.body).expect("encodes");
+    let decoded = decode_inter_broker_request(frame.freeze().slice(4..))
+        .expect("a valid inter-broker request");
+    assert_eq!(decoded.api_key, request.api_key);
+    assert_eq!(decoded.api_version, request.api_version);
+    assert_eq!(decoded.header.correlation_id, request.header.correlation_id);
+}
+
+/// A leader's answer to a follower encodes at its version and decodes back the same.
+fn check_inter_broker_response(response: &NodeResponse) {
+    let frame = response.encode().expect("encodes at its version");
+    let (header, body) = decode_response(
+        response.api_key,
+        response.api_version,
+        frame.freeze().slice(4..),
+    )
+    .expect("decodes");
+    assert_eq!(header.correlation_id, response.correlation_id);
+    assert_eq!(body, response.body);
 }
