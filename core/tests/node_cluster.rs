@@ -8,6 +8,7 @@ use node_cluster_support::*;
 use node_support::{batch, fetch_request, metadata_request, name, produce_request, text};
 use odradek_core::controller::BrokerId;
 use odradek_core::node::TopicPartition;
+use odradek_core::storage::StorageProvider;
 use odradek_core::wire::kafka_protocol::messages::create_topics_request::{
     CreatableTopic, CreatableTopicConfig,
 };
@@ -393,9 +394,13 @@ fn a_restarted_follower_recovers_its_log_and_catches_up() {
         cluster.replica_state(follower, &tp()).is_none(),
         "no metadata yet"
     );
-    cluster.run_until(1_000, |c| {
-        c.replica_state(follower, &tp()).is_some_and(|s| s.3 >= 1)
-    });
+    cluster.run_until(1_000, |c| c.replica_state(follower, &tp()).is_some());
+    let (_, _, high_watermark, log_end) = cluster.replica_state(follower, &tp()).unwrap();
+    assert_eq!(
+        (high_watermark, log_end),
+        (0, 1),
+        "its log recovered from disk"
+    );
     let second = cluster.call(
         leader,
         9,
@@ -405,5 +410,94 @@ fn a_restarted_follower_recovers_its_log_and_catches_up() {
     assert_eq!(produce_error_and_offset(&second), (0, 1));
     cluster.run_until(1_000, |c| c.replica_state(follower, &tp()).unwrap().2 == 2);
     assert_eq!(isr_of(&cluster).len(), 3);
+    cluster.check_invariants();
+}
+
+#[test]
+fn a_lost_follower_fetch_is_given_up_and_sent_again() {
+    let mut cluster = Cluster::start(3_000);
+    create_topic(&mut cluster, 0, &[]);
+    let leader = leader_index(&cluster);
+    let follower = (leader + 1) % 3;
+    let first = cluster.call(
+        leader,
+        9,
+        produce_request(TOPIC, 0, -1, batch(0, &["a"])),
+        500,
+    );
+    assert_eq!(produce_error_and_offset(&first), (0, 0));
+    // Every message between the leader and one follower is lost for a while.
+    cluster.cut_both(leader, follower);
+    let waiting = cluster.send(
+        leader,
+        1,
+        9,
+        produce_request(TOPIC, 0, -1, batch(1, &["b"])),
+    );
+    cluster.run_ms(300);
+    assert!(
+        cluster.take_response(waiting).is_none(),
+        "the follower has not fetched it"
+    );
+    cluster.heal();
+    let recovered = cluster.run_until(2_000, |c| {
+        c.responses
+            .iter()
+            .any(|(_, _, r)| r.correlation_id == waiting)
+    });
+    // The lost request is given up after replica_fetch_wait_max_ms +
+    // controller_request_timeout_ms (1100 ms after it was sent), then sent again.
+    assert!(recovered <= 1_100, "answered after {recovered} ms");
+    let response = cluster.take_response(waiting).unwrap();
+    assert_eq!(produce_error_and_offset(&response), (0, 1));
+    assert_eq!(isr_of(&cluster).len(), 3);
+    cluster.check_invariants();
+}
+
+#[test]
+fn a_topic_deleted_at_the_controller_is_closed_and_its_directories_removed_everywhere() {
+    let mut cluster = Cluster::start(3_000);
+    create_topic(&mut cluster, 0, &[]);
+    let leader = leader_index(&cluster);
+    let answer = cluster.call(
+        leader,
+        9,
+        produce_request(TOPIC, 0, -1, batch(0, &["x"])),
+        500,
+    );
+    assert_eq!(produce_error_and_offset(&answer), (0, 0));
+    let directory = tp().directory_name();
+    for index in 0..3 {
+        let dirs = cluster.nodes[index]
+            .provider_mut()
+            .list_directories()
+            .unwrap();
+        assert!(
+            dirs.contains(&directory),
+            "broker {index} has the partition's directory"
+        );
+    }
+    cluster.delete_topic_at_controller(TOPIC);
+    cluster.run_until(500, |c| (0..3).all(|i| c.replica_state(i, &tp()).is_none()));
+    for index in 0..3 {
+        let dirs = cluster.nodes[index]
+            .provider_mut()
+            .list_directories()
+            .unwrap();
+        assert!(
+            !dirs.contains(&directory),
+            "broker {index} removed {directory}"
+        );
+    }
+    let refused = cluster.call(
+        leader,
+        9,
+        produce_request(TOPIC, 0, 1, batch(1, &["y"])),
+        10,
+    );
+    assert_eq!(
+        produce_error_and_offset(&refused),
+        (KafkaErrorCode::UnknownTopicOrPartition.code(), -1)
+    );
     cluster.check_invariants();
 }

@@ -21,7 +21,10 @@
 //!   stops the broker from applying more (the error is kept in [`Node::metadata_error`]):
 //!   guessing would serve wrong leaders.
 //! - **Forwarding.** A leader replica's AlterPartition goes out with this broker's
-//!   incarnation; the answer updates the replica's ISR (or clears its in-flight request).
+//!   incarnation; the answer updates the replica's ISR, or clears its in-flight request
+//!   when refused; INVALID_UPDATE_VERSION (the ISR changed meanwhile, perhaps by an earlier
+//!   copy of the same request) instead waits for the metadata, which brings the committed
+//!   ISR. AlterPartition is never re-sent by the broker (the replica repeats it itself).
 //!   CreateTopics from a client is forwarded (KIP-590) and answered from the controller's
 //!   results.
 
@@ -78,9 +81,13 @@ pub(super) struct ClusterState {
 
 impl ClusterState {
     pub(super) fn new(config: BrokerClusterConfig, now: Now) -> ClusterState {
+        // Correlation ids start from the incarnation, so that a late answer to the previous
+        // run's request (a driver reusing a connection) cannot match one of this run.
+        let next_correlation = (config.incarnation.0 as u64) << 32;
+        let fetcher = super::fetcher::FetcherState::new(config.incarnation);
         ClusterState {
             config,
-            next_correlation: 0,
+            next_correlation,
             calls: BTreeMap::new(),
             registered: false,
             fenced: true,
@@ -88,7 +95,7 @@ impl ClusterState {
             metadata_due: now.mono,
             caught_up: false,
             metadata_error: None,
-            fetcher: super::fetcher::FetcherState::default(),
+            fetcher,
         }
     }
 
@@ -133,7 +140,7 @@ impl<P: StorageProvider> Node<P> {
             return;
         };
         let correlation_id = cluster.next_correlation;
-        cluster.next_correlation += 1;
+        cluster.next_correlation = cluster.next_correlation.wrapping_add(1);
         let resend_at = now
             .mono
             .plus_millis(cluster.config.controller_request_timeout_ms);
@@ -163,9 +170,13 @@ impl<P: StorageProvider> Node<P> {
             .filter(|(_, call)| call.resend_at <= now.mono)
             .map(|(id, _)| *id)
             .collect();
+        // An AlterPartition is not sent again here: the replica repeats its own request
+        // (`ALTER_PARTITION_RETRY_MS`), and two copies in flight would let the second's
+        // rejection (the first committed) look like a refusal.
         let resend: Vec<Call> = due
             .iter()
             .filter_map(|id| cluster.calls.remove(id))
+            .filter(|call| !matches!(call.purpose, Purpose::AlterPartition(_)))
             .collect();
         for call in resend {
             self.send_to_controller(now, call.purpose, call.request);
@@ -253,6 +264,10 @@ impl<P: StorageProvider> Node<P> {
         let Some(mut call) = cluster.calls.remove(&envelope.correlation_id) else {
             return; // an answer to a request sent again, or never sent: stale
         };
+        let is_alter = matches!(call.purpose, Purpose::AlterPartition(_));
+        if envelope.body == ControllerResponse::NotController && is_alter {
+            return; // the replica asks again
+        }
         if envelope.body == ControllerResponse::NotController {
             call.resend_at = now
                 .mono
@@ -383,6 +398,10 @@ impl<P: StorageProvider> Node<P> {
                 let _ = replica.handle_isr_update(now, state.partition_epoch, state.isr);
             }
             Ok(_) => {}
+            // A stale partition epoch: the ISR changed meanwhile, possibly by an earlier
+            // copy of this very request. The replica keeps counting the requested members
+            // (KIP-497's maximal ISR) until the metadata brings the committed ISR.
+            Err(ControllerError::InvalidUpdateVersion { .. }) => {}
             Err(_) => replica.handle_alter_partition_rejected(now),
         }
         self.changed_partitions.insert(tp.clone());

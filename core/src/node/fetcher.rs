@@ -76,6 +76,14 @@ pub(super) struct FetcherState {
 }
 
 impl FetcherState {
+    /// Correlation ids start from the incarnation (see `broker`).
+    pub(super) fn new(incarnation: crate::controller::IncarnationId) -> FetcherState {
+        FetcherState {
+            next_correlation: ((incarnation.0 as u32 & 0x7FFF) << 16) as i32,
+            ..FetcherState::default()
+        }
+    }
+
     pub(super) fn poll_timeout(&self) -> Option<Mono> {
         let give_up = self.in_flight.values().map(|f| f.give_up_at);
         let backoff = self.backoff.values().map(|(until, _, _)| *until);
@@ -219,6 +227,9 @@ impl<P: StorageProvider> Node<P> {
         let Some(replica) = self.partitions.get_mut(tp) else {
             return;
         };
+        if replica.leader_epoch() != Some(epoch) {
+            return; // asked in an epoch that has passed: stale
+        }
         let result = match answer {
             Ok(Answer::EpochEnd(end)) => replica
                 .handle_epoch_end_offset(now, epoch, end)

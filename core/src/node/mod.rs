@@ -48,11 +48,35 @@
 //!   every partition log's config; the node's own is `AckBeforeDurable` (in `produce`), the
 //!   others live in the log and the replica.
 //!
+//!
+//! # Cluster mode ([`NodeConfig::cluster`] = `Some`)
+//! The node is one broker of a cluster whose metadata comes from a controller quorum; the
+//! driver carries its [`NodeOutput::ToController`] / [`NodeInput::FromController`] messages
+//! and, between brokers, [`NodeOutput::ToBroker`] requests (delivered to the peer as
+//! ordinary [`NodeInput::Request`]s on one connection per pair, so in order) and their
+//! responses ([`NodeInput::FromBroker`]).
+//! - **Metadata**: no local controller or metadata store; the image is applied from
+//!   committed records the broker fetches; it registers, then heartbeats (module `broker`).
+//! - **Roles**: after every applied batch each hosted replica becomes leader or follower as
+//!   the image says; partitions of removed topics are closed and their directories removed;
+//!   a restarted broker reopens (recovers) its logs as the metadata names them (`roles`).
+//! - **Replication**: followers fetch from their leaders (`fetcher`); leaders answer follower
+//!   fetches, which long-poll, and OffsetForLeaderEpoch (`serving`), and send their ISR
+//!   changes to the controller as AlterPartition.
+//! - **Clients**: only the leader serves produce, fetch and ListOffsets
+//!   (NOT_LEADER_OR_FOLLOWER elsewhere; `current_leader_epoch` older: FENCED_LEADER_EPOCH,
+//!   newer: UNKNOWN_LEADER_EPOCH); `acks=all` needs `min.insync.replicas` in the ISR
+//!   (NOT_ENOUGH_REPLICAS, or NOT_ENOUGH_REPLICAS_AFTER_APPEND when it shrinks meanwhile);
+//!   CreateTopics is forwarded to the controller (KIP-590); DeleteTopics and
+//!   CreatePartitions answer NOT_CONTROLLER for now; topics are never auto-created.
+//!
 //! Files: `io` (inputs, outputs, config, errors), `metadata_store`, `partitions` (replicas per
 //! partition, metadata commits), `roles` (replica roles from the metadata image, leadership
-//! checks), `sync` (replica outputs), `errors` (Kafka error codes), and one file per API family:
-//! `cluster` (ApiVersions, Metadata, DescribeCluster), `admin` (CreateTopics, DeleteTopics,
-//! CreatePartitions, DescribeConfigs), `produce`, `fetch`, `list_offsets`.
+//! checks), `sync` (replica outputs), `errors` (Kafka error codes), `broker` (cluster mode's
+//! controller channel), `fetcher` (follower side), `serving` (leader side of replication), and
+//! one file per API family: `cluster` (ApiVersions, Metadata, DescribeCluster), `admin`
+//! (CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs), `produce`, `fetch`,
+//! `list_offsets`.
 
 mod admin;
 mod broker;
@@ -153,9 +177,15 @@ impl<P: StorageProvider> Node<P> {
         &self.config
     }
 
-    /// The controller (its image is the cluster metadata).
+    /// The controller (its image is the cluster metadata). In cluster mode it only holds
+    /// the image fetched from the quorum and never proposes.
     pub fn controller(&self) -> &Controller {
         &self.controller
+    }
+
+    /// The cluster metadata this node acts on.
+    pub fn metadata_image(&self) -> &crate::controller::MetadataImage {
+        self.controller.image()
     }
 
     /// This node's broker id.

@@ -8,7 +8,14 @@
 //! - The image names another leader: the replica follows it (`become_follower`) unless it
 //!   already follows that leader in that epoch.
 //! - No leader: the replica keeps its state but the node serves nothing from it (the serving
-//!   paths check the image too, see `Node::leader_replica`).
+//!   paths check the image too, see `Node::check_leader`).
+//! - **A restarted broker never resumes a previous run's leadership.** In cluster mode the
+//!   image may still name this broker leader from before a crash, in an epoch whose
+//!   unsynced records the crash took back, though followers may have fetched them. Leading
+//!   on in that epoch could write different records at the same offsets in the same epoch,
+//!   which epoch-based truncation cannot see. So leadership is taken only once the image
+//!   holds this run's registration (incarnation), unfenced: by then the controller has
+//!   fenced the previous run and moved its leaderships to a new epoch.
 //!
 //! A replica that refuses its role (an epoch older than its log's, a checkpoint that cannot
 //! be written) is closed and reported offline, as a log that cannot be opened is; the next
@@ -62,44 +69,49 @@ impl<P: StorageProvider> Node<P> {
         Ok(())
     }
 
-    /// Does the image already hold this run's registration? A cluster broker takes no role
-    /// before it does (KRaft's broker waits for its registration before it publishes
-    /// metadata): the controller commits the fencing of the previous run (moving its
-    /// leaderships away, bumping their leader epochs) in the same batch as, and before,
-    /// the new registration. Without this wait, a broker restarted after a power loss
-    /// would lead again in its old epoch with a log that lost its unsynced tail, and
-    /// accept writes at offsets its followers already hold other records at, in the same
-    /// epoch, where epoch-based truncation cannot tell them apart. The simulator found
-    /// that (acknowledged records replaced after a restart storm).
-    fn registered_in_image(&self) -> bool {
-        let Some(cluster) = self.config.cluster.as_ref() else {
+    /// Whether the image's leaderships naming this broker are this run's: standalone always;
+    /// in cluster mode once the image holds this incarnation's registration, unfenced
+    /// (KRaft's broker waits for its registration before it publishes metadata). The
+    /// controller commits the fencing of the previous run (moving its leaderships away,
+    /// bumping their epochs) before the new registration. Without this wait a broker
+    /// restarted after a power loss would lead again in its old epoch with a log that lost
+    /// its unsynced tail, and accept writes at offsets its followers already hold other
+    /// records at, in the same epoch, where epoch-based truncation cannot tell them apart.
+    /// The simulator found that (acknowledged records replaced after a restart storm).
+    fn may_lead(&self) -> bool {
+        let Some(cluster) = self.cluster.as_ref() else {
             return true;
         };
-        self.controller
-            .image()
+        let image = self.controller.image();
+        let me = cluster.config.broker_id;
+        let registered = image
             .brokers()
-            .get(&cluster.broker_id)
-            .is_some_and(|registration| registration.incarnation == cluster.incarnation)
+            .get(&me)
+            .is_some_and(|b| b.incarnation == cluster.config.incarnation);
+        registered && image.is_unfenced(me)
     }
 
-    /// Brings every hosted replica's role in line with the image (once this run of the
-    /// broker is registered in it; see `registered_in_image`).
+    /// Brings every hosted replica's role in line with the image.
     pub(super) fn reconcile_roles(&mut self, now: Now) {
-        if !self.registered_in_image() {
-            return;
-        }
         let targets: Vec<(TopicPartition, PartitionImage)> = self
             .partitions
             .keys()
             .filter_map(|tp| Some((tp.clone(), self.partition_image(tp)?.clone())))
             .collect();
         let me = self.broker_id();
+        let may_lead = self.may_lead();
         for (tp, image) in targets {
             let Some(replica) = self.partitions.get_mut(&tp) else {
                 continue;
             };
             let leader_before = (replica.leader(), replica.leader_epoch());
-            let result = apply_role(replica, now, me, &image);
+            let result = match image.leader == Some(me) && !may_lead {
+                // Leadership of a previous run of this broker: it may have lost records
+                // that run appended (and followers fetched) in that same epoch, so it must
+                // wait for the controller to move the leadership on (a new epoch).
+                true => Ok(()),
+                false => apply_role(replica, now, me, &image),
+            };
             if let Err(error) = result {
                 self.partitions.remove(&tp);
                 self.fail_waits_on(&tp);

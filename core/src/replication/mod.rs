@@ -337,6 +337,12 @@ impl<S: Storage> PartitionReplica<S> {
             self.epochs.persist(self.log.storage_mut())?;
         }
         self.high_watermark = self.high_watermark.min(new_end);
+        if self.log.high_watermark() < self.log.log_end_offset() {
+            // The truncation dropped the log's syncs in flight: ask again, or a follower
+            // under a syncing flush policy (which fetches only once what it has is durable)
+            // would wait forever.
+            self.log.request_sync();
+        }
         self.drain_log();
         Ok(())
     }

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 use crate::node_support::text;
+use odradek_core::bugs::PlantedBugs;
 use odradek_core::controller::{
     AlterPartitionResult, BrokerId, Controller, ControllerConfig, ControllerEnvelope,
     ControllerRequest, ControllerResponse, IncarnationId, LocalMetadataLog, MetadataLog,
@@ -17,10 +18,13 @@ use odradek_core::node::{
     TopicPartition,
 };
 use odradek_core::wire::kafka_protocol::messages::RequestHeader;
-use odradek_core::wire::{decode_request, encode_request, DecodedRequest, RequestBody};
+use odradek_core::wire::{
+    decode_inter_broker_request, decode_request, decode_response, encode_request, DecodedRequest,
+    RequestBody,
+};
 use odradek_core::{Mono, Now};
 use odradek_sim::disk::{SimDisk, SimDiskProvider};
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One-way delay of every message.
 pub const LATENCY_MS: u64 = 1;
@@ -31,8 +35,30 @@ pub const SESSION_TIMEOUT_MS: u64 = 1_000;
 /// Inter-broker connections are numbered from here: `BASE + from * 100 + to`.
 const INTER_BROKER_CONNECTIONS: u64 = 1_000_000;
 
+/// Network faults beyond cut links: controller messages get a random extra delay (so they
+/// reorder) and are sometimes duplicated; broker-to-broker messages get a random extra
+/// delay too but stay in order per connection, as TCP keeps them.
+#[derive(Clone, Copy, Debug)]
+pub struct NetFaults {
+    /// Extra delay, uniform in `0..=jitter_ms`.
+    pub jitter_ms: u64,
+    /// One controller message in this many is delivered twice.
+    pub duplicate_one_in: u64,
+    /// The generator's state (xorshift64*; never 0).
+    pub state: u64,
+}
+
+impl NetFaults {
+    fn below(&mut self, bound: u64) -> u64 {
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        self.state.wrapping_mul(0x2545_F491_4F6C_DD1D) % bound.max(1)
+    }
+}
+
 /// A message in flight.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Message {
     ToController(usize, ControllerEnvelope<ControllerRequest>),
     FromController(usize, ControllerEnvelope<ControllerResponse>),
@@ -48,13 +74,20 @@ pub struct Cluster {
     pub controller: Controller,
     pub log: LocalMetadataLog,
     pub now: Now,
-    queue: VecDeque<(Mono, Message)>,
+    queue: BTreeMap<(Mono, u64), Message>,
+    next_sequence: u64,
+    /// The last delivery time per broker-to-broker direction (to keep them in order).
+    channel_last: BTreeMap<(usize, usize), Mono>,
+    pub net_faults: Option<NetFaults>,
     /// Directed links (from, to) whose messages are dropped; `CONTROLLER` for the controller.
     pub cut: BTreeSet<(usize, usize)>,
     /// Responses to clients: (node, connection, response).
     pub responses: Vec<(usize, ConnectionId, NodeResponse)>,
     next_correlation: i32,
     next_incarnation: u128,
+    /// Syncs wait this long before they are performed (0: at once).
+    pub sync_delay_ms: u64,
+    syncs: Vec<(Mono, usize, TopicPartition, odradek_core::log::SyncRequest)>,
 }
 
 pub fn broker(index: usize) -> BrokerId {
@@ -69,6 +102,11 @@ impl Cluster {
     /// Three brokers with `replica_lag_time_max_ms`, started and run until all are
     /// registered and unfenced.
     pub fn start(replica_lag_time_max_ms: u64) -> Cluster {
+        Cluster::start_with(replica_lag_time_max_ms, PlantedBugs::NONE)
+    }
+
+    /// [`Cluster::start`] with planted bugs in every broker's logs and replicas.
+    pub fn start_with(replica_lag_time_max_ms: u64, planted_bugs: PlantedBugs) -> Cluster {
         let now = Now {
             mono: Mono(0),
             wall_ms: 1_700_000_000_000,
@@ -84,21 +122,27 @@ impl Cluster {
             controller: Controller::new(controller_config).unwrap(),
             log: LocalMetadataLog::new(),
             now,
-            queue: VecDeque::new(),
+            queue: BTreeMap::new(),
+            next_sequence: 0,
+            channel_last: BTreeMap::new(),
+            net_faults: None,
             cut: BTreeSet::new(),
             responses: Vec::new(),
             next_correlation: 1,
             next_incarnation: 1,
+            sync_delay_ms: 0,
+            syncs: Vec::new(),
         };
         for index in 0..3 {
             let mut cluster_config = BrokerClusterConfig::new(broker(index), IncarnationId(0));
             cluster_config.replica_lag_time_max_ms = replica_lag_time_max_ms;
-            let config = NodeConfig {
+            let mut config = NodeConfig {
                 advertised_host: format!("broker{}.test", index + 1),
                 advertised_port: 9092,
                 cluster: Some(cluster_config),
                 ..NodeConfig::default()
             };
+            config.log.planted_bugs = planted_bugs;
             let disk = SimDisk::new(index as u64 + 7);
             cluster.disks.push(disk);
             cluster.configs.push(config);
@@ -129,13 +173,20 @@ impl Cluster {
 
     /// Drops node `index` (its memory) and starts a new run on the same disk.
     pub fn restart(&mut self, index: usize) {
-        self.queue.retain(|(_, m)| match m {
+        self.queue.retain(|_, m| match m {
             Message::FromController(to, _) | Message::Request(to, _, _) => *to != index,
             Message::FromBroker(to, _, _) => *to != index,
             Message::ToController(from, _) => *from != index,
         });
+        self.syncs.retain(|(_, node, _, _)| *node != index);
         self.nodes[index] = self.open_node(index);
         self.drain(index);
+    }
+
+    /// Crashes node `index` (its disk loses every unsynced write) and restarts it.
+    pub fn crash_and_restart(&mut self, index: usize) {
+        self.disks[index].crash();
+        self.restart(index);
     }
 
     /// Cuts both directions between `a` and `b`.
@@ -235,16 +286,25 @@ impl Cluster {
     pub fn step(&mut self) {
         self.now.mono = self.now.mono.plus_millis(1);
         self.now.wall_ms += 1;
-        while self
-            .queue
-            .front()
-            .is_some_and(|(at, _)| *at <= self.now.mono)
-        {
-            let (_, message) = self.queue.pop_front().unwrap();
+        while let Some(entry) = self.queue.first_entry() {
+            if entry.key().0 > self.now.mono {
+                break;
+            }
+            let message = entry.remove();
             self.deliver(message);
         }
         let records = self.controller.handle_timeout(self.now);
         self.commit(records);
+        let now = self.now;
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.syncs)
+            .into_iter()
+            .partition(|s| s.0 <= now.mono);
+        self.syncs = later;
+        for (_, index, partition, request) in due {
+            // A failed sync (the partition was closed meanwhile) is reported to the node.
+            let _ = self.nodes[index].perform_sync(now, &partition, &request);
+            self.drain(index);
+        }
         for index in 0..self.nodes.len() {
             if self.nodes[index]
                 .poll_timeout()
@@ -290,8 +350,25 @@ impl Cluster {
         if self.cut.contains(&(from, to)) {
             return;
         }
-        let at = self.now.mono.plus_millis(LATENCY_MS);
-        self.queue.push_back((at, message));
+        let mut at = self.now.mono.plus_millis(LATENCY_MS);
+        let mut copies = 1;
+        if let Some(faults) = self.net_faults.as_mut() {
+            at = at.plus_millis(faults.below(faults.jitter_ms + 1));
+            let to_controller = matches!(message, Message::ToController(..));
+            let from_controller = matches!(message, Message::FromController(..));
+            if (to_controller || from_controller) && faults.below(faults.duplicate_one_in) == 0 {
+                copies = 2;
+            }
+            if !to_controller && !from_controller {
+                let last = self.channel_last.entry((from, to)).or_insert(at);
+                at = at.max(*last);
+                *last = at;
+            }
+        }
+        for _ in 0..copies {
+            self.queue.insert((at, self.next_sequence), message.clone());
+            self.next_sequence += 1;
+        }
     }
 
     /// Routes every output of node `index`.
@@ -302,6 +379,7 @@ impl Cluster {
                     connection,
                     response,
                 } if connection.0 >= INTER_BROKER_CONNECTIONS => {
+                    check_inter_broker_response(&response);
                     let follower = ((connection.0 - INTER_BROKER_CONNECTIONS) / 100) as usize;
                     let message = Message::FromBroker(follower, broker(index), response);
                     self.enqueue(index, follower, message);
@@ -313,6 +391,10 @@ impl Cluster {
                 NodeOutput::Close { connection, reason } => {
                     panic!("node {index} closed {connection:?}: {reason}")
                 }
+                NodeOutput::Sync { partition, request } if self.sync_delay_ms > 0 => {
+                    let at = self.now.mono.plus_millis(self.sync_delay_ms);
+                    self.syncs.push((at, index, partition, request));
+                }
                 NodeOutput::Sync { partition, request } => {
                     let now = self.now;
                     self.nodes[index]
@@ -323,6 +405,7 @@ impl Cluster {
                     self.enqueue(index, CONTROLLER, Message::ToController(index, envelope));
                 }
                 NodeOutput::ToBroker { broker, request } => {
+                    check_inter_broker_request(&request);
                     let to = index_of(broker);
                     let connection =
                         ConnectionId(INTER_BROKER_CONNECTIONS + index as u64 * 100 + to as u64);
@@ -402,6 +485,14 @@ impl Cluster {
         }
     }
 
+    /// Deletes a topic at the controller (as an admin client of the quorum would).
+    pub fn delete_topic_at_controller(&mut self, name: &str) {
+        let refs = [odradek_core::controller::TopicRef::Name(name.to_owned())];
+        let result = self.controller.delete_topics(&refs).remove(0);
+        let deleted = result.result.expect("the topic exists");
+        self.commit(deleted.records);
+    }
+
     /// The controller's committed state of a partition.
     pub fn partition(&self, topic: &str, partition: i32) -> PartitionImage {
         let image = self.controller.image();
@@ -432,4 +523,28 @@ impl Cluster {
         }
         self.controller.check_invariants();
     }
+}
+
+/// A follower's request is a valid Kafka inter-broker request at its version: it encodes,
+/// and the inter-broker decoder (the production path) reads it back the same.
+fn check_inter_broker_request(request: &DecodedRequest) {
+    let frame = encode_request(&request.header, &request.body).expect("encodes");
+    let decoded = decode_inter_broker_request(frame.freeze().slice(4..))
+        .expect("a valid inter-broker request");
+    assert_eq!(decoded.api_key, request.api_key);
+    assert_eq!(decoded.api_version, request.api_version);
+    assert_eq!(decoded.header.correlation_id, request.header.correlation_id);
+}
+
+/// A leader's answer to a follower encodes at its version and decodes back the same.
+fn check_inter_broker_response(response: &NodeResponse) {
+    let frame = response.encode().expect("encodes at its version");
+    let (header, body) = decode_response(
+        response.api_key,
+        response.api_version,
+        frame.freeze().slice(4..),
+    )
+    .expect("decodes");
+    assert_eq!(header.correlation_id, response.correlation_id);
+    assert_eq!(body, response.body);
 }
