@@ -316,22 +316,6 @@ impl World {
             return;
         }
         self.final_reads_started = true;
-        if std::env::var("ODRADEK_DEBUG_FINAL").is_ok() {
-            for (i, host) in self.hosts.iter().enumerate() {
-                if let Some(node) = &host.node {
-                    for tp in node.partition_names() {
-                        let r = node.partition_replica(&tp).unwrap();
-                        eprintln!(
-                            "node{i} {tp:?} leader={} epoch={:?} hw={} leo={}",
-                            r.is_leader(),
-                            r.leader_epoch(),
-                            r.high_watermark().0,
-                            r.log_end_offset().0
-                        );
-                    }
-                }
-            }
-        }
         self.workload
             .start_final_reads(self.now, &mut self.recorder);
         self.drain_workload();
