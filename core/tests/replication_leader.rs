@@ -274,6 +274,94 @@ mod replication {
         c.replica(0).check_invariants();
     }
 
+    /// Broker 3 fetches its way back into the ISR (expansion requested at partition epoch 1,
+    /// high watermark 1); returns the request.
+    fn expansion_of_broker_3_requested(c: &mut Cluster) -> AlterPartition {
+        c.produce(&["a"], Acks::Leader).unwrap();
+        c.tick(101);
+        c.controller_apply();
+        assert_eq!(c.isr, vec![broker(0)]);
+        c.fetch(2);
+        c.fetch(2);
+        let expansion = AlterPartition {
+            leader_epoch: LeaderEpoch(0),
+            partition_epoch: PartitionEpoch(1),
+            new_isr: vec![broker(0), broker(2)],
+        };
+        assert_eq!(c.alter_requests, vec![expansion.clone()]);
+        assert_eq!(c.replica(0).high_watermark(), Offset(1));
+        expansion
+    }
+
+    #[test]
+    fn a_member_that_lost_records_while_its_expansion_was_pending_is_shrunk_out_once_confirmed() {
+        let mut c = Cluster::simple(1);
+        expansion_of_broker_3_requested(&mut c);
+        // Broker 3 loses offset 0 in a power loss and fetches from 0, below the HW of 1.
+        let now = c.now();
+        let fetch = FollowerFetch {
+            replica: broker(2),
+            current_leader_epoch: LeaderEpoch(0),
+            fetch_offset: Offset(0),
+            last_fetched_epoch: None,
+            max_bytes: 1024,
+        };
+        let response = c.replica(0).handle_follower_fetch(now, &fetch).unwrap();
+        assert_eq!(response.high_watermark, Offset(1), "never decreases");
+        c.drain(0);
+        assert_eq!(
+            c.alter_requests.len(),
+            1,
+            "the expansion is still in flight"
+        );
+        // The controller commits the expansion; the leader applies it and asks at once to
+        // take broker 3 out again.
+        c.controller_apply();
+        assert_eq!(c.isr, vec![broker(0), broker(2)]);
+        assert_eq!(
+            c.alter_requests,
+            vec![AlterPartition {
+                leader_epoch: LeaderEpoch(0),
+                partition_epoch: PartitionEpoch(2),
+                new_isr: vec![broker(0)],
+            }]
+        );
+        assert_eq!(c.replica(0).high_watermark(), Offset(1));
+        c.replica(0).check_invariants();
+        c.controller_apply();
+        assert_eq!(c.isr, vec![broker(0)]);
+    }
+
+    #[test]
+    fn a_refused_expansion_keeps_counting_for_the_high_watermark_until_the_controller_state_arrives(
+    ) {
+        let mut c = Cluster::simple(1);
+        let expansion = expansion_of_broker_3_requested(&mut c);
+        // The controller that proposed the expansion loses its leadership and answers
+        // NotController; its successor commits the expansion at partition epoch 2.
+        c.alter_requests.clear();
+        let now = c.now();
+        c.replica(0).handle_alter_partition_rejected(now);
+        c.produce(&["b", "c"], Acks::Leader).unwrap();
+        assert_eq!(
+            c.replica(0).high_watermark(),
+            Offset(1),
+            "broker 3 may be in the ISR: the HW waits for it"
+        );
+        c.tick(ALTER_PARTITION_RETRY_MS);
+        assert_eq!(c.alter_requests, vec![expansion], "resent");
+        c.alter_requests.clear();
+        let now = c.now();
+        c.replica(0)
+            .handle_isr_update(now, PartitionEpoch(2), vec![broker(0), broker(2)])
+            .unwrap();
+        assert_eq!(c.replica(0).high_watermark(), Offset(1));
+        assert!(c.alter_requests.is_empty(), "broker 3 lost nothing");
+        c.fetch(2);
+        c.fetch(2);
+        assert_eq!(c.replica(0).high_watermark(), Offset(3));
+    }
+
     #[test]
     fn an_unanswered_alter_partition_is_sent_again_after_the_retry_interval() {
         let mut c = Cluster::simple(1);

@@ -14,7 +14,8 @@ impl<S: Storage> PartitionReplica<S> {
     /// Applies an ISR the controller committed (answering an AlterPartition, or a change it
     /// made itself, e.g. fencing a broker) if `partition_epoch` is newer than the leader's.
     /// A shrink below `min.insync.replicas` fails the waiting `acks=all` produces with
-    /// `NotEnoughReplicasAfterAppend`.
+    /// `NotEnoughReplicasAfterAppend`. A new member that fetched below the high watermark
+    /// while its expansion was pending lost committed records: it is asked out at once.
     pub fn handle_isr_update(
         &mut self,
         now: Now,
@@ -40,18 +41,23 @@ impl<S: Storage> PartitionReplica<S> {
                 min_insync_replicas,
             });
         }
+        self.maybe_shrink_isr(now);
         self.advance_high_watermark();
         self.check_invariants();
         Ok(())
     }
 
-    /// The controller refused the in-flight AlterPartition (stale epochs); the leader may
-    /// request again.
+    /// The controller refused the in-flight AlterPartition. The leader cannot tell whether
+    /// the request was applied anyway: a controller that proposed it and then lost its
+    /// leadership answers `NotController` while its successor commits the change, and a
+    /// resent copy of a committed request is refused as stale (`InvalidUpdateVersion`). So
+    /// the request stays pending, its members stay in the maximal ISR (the high watermark
+    /// keeps waiting for them), and it is sent again after [`ALTER_PARTITION_RETRY_MS`]
+    /// until the controller's state with a newer partition epoch arrives through
+    /// [`PartitionReplica::handle_isr_update`] (Kafka likewise keeps a pending ISR state
+    /// after a stale-version or fenced-epoch error until new metadata replaces it).
     pub fn handle_alter_partition_rejected(&mut self, now: Now) {
         self.observe(now);
-        if let Role::Leader(state) = &mut self.role {
-            state.in_flight = None;
-        }
         self.check_invariants();
     }
 

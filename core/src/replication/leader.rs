@@ -26,9 +26,10 @@ pub(super) struct FollowerProgress {
     /// crediting catch-up to the previous fetch).
     pub last_fetch: Mono,
     pub last_fetch_leader_log_end: Offset,
-    /// It is in the ISR but fetched below the high watermark: it lost committed records
-    /// (a crash before its data was durable, or a bug). It is shrunk out at once and does
-    /// not count as in sync meanwhile.
+    /// It is in the maximal ISR (confirmed, or added by a pending expansion) but fetched
+    /// below the high watermark: it lost committed records (a crash before its data was
+    /// durable, or a bug). It is shrunk out at once once confirmed, and does not count as in
+    /// sync meanwhile.
     pub lost_committed: bool,
 }
 
@@ -267,7 +268,9 @@ impl<S: Storage> PartitionReplica<S> {
         let Ok((_, state)) = self.leader_state_mut() else {
             return;
         };
-        let in_isr = state.isr.contains(&replica);
+        // The high watermark counted every member of the maximal ISR, so a pending member
+        // fetching below it lost committed records as surely as a confirmed one.
+        let in_isr = state.maximal_isr().contains(&replica);
         let Some(progress) = state.followers.get_mut(&replica) else {
             return;
         };

@@ -18,7 +18,11 @@
 //!   at the leader's log end offset for `replica.lag.time.max.ms` is lagging. Expansion and
 //!   shrinking are *requests* ([`ReplicaOutput::AlterPartition`], one in flight at a time),
 //!   applied only when the controller confirms with [`PartitionReplica::handle_isr_update`];
-//!   an unanswered request is sent again after [`ALTER_PARTITION_RETRY_MS`].
+//!   an unanswered request is sent again after [`ALTER_PARTITION_RETRY_MS`]. A refused one
+//!   ([`PartitionReplica::handle_alter_partition_rejected`]) stays pending and is resent
+//!   too: a refusal does not prove the request was not committed (a deposed controller
+//!   answers `NotController` for a change its successor commits), so only the controller's
+//!   state with a newer partition epoch resolves it.
 //! - **High watermark** = the minimum log end offset over the *maximal* ISR: the confirmed
 //!   ISR plus any member a pending expansion adds (KIP-497: the controller may already have
 //!   committed the expansion, and an elected member must have everything committed). The
@@ -47,8 +51,9 @@
 //! [`PartitionReplica::check_invariants`] (after every call): `log_start <= HW <= LEO`;
 //! epochs strictly increase with non-decreasing start offsets, none past the log end; a
 //! leader is in its own ISR, its HW is at most every ISR member's known log end offset (but
-//! for a member that fetched below the HW, i.e. lost committed records in a crash, which the
-//! leader asks to remove from the ISR at once rather than trust), and
+//! for a member that fetched below the HW while in the maximal ISR, i.e. lost committed
+//! records in a crash, which the leader asks to remove from the ISR at once rather than
+//! trust), and
 //! its HW never decreased during its epoch.
 //!
 //! # Planted bugs
