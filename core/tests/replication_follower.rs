@@ -321,4 +321,51 @@ mod replication {
         );
         assert_eq!(c.replica(1).log_end_offset(), Offset(1));
     }
+    /// Regression (sim seed 2047): a failed fsync of the epoch checkpoint while a follower
+    /// appended the first batch of a new epoch left the epoch in memory only; later batches
+    /// of that epoch were appended without it ever reaching disk (and the checkpoint's
+    /// temporary file, its sync failed once, failed every later sync). After a crash the
+    /// replica led with a cache missing the epoch, answered its followers' fetches with a
+    /// diverging epoch that made them truncate and refetch the same batches forever, and the
+    /// ISR never grew back.
+    #[test]
+    fn an_epoch_checkpoint_that_failed_to_sync_is_written_before_the_next_append() {
+        let mut c = Cluster::new(syncing(), ReplicationConfig::default());
+        c.produce(&["a"], Acks::Leader).unwrap();
+        c.replicate(2); // replica 2 holds offset 0 in epoch 0
+        c.elect(1);
+        c.produce(&["b"], Acks::Leader).unwrap(); // offset 1 in epoch 1
+        assert!(c.fetch(2)); // the epoch query: nothing to truncate
+        let disk = c.members[2].disk.clone();
+        let healthy = disk.faults();
+        disk.set_faults(odradek_sim::disk::SimDiskFaults {
+            sync_failure_probability: 1.0,
+            ..healthy.clone()
+        });
+        let Some(FollowerRequest::Fetch(fetch)) = c.replica(2).next_request() else {
+            panic!("replica 2 fetches");
+        };
+        let now = c.now();
+        let response = c.replica(1).handle_follower_fetch(now, &fetch).unwrap();
+        c.drain(1);
+        assert!(matches!(
+            c.replica(2).handle_fetch_response(now, &response),
+            Err(ReplicationError::Log(_))
+        ));
+        assert_eq!(c.replica(2).log_end_offset(), Offset(1), "nothing appended");
+        disk.set_faults(healthy);
+        assert!(c.fetch(2)); // the same batch again: the checkpoint is written first
+        assert_eq!(c.replica(2).log_end_offset(), Offset(2));
+        disk.crash();
+        let (reopened, _) = PartitionReplica::open(
+            disk,
+            syncing(),
+            ReplicationConfig::default(),
+            broker(2),
+            at_ms(1),
+        )
+        .unwrap();
+        assert_eq!(reopened.log_end_offset(), Offset(2));
+        assert_eq!(reopened.epochs().entries(), epochs(&[(0, 0), (1, 1)]));
+    }
 }

@@ -143,11 +143,17 @@ impl LeaderEpochCache {
         decode(&bytes)
     }
 
-    /// Writes the checkpoint durably and atomically (see the module docs).
+    /// Writes the checkpoint durably and atomically (see the module docs). A temporary file
+    /// left by an earlier attempt is removed and created anew rather than reused: if that
+    /// attempt's sync failed, every later sync of the same file fails too (fsyncgate), and
+    /// reusing it would keep the checkpoint from ever being written again.
     pub fn persist<S: Storage>(&self, storage: &mut S) -> Result<(), ReplicationError> {
         match storage.create(CHECKPOINT_TMP_FILE) {
             Ok(()) => {}
-            Err(StorageError::AlreadyExists { .. }) => storage.truncate(CHECKPOINT_TMP_FILE, 0)?,
+            Err(StorageError::AlreadyExists { .. }) => {
+                storage.remove(CHECKPOINT_TMP_FILE)?;
+                storage.create(CHECKPOINT_TMP_FILE)?;
+            }
             Err(error) => return Err(error.into()),
         }
         storage.append(CHECKPOINT_TMP_FILE, self.encode().as_bytes())?;

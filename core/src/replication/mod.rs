@@ -114,6 +114,9 @@ pub struct PartitionReplica<S: Storage> {
     leader_epoch: Option<LeaderEpoch>,
     role: Role,
     high_watermark: Offset,
+    /// The epoch cache changed but its checkpoint could not be written: it is written again
+    /// before anything else is appended (see `save_epochs`).
+    epochs_unsaved: bool,
     outputs: VecDeque<ReplicaOutput>,
     next_ack_id: u64,
     last_now: Mono,
@@ -145,6 +148,7 @@ impl<S: Storage> PartitionReplica<S> {
             leader_epoch: None,
             role: Role::Offline,
             high_watermark,
+            epochs_unsaved: false,
             outputs: VecDeque::new(),
             next_ack_id: 0,
             last_now: now.mono,
@@ -252,8 +256,8 @@ impl<S: Storage> PartitionReplica<S> {
         self.observe(now);
         self.log.handle_timeout(now)?;
         self.drain_log();
-        if self.epochs.truncate_from_start(self.log.log_start_offset()) {
-            self.epochs.persist(self.log.storage_mut())?;
+        if self.epochs.truncate_from_start(self.log.log_start_offset()) || self.epochs_unsaved {
+            self.save_epochs()?;
         }
         self.high_watermark = self.high_watermark.max(self.log.log_start_offset());
         self.maybe_resend_alter_partition(now);
@@ -338,8 +342,8 @@ impl<S: Storage> PartitionReplica<S> {
     fn truncate_log(&mut self, now: Now, target: Offset) -> Result<(), ReplicationError> {
         let target = target.max(self.log.log_start_offset());
         let new_end = self.log.truncate_to(now, target)?;
-        if self.epochs.truncate_from_end(new_end) {
-            self.epochs.persist(self.log.storage_mut())?;
+        if self.epochs.truncate_from_end(new_end) || self.epochs_unsaved {
+            self.save_epochs()?;
         }
         self.high_watermark = self.high_watermark.min(new_end);
         if self.log.high_watermark() < self.log.log_end_offset() {
@@ -352,12 +356,26 @@ impl<S: Storage> PartitionReplica<S> {
         Ok(())
     }
 
-    /// Records a new epoch starting at the log end offset, durably, if it is new.
+    /// Records a new epoch starting at the log end offset, durably, if it is new. Called
+    /// before every append of a follower's batch and when becoming leader, so it also writes
+    /// a checkpoint an earlier attempt failed to write.
     fn assign_epoch(&mut self, leader_epoch: LeaderEpoch) -> Result<(), ReplicationError> {
-        if self.epochs.assign(leader_epoch, self.log.log_end_offset()) {
-            self.epochs.persist(self.log.storage_mut())?;
+        let assigned = self.epochs.assign(leader_epoch, self.log.log_end_offset());
+        if assigned || self.epochs_unsaved {
+            self.save_epochs()?;
         }
         Ok(())
+    }
+
+    /// Writes the epoch checkpoint. On failure the cache stays marked unsaved, so the next
+    /// append writes it again first: a batch whose epoch is only in memory would survive a
+    /// crash with its epoch missing from the recovered cache, which then answers
+    /// OffsetsForLeaderEpoch and diverging-epoch checks wrongly (followers truncating and
+    /// refetching the same batches forever; the simulator found that, seed 2047).
+    fn save_epochs(&mut self) -> Result<(), ReplicationError> {
+        let saved = self.epochs.persist(self.log.storage_mut());
+        self.epochs_unsaved = saved.is_err();
+        saved
     }
 
     fn has_bug(&self, bug: PlantedBug) -> bool {

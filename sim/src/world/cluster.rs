@@ -83,15 +83,23 @@ impl World {
         self.schedule(scheduled);
     }
 
-    /// A controller's answer reached broker `node`: a `NotController` moves its guess on.
+    /// A controller's answer reached broker `node`: a `NotController` from the controller
+    /// it currently guesses moves its guess on. One from another controller (an answer to a
+    /// request sent before the guess moved) changes nothing: a broker with several requests
+    /// in flight would otherwise move once per answer, and with as many requests as
+    /// controllers come back to the same wrong guess every round, forever (seed 2503: a
+    /// broker's Register, FetchMetadata and a forwarded CreateTopics against 3 controllers).
     pub(super) fn controller_answer_arrived(
         &mut self,
         node: usize,
+        from: Option<usize>,
         envelope: ControllerEnvelope<ControllerResponse>,
     ) -> Result<(), String> {
         if envelope.body == ControllerResponse::NotController && !self.controllers.is_empty() {
             if let Some(guess) = self.controller_guess.get_mut(node) {
-                *guess = (*guess + 1) % self.controllers.len();
+                if from == Some(*guess) {
+                    *guess = (*guess + 1) % self.controllers.len();
+                }
             }
         }
         self.feed_node(node, NodeInput::FromController(envelope))

@@ -57,7 +57,8 @@ impl World {
                     Ok(())
                 }
                 Wire::FromController(envelope) => {
-                    self.controller_answer_arrived(to.0 as usize, envelope)
+                    let controller = endpoint_controller(from.0);
+                    self.controller_answer_arrived(to.0 as usize, controller, envelope)
                 }
                 message @ (Wire::Quorum(_) | Wire::ToController(_)) => {
                     match endpoint_controller(to.0) {
