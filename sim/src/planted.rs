@@ -71,37 +71,37 @@ pub const CLUSTER_CASES: [PlantedBugCase; 6] = [
     PlantedBugCase {
         bug: PlantedBug::UncleanElectionByDefault,
         faults: &[FaultKind::Crash, FaultKind::Partition],
-        seeds_max: 50,
+        seeds_max: 10,
         brokers: 3,
     },
     PlantedBugCase {
         bug: PlantedBug::StaleAlterPartitionAccepted,
         faults: &[FaultKind::Partition, FaultKind::Pause],
-        seeds_max: 50,
+        seeds_max: 250,
         brokers: 3,
     },
     PlantedBugCase {
         bug: PlantedBug::AcksAllIgnoresMinInsync,
         faults: &[FaultKind::Crash],
-        seeds_max: 50,
+        seeds_max: 10,
         brokers: 3,
     },
     PlantedBugCase {
         bug: PlantedBug::TruncateToHighWatermark,
         faults: &[FaultKind::Crash, FaultKind::Partition],
-        seeds_max: 50,
+        seeds_max: 10,
         brokers: 3,
     },
     PlantedBugCase {
         bug: PlantedBug::ServeBeyondHighWatermark,
         faults: &[FaultKind::Crash, FaultKind::Partition],
-        seeds_max: 50,
+        seeds_max: 5,
         brokers: 3,
     },
     PlantedBugCase {
         bug: PlantedBug::HighWatermarkBeforeFollowerHasData,
         faults: &[FaultKind::Crash],
-        seeds_max: 50,
+        seeds_max: 10,
         brokers: 3,
     },
 ];
