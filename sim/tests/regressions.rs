@@ -67,3 +67,55 @@ fn seed_2047_a_failed_epoch_checkpoint_sync_is_retried_before_appending() {
 fn seed_2503_a_broker_finds_the_active_controller_with_several_requests_in_flight() {
     assert_cluster_passes(2503);
 }
+
+/// Postmortem: after the liveness phase restarted every controller, a restarted controller
+/// (commit index back at 0) answered a broker's metadata fetch with no records; the broker
+/// took that for "caught up" with an empty image and deleted every partition directory.
+/// Only the active controller answers metadata fetches now.
+#[test]
+fn seed_1_without_faults_a_broker_never_deletes_logs_on_a_short_metadata_answer() {
+    let selection = FaultSelection {
+        only: true,
+        ..FaultSelection::default()
+    };
+    let mut options = options_from_seed(1, &selection);
+    options.set_brokers(3);
+    let result = run(&options);
+    assert!(result.passed(), "{:?}", result.failure);
+}
+
+/// Postmortem: a leader whose ISR shrank to itself through a *new leader epoch* (not an
+/// AlterPartition) still completed a waiting acks=all produce once its own log passed it;
+/// completion now also needs the ISR to hold min.insync.replicas members (Kafka's
+/// checkEnoughReplicasReachOffset), else NOT_ENOUGH_REPLICAS_AFTER_APPEND.
+#[test]
+fn seed_7_acks_all_completes_only_with_min_insync_replicas_in_the_isr() {
+    assert_cluster_passes(7);
+}
+
+/// Postmortem: a broker restarted after a power loss led again in its old leader epoch with
+/// a log that had lost its unsynced tail, and appended new records at offsets its followers
+/// held other records at in the same epoch: records a consumer had read were replaced. A
+/// broker now leads only once the image holds its current registration, unfenced.
+#[test]
+fn seed_78_a_restarted_broker_never_leads_in_its_previous_runs_epoch() {
+    assert_cluster_passes(78);
+}
+
+/// Postmortem: a leader paused while its follower's connection was reset answered the
+/// follower's fetch on resume; the world no longer knew the stream as a broker-to-broker
+/// one and checked the follower fetch as a consumer's (beyond the durable offset). The
+/// world now remembers every broker-to-broker stream.
+#[test]
+fn seed_556_a_follower_fetch_answered_after_a_reset_is_not_a_consumer_fetch() {
+    assert_cluster_passes(556);
+}
+
+/// Postmortem: a NotController answer hid an AlterPartition (ISR expansion) that the next
+/// controller committed anyway; the leader had dropped the pending expansion, advanced its
+/// high watermark without that member, then applied the committed ISR and broke its own
+/// invariant. A refused expansion now stays pending until newer controller state arrives.
+#[test]
+fn seed_2818_a_refused_isr_expansion_keeps_counting_until_the_controller_answers() {
+    assert_cluster_passes(2818);
+}
