@@ -291,9 +291,14 @@ impl<P: StorageProvider> Node<P> {
                     return true;
                 }
                 let partition = &mut response.responses[*topic].partition_responses[*slot];
+                // The batch was appended: the answer must not say "not written". Kafka
+                // completes a waiting produce whose leader replica went away with
+                // NOT_LEADER_OR_FOLLOWER, which clients treat as "may have been written".
+                // (UNKNOWN_TOPIC_OR_PARTITION here once made the simulator's checker see a
+                // consumer read a record whose send had "failed": G1a.)
                 *partition = error_partition(
                     partition.index,
-                    KafkaErrorCode::UnknownTopicOrPartition.code(),
+                    KafkaErrorCode::NotLeaderOrFollower.code(),
                 );
                 false
             });
