@@ -115,6 +115,15 @@ fn seed_556_a_follower_fetch_answered_after_a_reset_is_not_a_consumer_fetch() {
 /// controller committed anyway; the leader had dropped the pending expansion, advanced its
 /// high watermark without that member, then applied the committed ISR and broke its own
 /// invariant. A refused expansion now stays pending until newer controller state arrives.
+/// Seed 2758: the end of the safety phase restarted broker 0 (an ISR member holding the
+/// acks-all records durably) before it resumed the paused leader, whose held acknowledgment
+/// then met a broker that had not reopened the partition yet and counted it as holding
+/// nothing. The replication check now counts what a restarted broker's disk kept.
+#[test]
+fn seed_2758_a_restarted_isr_member_still_holds_what_it_synced_before_reopening() {
+    assert_cluster_passes(2758);
+}
+
 #[test]
 fn seed_2818_a_refused_isr_expansion_keeps_counting_until_the_controller_answers() {
     assert_cluster_passes(2818);

@@ -296,10 +296,8 @@ impl<P: StorageProvider> Node<P> {
                 // NOT_LEADER_OR_FOLLOWER, which clients treat as "may have been written".
                 // (UNKNOWN_TOPIC_OR_PARTITION here once made the simulator's checker see a
                 // consumer read a record whose send had "failed": G1a.)
-                *partition = error_partition(
-                    partition.index,
-                    KafkaErrorCode::NotLeaderOrFollower.code(),
-                );
+                *partition =
+                    error_partition(partition.index, KafkaErrorCode::NotLeaderOrFollower.code());
                 false
             });
         }

@@ -9,6 +9,13 @@
 //! count as possibly holding them (a crash keeps what was synced), so the check is sound
 //! under crashes and only ever fires on a real shortfall: an acknowledgment that a loss of
 //! the leader could take back.
+//!
+//! A running broker that has not (yet) opened the partition — a restarted one waiting for
+//! its metadata — still holds on disk what its previous process had durable: the world
+//! remembers that at each crash ([`durable_at_crash`]) and the check counts it, since
+//! nothing touches a closed partition's files (the simulated workloads delete no topic).
+
+use std::collections::BTreeMap;
 
 use odradek_core::log::FlushPolicy;
 use odradek_core::node::{Node, TopicPartition};
@@ -26,20 +33,44 @@ pub enum ReplicaHolding {
 }
 
 /// What broker `node` durably holds of `tp` (under a syncing flush policy, its durable
-/// offset; otherwise its log end offset).
+/// offset; otherwise its log end offset). A running broker without the partition open holds
+/// what `closed` (see [`durable_at_crash`]) remembers its disk kept, or nothing.
 pub fn holding<P: StorageProvider>(
     node: Option<&mut Node<P>>,
+    closed: &BTreeMap<TopicPartition, u64>,
     tp: &TopicPartition,
 ) -> ReplicaHolding {
     let Some(node) = node else {
         return ReplicaHolding::Unknown;
     };
     match node.partition_log(tp) {
-        None => ReplicaHolding::Holds(0),
+        None => ReplicaHolding::Holds(closed.get(tp).copied().unwrap_or(0)),
         Some(log) if log.config().flush_policy != FlushPolicy::Never => {
             ReplicaHolding::Holds(log.durable_offset().0)
         }
         Some(log) => ReplicaHolding::Holds(log.log_end_offset().0),
+    }
+}
+
+/// Records, as a broker's process dies, what its disk keeps of each open partition: the
+/// durable offset under a syncing flush policy; otherwise the log end offset, unless the
+/// machine loses power (then only what was synced). Partitions not open keep the entry an
+/// earlier crash left, since a process that never reopened them never changed their files.
+pub fn durable_at_crash<P: StorageProvider>(
+    node: &mut Node<P>,
+    power_loss: bool,
+    closed: &mut BTreeMap<TopicPartition, u64>,
+) {
+    for tp in node.partition_names() {
+        let Some(log) = node.partition_log(&tp) else {
+            continue;
+        };
+        let kept = if log.config().flush_policy != FlushPolicy::Never || power_loss {
+            log.durable_offset().0
+        } else {
+            log.log_end_offset().0
+        };
+        closed.insert(tp, kept);
     }
 }
 
@@ -89,4 +120,54 @@ pub fn check_replicated_ack(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::disk::{SimDisk, SimDiskProvider};
+    use odradek_core::node::NodeConfig;
+    use odradek_core::{Mono, Now};
+
+    fn running_node_without_partitions() -> Node<SimDiskProvider> {
+        let now = Now {
+            mono: Mono(0),
+            wall_ms: 0,
+        };
+        Node::open(
+            SimDiskProvider::new(SimDisk::new(7)),
+            NodeConfig::default(),
+            now,
+        )
+        .expect("a node opens on an empty disk")
+    }
+
+    fn held(holding: ReplicaHolding) -> Option<u64> {
+        match holding {
+            ReplicaHolding::Unknown => None,
+            ReplicaHolding::Holds(end) => Some(end),
+        }
+    }
+
+    #[test]
+    fn a_restarted_broker_that_has_not_reopened_a_partition_holds_what_its_crash_kept() {
+        let mut node = running_node_without_partitions();
+        let tp = TopicPartition::new("acks-all", 0);
+        let mut closed = BTreeMap::new();
+        closed.insert(tp.clone(), 315);
+        assert_eq!(held(holding(Some(&mut node), &closed, &tp)), Some(315));
+        let other = TopicPartition::new("acks-all", 1);
+        assert_eq!(held(holding(Some(&mut node), &closed, &other)), Some(0));
+        assert_eq!(held(holding::<SimDiskProvider>(None, &closed, &tp)), None);
+    }
+
+    #[test]
+    fn a_crash_keeps_the_memory_of_partitions_its_process_never_reopened() {
+        let mut node = running_node_without_partitions();
+        let tp = TopicPartition::new("acks-all", 0);
+        let mut closed = BTreeMap::new();
+        closed.insert(tp.clone(), 223);
+        durable_at_crash(&mut node, true, &mut closed);
+        assert_eq!(closed.get(&tp), Some(&223));
+    }
 }

@@ -5,9 +5,12 @@
 //! disk — the very recovery path `odradek serve` runs over real files. An incarnation number
 //! voids completions (fsyncs) that were in flight when the process died.
 
+use std::collections::BTreeMap;
+
 use crate::disk::{SimDisk, SimDiskProvider};
+use crate::invariants::replication;
 use odradek_core::controller::IncarnationId;
-use odradek_core::node::{Node, NodeConfig, NodeError, NodeInput};
+use odradek_core::node::{Node, NodeConfig, NodeError, NodeInput, TopicPartition};
 use odradek_core::time::{Mono, Now};
 
 /// Unix milliseconds at simulated time zero (2026-01-01T00:00:00Z), so record timestamps and
@@ -57,6 +60,9 @@ pub struct NodeHost {
     pub crashes: u64,
     /// Consecutive failed starts (for the restart backoff).
     pub failed_starts: u32,
+    /// What the disk kept of each partition at the last crash (for the replication check
+    /// while a restarted process has not reopened it).
+    pub durable_at_crash: BTreeMap<TopicPartition, u64>,
 }
 
 impl NodeHost {
@@ -73,6 +79,7 @@ impl NodeHost {
             timer_armed_at: None,
             crashes: 0,
             failed_starts: 0,
+            durable_at_crash: BTreeMap::new(),
         }
     }
 
@@ -104,6 +111,9 @@ impl NodeHost {
     /// The process dies: memory and held inputs are gone; with `power_loss` the disk loses
     /// (or tears) its unsynced writes too.
     pub fn crash(&mut self, power_loss: bool) {
+        if let Some(node) = self.node.as_mut() {
+            replication::durable_at_crash(node, power_loss, &mut self.durable_at_crash);
+        }
         self.node = None;
         self.held.clear();
         self.paused = false;

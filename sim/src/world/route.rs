@@ -244,7 +244,7 @@ impl World {
         let mut holdings = |tp: &TopicPartition| {
             hosts
                 .iter_mut()
-                .map(|host| replication::holding(host.node.as_mut(), tp))
+                .map(|host| replication::holding(host.node.as_mut(), &host.durable_at_crash, tp))
                 .collect()
         };
         replication::check_replicated_ack(awaited, body, min_insync, &mut holdings)
