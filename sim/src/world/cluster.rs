@@ -305,18 +305,21 @@ impl World {
         }
     }
 
+    /// The committed image of an active controller, if one is active.
+    fn active_image(&self) -> Option<&odradek_core::controller::MetadataImage> {
+        self.controllers
+            .iter()
+            .filter(|host| host.is_active())
+            .find_map(|host| host.image())
+    }
+
     /// Has the cluster converged? An active controller's committed image gives every
     /// partition a leader and a full ISR. Standalone worlds (no controllers) always have.
     pub(super) fn cluster_converged(&self) -> bool {
         if self.controllers.is_empty() {
             return true;
         }
-        let Some(image) = self
-            .controllers
-            .iter()
-            .filter(|host| host.is_active())
-            .find_map(|host| host.image())
-        else {
+        let Some(image) = self.active_image() else {
             return false;
         };
         let mut partitions = 0;
@@ -343,12 +346,7 @@ impl World {
         if self.controllers.is_empty() {
             return true;
         }
-        let Some(image) = self
-            .controllers
-            .iter()
-            .filter(|host| host.is_active())
-            .find_map(|host| host.image())
-        else {
+        let Some(image) = self.active_image() else {
             return false;
         };
         image.partitions().all(|(topic_id, index, partition)| {
