@@ -51,7 +51,7 @@ pub fn endpoint_controller(endpoint: u32) -> Option<usize> {
 }
 
 impl World {
-    /// The `Now` controller `controller` sees (controllers keep true time).
+    /// The `Now` every controller sees (controllers keep true time: no clock faults).
     fn controller_now(&self) -> Now {
         super::host::world_now(self.now)
     }
