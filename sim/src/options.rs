@@ -183,6 +183,10 @@ pub struct Options {
     pub liveness_ns: u64,
     /// Client operations the workload issues at most during the safety phase.
     pub operations_max: u64,
+    /// `min.insync.replicas` of the `acks-all` topic in a cluster (capped at the
+    /// replication factor; a standalone broker's topics never set it). Drawn per seed:
+    /// 1, 2 (twice as likely: what operators run with replication factor 3) or 3.
+    pub min_insync_replicas: i32,
     /// The fault kinds this run injects.
     pub faults: FaultSet,
     /// Scales every fault's rate: 0.0 (rare) to 1.0 (frequent).
@@ -258,7 +262,8 @@ fn join_names(set: &FaultSet) -> String {
 /// and a fault mix drawn from the seed. Each survivable kind is on with probability 1/2;
 /// corruption kinds only when pinned. (The broker count is drawn last, so every other draw
 /// of a seed is the one it had when the world was a single broker: `set_brokers(1)` gives
-/// that scenario back.)
+/// that scenario back; `min.insync.replicas` comes after it, so the broker count of a seed
+/// did not change when it was added.)
 pub fn options_from_seed(seed: u64, selection: &FaultSelection) -> Options {
     // A stream of its own, so that adding a knob to the world never changes this draw.
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6f70_7469_6f6e_7321);
@@ -284,14 +289,19 @@ pub fn options_from_seed(seed: u64, selection: &FaultSelection) -> Options {
         safety_ns: 10_000_000_000,
         liveness_ns: 30_000_000_000,
         operations_max: 5_000,
+        min_insync_replicas: 2,
         faults,
         intensity: rng.random_range(0.1..=1.0),
         bug: None,
         trace: false,
     };
     options.set_brokers(rng.random_range(3..=5));
+    options.min_insync_replicas = MIN_INSYNC_DRAW[rng.random_range(0..MIN_INSYNC_DRAW.len())];
     options
 }
+
+/// The values a seed draws `min.insync.replicas` from, uniformly (so 2 is twice as likely).
+pub const MIN_INSYNC_DRAW: [i32; 4] = [1, 2, 2, 3];
 
 #[cfg(test)]
 mod tests {
@@ -322,6 +332,19 @@ mod tests {
             })
             .collect();
         assert!(mixes.len() > 10, "swarm draws should differ between seeds");
+    }
+
+    #[test]
+    fn seeds_draw_every_min_insync_setting_and_two_most_often() {
+        let selection = FaultSelection::default();
+        let mut counts = [0usize; 4];
+        for seed in 0..400 {
+            let drawn = options_from_seed(seed, &selection).min_insync_replicas;
+            assert!((1..=3).contains(&drawn), "seed {seed} drew {drawn}");
+            counts[usize::try_from(drawn).unwrap_or(0)] += 1;
+        }
+        assert!(counts[1] > 50 && counts[3] > 50, "{counts:?}");
+        assert!(counts[2] > counts[1] && counts[2] > counts[3], "{counts:?}");
     }
 
     #[test]

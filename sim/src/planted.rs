@@ -121,10 +121,13 @@ impl PlantedBugCase {
         }
     }
 
-    /// The options of `seed` in this scenario, at full intensity, with `bug` planted or not.
+    /// The options of `seed` in this scenario, at full intensity, with `bug` planted or not,
+    /// and `min.insync.replicas` 2 (the setting every replication bug is stated against: with
+    /// 1, "acks=all ignores min.insync.replicas" would be no bug at all).
     pub fn options(&self, seed: u64, bug: Option<PlantedBug>) -> Options {
         let mut options = options_from_seed(seed, &self.selection());
         options.intensity = 1.0;
+        options.min_insync_replicas = 2;
         options.bug = bug;
         options.set_brokers(self.brokers);
         options

@@ -47,6 +47,10 @@ pub struct SimArgs {
     /// (its own controller); 2 or more run a cluster with a quorum of 3 controllers.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=9))]
     pub brokers: Option<u64>,
+    /// `min.insync.replicas` of the acks=all topic in a cluster (overrides the seed's draw
+    /// of 1, 2 or 3; capped at the replication factor).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3))]
+    pub min_insync: Option<u64>,
     /// Print the run's event trace, one line per event (single seed only).
     #[arg(long, conflicts_with = "seeds")]
     pub trace: bool,
@@ -159,6 +163,8 @@ pub struct RunSpec {
     pub clients: Option<usize>,
     /// `--brokers`: overrides `nodes` (and the controller count with it).
     pub brokers: Option<usize>,
+    /// `--min-insync`: overrides `min_insync_replicas`.
+    pub min_insync: Option<i32>,
     /// Keep the readable trace.
     pub trace: bool,
 }
@@ -185,6 +191,8 @@ impl RunSpec {
             // Bounded to 1..=1024 by the value parser, so the conversion cannot fail.
             clients: args.clients.and_then(|c| usize::try_from(c).ok()),
             brokers: args.brokers.and_then(|b| usize::try_from(b).ok()),
+            // Bounded to 1..=3 by the value parser.
+            min_insync: args.min_insync.and_then(|m| i32::try_from(m).ok()),
             trace: args.trace,
         }
     }
@@ -216,6 +224,9 @@ impl RunSpec {
         if let Some(brokers) = self.brokers {
             options.set_brokers(brokers);
         }
+        if let Some(min_insync) = self.min_insync {
+            options.min_insync_replicas = min_insync;
+        }
         options
     }
 
@@ -238,6 +249,9 @@ impl RunSpec {
         }
         if let Some(brokers) = self.brokers {
             command.push_str(&format!(" --brokers {brokers}"));
+        }
+        if let Some(min_insync) = self.min_insync {
+            command.push_str(&format!(" --min-insync {min_insync}"));
         }
         command
     }
@@ -344,11 +358,21 @@ mod tests {
     }
 
     #[test]
+    fn min_insync_overrides_the_draw_and_only_one_to_three_parse() {
+        let spec = RunSpec::from_args(&parse(&["--seed", "4", "--min-insync", "3"]).unwrap());
+        assert_eq!(spec.options(4).min_insync_replicas, 3);
+        assert!(spec.replay_command(4).ends_with(" --min-insync 3"));
+        assert!(parse(&["--seed", "4", "--min-insync", "0"]).is_err());
+        assert!(parse(&["--seed", "4", "--min-insync", "4"]).is_err());
+    }
+
+    #[test]
     fn the_replay_command_parses_back_to_the_same_options() {
         let specs = [
             "--seed 5 --faults-only none --operations 8",
             "--seed 5 --faults crash --exclude-faults pause,delay --clients 3",
             "--seed 5 --bug fetch-skips-record",
+            "--seed 5 --brokers 3 --min-insync 3",
         ];
         for flags in specs {
             let argv: Vec<&str> = flags.split(' ').collect();

@@ -63,6 +63,7 @@ impl<P: StorageProvider> Node<P> {
             completed_acks: Vec::new(),
             outputs: VecDeque::new(),
             last_now: now.mono,
+            state_version: 0,
         };
         if node.cluster.is_some() {
             node.cluster_tick(now);

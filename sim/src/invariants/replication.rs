@@ -43,19 +43,45 @@ pub fn holding<P: StorageProvider>(
     let Some(node) = node else {
         return ReplicaHolding::Unknown;
     };
+    let kept_before = closed.get(tp).copied();
     match node.partition_log(tp) {
-        None => ReplicaHolding::Holds(closed.get(tp).copied().unwrap_or(0)),
-        Some(log) if log.config().flush_policy != FlushPolicy::Never => {
-            ReplicaHolding::Holds(log.durable_offset().0)
-        }
-        Some(log) => ReplicaHolding::Holds(log.log_end_offset().0),
+        None => ReplicaHolding::Holds(kept_before.unwrap_or(0)),
+        Some(log) => ReplicaHolding::Holds(durable_end(log, kept_before, false)),
     }
 }
 
+/// The end of what an open log keeps through a crash now (`power_loss`: the machine's too).
+///
+/// A reopened log counts only its sealed segments durable until its recovery sync
+/// completes (it cannot know what its previous process synced), but its disk still holds
+/// what was durable at the last crash (`kept_before`, only ever synced data under a syncing
+/// policy): that much counts too, as far as the
+/// log still reaches (a truncation since cuts it). Caveat: records truncated and appended
+/// again before the recovery sync are counted as that older durable data was.
+fn durable_end<S: odradek_core::storage::Storage>(
+    log: &odradek_core::log::PartitionLog<S>,
+    kept_before: Option<u64>,
+    power_loss: bool,
+) -> u64 {
+    let log_end = log.log_end_offset().0;
+    if log.config().flush_policy == FlushPolicy::Never {
+        // Durability comes from replication: a process crash keeps the page cache, a power
+        // loss keeps only what happened to be synced.
+        return if power_loss {
+            log.durable_offset().0
+        } else {
+            log_end
+        };
+    }
+    let recovered = kept_before.map_or(0, |kept| kept.min(log_end));
+    log.durable_offset().0.max(recovered)
+}
+
 /// Records, as a broker's process dies, what its disk keeps of each open partition: the
-/// durable offset under a syncing flush policy; otherwise the log end offset, unless the
-/// machine loses power (then only what was synced). Partitions not open keep the entry an
-/// earlier crash left, since a process that never reopened them never changed their files.
+/// durable offset under a syncing flush policy (at least what the previous crash kept, see
+/// `durable_end`); otherwise the log end offset, unless the machine loses power (then only
+/// what was synced). Partitions not open keep the entry an earlier crash left, since a
+/// process that never reopened them never changed their files.
 pub fn durable_at_crash<P: StorageProvider>(
     node: &mut Node<P>,
     power_loss: bool,
@@ -65,11 +91,7 @@ pub fn durable_at_crash<P: StorageProvider>(
         let Some(log) = node.partition_log(&tp) else {
             continue;
         };
-        let kept = if log.config().flush_policy != FlushPolicy::Never || power_loss {
-            log.durable_offset().0
-        } else {
-            log.log_end_offset().0
-        };
+        let kept = durable_end(log, closed.get(&tp).copied(), power_loss);
         closed.insert(tp, kept);
     }
 }

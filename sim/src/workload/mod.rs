@@ -141,8 +141,9 @@ impl WorkloadConfig {
     /// The workload of a run: the run's seed, clients, partitions and operation budget, the
     /// default request timeout, and a think time that spreads the budget over the safety
     /// phase (`safety_ns × clients / operations_max`, at least [`THINK_TIME_MIN_NS`]), the
-    /// run's nodes, replication factor min(3, nodes), and `min.insync.replicas` 2 on the
-    /// `acks-all` topic when the replication factor is at least 3 (unset otherwise).
+    /// run's nodes, replication factor min(3, nodes), and on the `acks-all` topic the run's
+    /// `min.insync.replicas` (capped at the replication factor) when the topic is replicated
+    /// (unset with one broker: a standalone broker keeps its default of 1).
     pub fn from_options(options: &Options) -> WorkloadConfig {
         let nodes = options.nodes.max(1);
         let replication_factor = i16::try_from(nodes.min(3)).unwrap_or(3);
@@ -159,7 +160,11 @@ impl WorkloadConfig {
                 .max(THINK_TIME_MIN_NS),
             nodes,
             replication_factor,
-            min_insync_replicas: (replication_factor >= 3).then_some(2),
+            min_insync_replicas: (replication_factor >= 2).then(|| {
+                options
+                    .min_insync_replicas
+                    .clamp(1, i32::from(replication_factor))
+            }),
         }
     }
 }

@@ -63,6 +63,11 @@ pub struct NodeHost {
     /// What the disk kept of each partition at the last crash (for the replication check
     /// while a restarted process has not reopened it).
     pub durable_at_crash: BTreeMap<TopicPartition, u64>,
+    /// The running core's [`Node::state_version`] when its invariants last held, so an
+    /// event that did not touch it does not check them again (reset at start and crash).
+    pub invariants_held_at: Option<u64>,
+    /// The running core's `poll_timeout` as of a state version (reset at start and crash).
+    pub timeout_seen: Option<(u64, Option<Mono>)>,
 }
 
 impl NodeHost {
@@ -80,6 +85,8 @@ impl NodeHost {
             crashes: 0,
             failed_starts: 0,
             durable_at_crash: BTreeMap::new(),
+            invariants_held_at: None,
+            timeout_seen: None,
         }
     }
 
@@ -105,6 +112,8 @@ impl NodeHost {
         self.node = Some(node);
         self.paused = false;
         self.timer_armed_at = None;
+        self.invariants_held_at = None;
+        self.timeout_seen = None;
         Ok(())
     }
 
@@ -120,8 +129,37 @@ impl NodeHost {
         self.incarnation += 1;
         self.crashes += 1;
         self.timer_armed_at = None;
+        self.invariants_held_at = None;
+        self.timeout_seen = None;
         if power_loss {
             self.disk.crash();
+        }
+    }
+
+    /// Checks the core's invariants (panicking on a violation, as `Node::check_invariants`)
+    /// unless they already held at its current state version.
+    pub fn check_invariants(&mut self) {
+        if let Some(node) = &self.node {
+            let version = node.state_version();
+            if self.invariants_held_at != Some(version) {
+                node.check_invariants();
+                self.invariants_held_at = Some(version);
+            }
+        }
+    }
+
+    /// The core's next timer (`None` while crashed or paused), asking the core only when its
+    /// state version moved since the last answer.
+    pub fn poll_timeout(&mut self) -> Option<Mono> {
+        let node = self.node.as_ref().filter(|_| !self.paused)?;
+        let version = node.state_version();
+        match self.timeout_seen {
+            Some((seen, timeout)) if seen == version => timeout,
+            _ => {
+                let timeout = node.poll_timeout();
+                self.timeout_seen = Some((version, timeout));
+                timeout
+            }
         }
     }
 

@@ -285,10 +285,8 @@ impl World {
     }
 
     fn check_invariants(&mut self) -> Result<(), String> {
-        for host in &self.hosts {
-            if let Some(node) = &host.node {
-                node.check_invariants();
-            }
+        for host in &mut self.hosts {
+            host.check_invariants();
         }
         for controller in &self.controllers {
             if controller.is_running() {
@@ -305,10 +303,7 @@ impl World {
     fn rearm_timers(&mut self) {
         let now = self.now;
         for (index, host) in self.hosts.iter_mut().enumerate() {
-            let wanted = match &host.node {
-                Some(node) if !host.paused => node.poll_timeout().map(|at| at.max(now)),
-                _ => None,
-            };
+            let wanted = host.poll_timeout().map(|at| at.max(now));
             if wanted != host.timer_armed_at {
                 host.timer_armed_at = wanted;
                 if let Some(at) = wanted {

@@ -130,11 +130,18 @@ fn answer_metadata(
 }
 
 #[test]
-fn options_give_replication_factor_three_and_min_insync_two_from_three_nodes_on() {
+fn options_give_replication_factor_three_and_the_runs_min_insync_capped_at_it() {
     let mut options = options_from_seed(1, &FaultSelection::default());
-    let cases = [(1, 1, None), (2, 2, None), (3, 3, Some(2)), (5, 3, Some(2))];
-    for (nodes, replication_factor, min_insync) in cases {
+    let cases = [
+        (1, 1, 3, None),
+        (2, 2, 3, Some(2)),
+        (3, 3, 3, Some(3)),
+        (5, 3, 2, Some(2)),
+        (5, 3, 1, Some(1)),
+    ];
+    for (nodes, replication_factor, drawn, min_insync) in cases {
         options.nodes = nodes;
+        options.min_insync_replicas = drawn;
         let config = WorkloadConfig::from_options(&options);
         assert_eq!(config.nodes, nodes);
         assert_eq!(
