@@ -2,7 +2,8 @@
 //! openraft instance, its RPC server and its [`RaftMetadataLog`] — started and stopped as one.
 //!
 //! # Contract
-//! - `start` opens the data directory (recovering log, vote, committed id and snapshot),
+//! - `start` opens the node's raft storage (recovering log, vote, committed id and
+//!   snapshot; by default a real directory, or any [`RaftStorage`]),
 //!   starts openraft and the RPC server, and — only on the voter with the lowest id, and
 //!   only if its storage holds no raft state — initialises the cluster with every voter.
 //!   Starting again on the same directory never initialises again (idempotent).
@@ -13,6 +14,7 @@
 use super::log_file::LogFileError;
 use super::{
     FileLogStore, MetadataRaft, MetadataStateMachine, QuorumNetwork, RaftMetadataLog, RaftServer,
+    RaftStorage,
 };
 use openraft::{BasicNode, Config, ServerState, SnapshotPolicy};
 use std::collections::BTreeMap;
@@ -32,7 +34,9 @@ pub struct ControllerQuorumConfig {
     pub node_id: u64,
     /// Every voter's id and RPC address (this node listens on its own).
     pub voters: BTreeMap<u64, SocketAddr>,
-    /// Where the raft log, vote, committed id and snapshot live.
+    /// The directory the raft log, vote, committed id and snapshot live in (a
+    /// [`FileStorage`](crate::storage::FileStorage) directory), unless the node is started
+    /// on another storage with [`ControllerQuorumNode::start_on_storage`].
     pub data_dir: PathBuf,
     /// Election timeout range, milliseconds.
     pub election_timeout_min_ms: u64,
@@ -139,15 +143,27 @@ impl ControllerQuorumNode {
     }
 
     /// Starts the node on an already bound listener (tests bind port 0 first, so every
-    /// voter's address is known before any node starts).
+    /// voter's address is known before any node starts), its files in `config.data_dir`.
     pub async fn start_on(
         config: ControllerQuorumConfig,
         listener: TcpListener,
     ) -> Result<Self, QuorumNodeError> {
+        let storage = RaftStorage::open_dir(&config.data_dir)?;
+        Self::start_on_storage(config, listener, storage).await
+    }
+
+    /// Starts the node on an already bound listener with its raft files in `storage` (any
+    /// Odradek storage: e.g. [`RaftStorage::from_provider`], or a `SimDisk` directory in
+    /// simulation); `config.data_dir` is not used.
+    pub async fn start_on_storage(
+        config: ControllerQuorumConfig,
+        listener: TcpListener,
+        storage: RaftStorage,
+    ) -> Result<Self, QuorumNodeError> {
         let addr = own_addr(&config)?;
         let raft_config = Arc::new(config.raft_config()?);
-        let log_store = FileLogStore::open(&config.data_dir)?;
-        let state_machine = MetadataStateMachine::open(&config.data_dir)?;
+        let log_store = FileLogStore::open(storage.clone())?;
+        let state_machine = MetadataStateMachine::open_in(storage)?;
         let applied = state_machine.applied();
         let applied_watch = state_machine.subscribe_applied();
         let raft = MetadataRaft::new(
