@@ -8,17 +8,29 @@
 //! - a damaged record before the tail, or a damaged vote file, is a typed error that cuts
 //!   nothing;
 //! - a failed fsync fences the log until a restart, which recovers the acknowledged state;
-//!   a full disk fails an append without leaving garbage behind.
+//!   a full disk fails an append without leaving garbage behind;
+//! - a crash at every storage call of a snapshot write leaves the old or the new snapshot;
+//! - a whole one-voter quorum node runs on a `SimDisk` and keeps its commits across a power
+//!   loss.
 
 mod raft_support;
 
-use odradek::raft::LogFileError;
+use odradek::raft::{
+    ControllerQuorumConfig, ControllerQuorumNode, LogFileError, MetadataStateMachine,
+};
+use odradek_core::controller::MetadataLog;
 use odradek_core::storage::{Storage, StorageError};
 use odradek_sim::disk::{FaultKind, SimDisk, SimDiskFaults};
-use openraft::Vote;
+use openraft::storage::RaftStateMachine;
+use openraft::{RaftSnapshotBuilder, Vote};
 use raft_support::sim_store::{
-    entry, flat_name, log_id, open_store, raft_storage, StoreModel, StoreOp,
+    cuttable_raft_storage, entry, flat_name, log_id, open_store, raft_storage, StoreModel, StoreOp,
 };
+use raft_support::{batch, fast_timings, records_of, WAIT_MAX};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::net::TcpListener;
 
 /// Disk seeds per crash point: each draws different lost / kept / torn outcomes.
 const SEEDS: u64 = 6;
@@ -281,8 +293,134 @@ fn the_log_store_and_state_machine_share_one_simdisk_directory() {
     let disk = SimDisk::new(6);
     let storage = raft_storage(&disk);
     let store = odradek::raft::FileLogStore::open(storage.clone()).unwrap();
-    let _state_machine = odradek::raft::MetadataStateMachine::open_in(storage).unwrap();
+    let _state_machine = MetadataStateMachine::open_in(storage).unwrap();
     store.append_entries(vec![entry(1, 1, 10)]).unwrap();
     let names: Vec<String> = disk.files().into_keys().collect();
     assert!(names.contains(&flat_name("raft-log")), "{names:?}");
+}
+
+/// A committed proposal entry at `index` carrying `records` from `first_offset` on.
+fn proposal_entry(
+    index: u64,
+    first_offset: u64,
+    records: &[odradek_core::controller::MetadataRecord],
+) -> openraft::Entry<odradek::raft::MetadataRaftTypes> {
+    openraft::Entry {
+        log_id: log_id(1, index),
+        payload: openraft::EntryPayload::Normal(odradek::raft::MetadataProposal {
+            term: 1,
+            first_offset,
+            records: (records.iter())
+                .map(odradek_core::node::metadata_store::encode_record)
+                .collect(),
+        }),
+    }
+}
+
+fn next_offset_of(state_machine: &MetadataStateMachine) -> u64 {
+    let applied = state_machine.applied();
+    let next_offset = applied.lock().unwrap().next_offset();
+    next_offset
+}
+
+#[tokio::test]
+async fn a_crash_at_every_storage_call_of_a_snapshot_write_leaves_the_old_or_the_new_one() {
+    let mut cut = 0;
+    loop {
+        let disk = SimDisk::new(cut);
+        let (storage, budget) = cuttable_raft_storage(&disk).unwrap();
+        let mut state_machine = MetadataStateMachine::open_in(storage).unwrap();
+        state_machine
+            .apply(vec![proposal_entry(1, 0, &batch(0, 2))])
+            .await
+            .unwrap();
+        let mut builder = state_machine.get_snapshot_builder().await;
+        builder.build_snapshot().await.expect("the old snapshot");
+        state_machine
+            .apply(vec![proposal_entry(2, 2, &batch(2, 3))])
+            .await
+            .unwrap();
+        budget.cut_after(cut);
+        let written = builder.build_snapshot().await.is_ok();
+        drop((state_machine, builder));
+        disk.crash();
+
+        let reopened = MetadataStateMachine::open_in(raft_storage(&disk))
+            .expect("a snapshot file is never left damaged by a crash");
+        let recovered = next_offset_of(&reopened);
+        if written {
+            assert_eq!(recovered, 5, "an acknowledged snapshot survives");
+            break;
+        }
+        assert!([2, 5].contains(&recovered), "cut {cut}: {recovered}");
+        cut += 1;
+    }
+    assert!(
+        cut >= 4,
+        "a snapshot write is several storage calls ({cut})"
+    );
+}
+
+#[tokio::test]
+async fn a_one_voter_quorum_on_a_simdisk_keeps_its_commits_across_a_power_loss() {
+    let disk = SimDisk::new(12);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let voters = BTreeMap::from([(1, addr)]);
+    let mut config =
+        ControllerQuorumConfig::new("simdisk-quorum", 1, voters, PathBuf::from("not-used"));
+    fast_timings(&mut config);
+    let mut node =
+        ControllerQuorumNode::start_on_storage(config.clone(), listener, raft_storage(&disk))
+            .await
+            .expect("starts on a SimDisk");
+    let deadline = tokio::time::Instant::now() + WAIT_MAX;
+    while node.metadata_log().leader_term().is_none() {
+        assert!(tokio::time::Instant::now() < deadline, "no leader");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let last = node.metadata_log_mut().append(batch(0, 3)).unwrap();
+    while node.metadata_log().committed_offset() < Some(last) {
+        assert!(tokio::time::Instant::now() < deadline, "no commit");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    node.shutdown().await.unwrap();
+    disk.crash();
+
+    let cluster_listener = rebind(addr).await;
+    let mut node =
+        ControllerQuorumNode::start_on_storage(config, cluster_listener, raft_storage(&disk))
+            .await
+            .expect("restarts on the crashed SimDisk");
+    let mut records = Vec::new();
+    while records.len() < 3 {
+        match node.metadata_log_mut().poll_committed() {
+            Some(record) => records.push(record),
+            None => {
+                assert!(tokio::time::Instant::now() < deadline, "{records:?}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+    assert_eq!(records_of(&records), batch(0, 3));
+    assert_eq!(records.last().map(|r| r.offset), Some(last));
+    node.shutdown().await.unwrap();
+    assert!(
+        !std::path::Path::new("not-used").exists(),
+        "no real directory"
+    );
+}
+
+/// Binds `addr` again, retrying while the old listener's port is still held.
+async fn rebind(addr: std::net::SocketAddr) -> TcpListener {
+    let deadline = tokio::time::Instant::now() + WAIT_MAX;
+    loop {
+        match TcpListener::bind(addr).await {
+            Ok(listener) => return listener,
+            Err(error) => {
+                assert!(tokio::time::Instant::now() < deadline, "{error}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
 }

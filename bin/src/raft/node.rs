@@ -142,6 +142,19 @@ impl ControllerQuorumNode {
         Self::start_on(config, listener).await
     }
 
+    /// Starts the node, listening on its address in `config.voters`, with its raft files in
+    /// `storage` (see [`ControllerQuorumNode::start_on_storage`]).
+    pub async fn start_with_storage(
+        config: ControllerQuorumConfig,
+        storage: RaftStorage,
+    ) -> Result<Self, QuorumNodeError> {
+        let addr = own_addr(&config)?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| QuorumNodeError::Bind { addr, source })?;
+        Self::start_on_storage(config, listener, storage).await
+    }
+
     /// Starts the node on an already bound listener (tests bind port 0 first, so every
     /// voter's address is known before any node starts), its files in `config.data_dir`.
     pub async fn start_on(

@@ -18,7 +18,7 @@
 //!   atomically, any damage is corruption ([`LogFileError::Corrupt`]), never a torn write.
 
 use super::log_file::{decode_single_frame, encode_frame, LogFileError};
-use crate::storage::{FileStorage, FileStorageProvider};
+use crate::storage::FileStorage;
 use odradek_core::storage::{Storage, StorageError, StorageProvider};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -28,8 +28,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// The suffix of a file being written before it is renamed into place.
 const TEMP_SUFFIX: &str = ".tmp";
 
-/// The directory name a node's raft files get in a [`StorageProvider`] holding other
-/// directories too (partition logs are named `{topic}-{partition}`, which this cannot be).
+/// A directory name for a node's raft files in a [`StorageProvider`] (it cannot clash with
+/// a partition log's `{topic}-{partition}`). Not in the provider a broker node manages its
+/// partition logs in: the node removes every directory there it does not own.
 pub const RAFT_DIRECTORY: &str = "__raft_metadata";
 
 /// A shared handle on the raft directory. Clones share the same [`Storage`].
@@ -68,18 +69,13 @@ impl RaftStorage {
     }
 
     /// The raft files in directory `name` of `provider` (created if absent); see
-    /// [`RAFT_DIRECTORY`] for a name that cannot clash with partition logs.
+    /// [`RAFT_DIRECTORY`] for a name, and where not to put it.
     pub fn from_provider<P>(provider: &mut P, name: &str) -> Result<RaftStorage, LogFileError>
     where
         P: StorageProvider,
         P::Storage: Send + 'static,
     {
         RaftStorage::new(provider.open_directory(name)?)
-    }
-
-    /// The raft files in `{root}/{RAFT_DIRECTORY}`, through a [`FileStorageProvider`].
-    pub fn open_in_data_dir(root: &Path) -> Result<RaftStorage, LogFileError> {
-        RaftStorage::from_provider(&mut FileStorageProvider::open(root)?, RAFT_DIRECTORY)
     }
 
     /// The storage, locked. Callers keep the guard for one short, synchronous operation.

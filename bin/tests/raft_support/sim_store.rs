@@ -102,8 +102,8 @@ pub fn raft_storage(disk: &SimDisk) -> RaftStorage {
     RaftStorage::from_provider(&mut provider, RAFT_DIRECTORY).expect("raft directory opens")
 }
 
-/// Opens the log store on `disk`, behind a power budget (unlimited until cut).
-pub fn open_store(disk: &SimDisk) -> Result<(FileLogStore, PowerBudget), LogFileError> {
+/// The raft directory on `disk` behind a power budget (unlimited until cut).
+pub fn cuttable_raft_storage(disk: &SimDisk) -> Result<(RaftStorage, PowerBudget), LogFileError> {
     let directory = SimDiskProvider::new(disk.clone())
         .open_directory(RAFT_DIRECTORY)
         .map_err(LogFileError::Storage)?;
@@ -112,6 +112,12 @@ pub fn open_store(disk: &SimDisk) -> Result<(FileLogStore, PowerBudget), LogFile
         inner: directory,
         budget: budget.clone(),
     })?;
+    Ok((storage, budget))
+}
+
+/// Opens the log store on `disk`, behind a power budget (unlimited until cut).
+pub fn open_store(disk: &SimDisk) -> Result<(FileLogStore, PowerBudget), LogFileError> {
+    let (storage, budget) = cuttable_raft_storage(disk)?;
     Ok((FileLogStore::open(storage)?, budget))
 }
 
