@@ -167,3 +167,32 @@ async fn a_damaged_vote_file_is_a_clear_error() {
         "{error}"
     );
 }
+
+/// Fast timings, a snapshot every 3 entries and a purge as soon as one entry is purgeable,
+/// so snapshots, purges (log rewrites) and restarts interleave.
+fn snapshot_often(config: &mut odradek::raft::ControllerQuorumConfig) {
+    fast_timings(config);
+    config.snapshot_after_entries = 3;
+    config.entries_kept_after_snapshot = 1;
+    config.purge_batch_entries = 1;
+}
+
+#[tokio::test]
+async fn a_node_restarts_at_once_after_shutdown_with_snapshots_and_purges_in_between() {
+    let mut cluster = Cluster::start(1, snapshot_often).await;
+    let mut expected = Vec::new();
+    for round in 0..5u128 {
+        cluster.propose(batch(round * 2, 2)).await;
+        expected.extend(batch(round * 2, 2));
+        cluster.stop(1).await;
+        cluster
+            .restart(1)
+            .await
+            .expect("shutdown released the directory");
+    }
+    let records = cluster.poll_records(1, expected.len()).await;
+    assert_eq!(records_of(&records), expected);
+    let snapshot = cluster.data_dir(1).join("raft-snapshot");
+    assert!(snapshot.exists(), "a snapshot was written");
+    cluster.stop_all().await;
+}

@@ -1,5 +1,6 @@
 //! The production metadata quorum: the controller's [`MetadataLog`] replicated between
-//! controller nodes by openraft (0.9), persisted in files, over TCP.
+//! controller nodes by openraft (0.9), persisted through Odradek's storage trait (a real
+//! directory in production, a `SimDisk` in simulation), over TCP.
 //!
 //! # Pieces
 //! - [`RaftMetadataLog`] (`metadata_log.rs`): the synchronous [`MetadataLog`] facade one

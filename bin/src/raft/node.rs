@@ -8,8 +8,8 @@
 //!   only if its storage holds no raft state — initialises the cluster with every voter.
 //!   Starting again on the same directory never initialises again (idempotent).
 //! - `shutdown` closes the RPC server and stops openraft; the node's metadata log then
-//!   refuses proposals (`NotLeader`) and reports no leadership. Its data directory can be
-//!   started again.
+//!   refuses proposals (`NotLeader`) and reports no leadership. Its storage can be started
+//!   again (a real directory is unlocked once the node and its openraft tasks are gone).
 
 use super::log_file::LogFileError;
 use super::{
@@ -22,6 +22,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// What a controller quorum node needs to start.
@@ -115,7 +116,7 @@ pub enum QuorumNodeError {
         /// The error.
         source: std::io::Error,
     },
-    /// The data directory could not be recovered.
+    /// The raft storage could not be opened or recovered.
     #[error(transparent)]
     Storage(#[from] LogFileError),
     /// openraft failed (it stops on storage errors).
@@ -130,7 +131,12 @@ pub struct ControllerQuorumNode {
     server: RaftServer,
     metadata_log: RaftMetadataLog,
     stopped: Arc<AtomicBool>,
+    /// The node's handle on its raft storage, to know when openraft released its own.
+    storage: RaftStorage,
 }
+
+/// How long `shutdown` waits for openraft's last tasks to release the raft storage.
+const STORAGE_RELEASE_WAIT_MAX: Duration = Duration::from_secs(10);
 
 impl ControllerQuorumNode {
     /// Starts the node, listening on its address in `config.voters`.
@@ -176,7 +182,7 @@ impl ControllerQuorumNode {
         let addr = own_addr(&config)?;
         let raft_config = Arc::new(config.raft_config()?);
         let log_store = FileLogStore::open(storage.clone())?;
-        let state_machine = MetadataStateMachine::open_in(storage)?;
+        let state_machine = MetadataStateMachine::open_in(storage.clone())?;
         let applied = state_machine.applied();
         let applied_watch = state_machine.subscribe_applied();
         let raft = MetadataRaft::new(
@@ -204,6 +210,7 @@ impl ControllerQuorumNode {
             server,
             metadata_log,
             stopped,
+            storage,
         };
         node.initialize_if_first().await?;
         Ok(node)
@@ -266,14 +273,25 @@ impl ControllerQuorumNode {
         self.raft.metrics().borrow().state == ServerState::Leader
     }
 
-    /// Stops the RPC server and openraft. Files stay for a later `start`.
+    /// Stops the RPC server and openraft, and waits until openraft's tasks (its state
+    /// machine worker and snapshot builds outlive its core task briefly) have released the
+    /// raft storage, so a write in progress finishes and the storage (a locked directory)
+    /// can be started again at once. Files stay for a later `start`.
     pub async fn shutdown(self) -> Result<(), QuorumNodeError> {
         self.stopped.store(true, Ordering::Release);
         self.server.shutdown();
-        self.raft
-            .shutdown()
-            .await
-            .map_err(|error| QuorumNodeError::Raft(error.to_string()))
+        (self.raft.shutdown().await).map_err(|error| QuorumNodeError::Raft(error.to_string()))?;
+        drop(self.raft);
+        drop(self.metadata_log);
+        let deadline = tokio::time::Instant::now() + STORAGE_RELEASE_WAIT_MAX;
+        while self.storage.holders() > 1 {
+            if tokio::time::Instant::now() > deadline {
+                let detail = "openraft's tasks still hold the raft storage after shutdown";
+                return Err(QuorumNodeError::Raft(detail.to_string()));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Ok(())
     }
 }
 

@@ -78,6 +78,12 @@ impl RaftStorage {
         RaftStorage::new(provider.open_directory(name)?)
     }
 
+    /// How many handles share the storage (this one included): a node waits for openraft
+    /// to drop its own before reporting shutdown done.
+    pub(crate) fn holders(&self) -> usize {
+        Arc::strong_count(&self.storage)
+    }
+
     /// The storage, locked. Callers keep the guard for one short, synchronous operation.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Box<dyn Storage + Send>> {
         // A poisoned lock means a panic elsewhere; every storage operation is whole or
