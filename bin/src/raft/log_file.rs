@@ -17,12 +17,13 @@
 //!   storage contract's fsyncgate: its unsynced pages may be gone), so every later write
 //!   fails with [`LogFileError::Fenced`] until the node restarts and recovers from disk.
 //! - A crash can leave the tail torn: a partial header, a frame that runs past the end of
-//!   the file, a last frame whose payload checksum fails, or zeros. [`recover`] cuts such a
+//!   the file, a damaged last frame (nothing but zeros after it: file systems may expose
+//!   unwritten blocks of an unsynced append as zeros), or zeros. [`recover`] cuts such a
 //!   tail off and [`LogFile::open`] truncates the file there, durably (it was never
-//!   acknowledged). Damage that a crash cannot explain — a header checksum that fails where
-//!   more than zeros follow, a payload checksum that fails with frames after it, a length
-//!   over [`FRAME_LEN_MAX`], an undecodable payload — is [`LogFileError::Corrupt`] with the
-//!   byte offset, and nothing is cut or guessed.
+//!   acknowledged). Damage that a crash cannot explain — a header or payload checksum that
+//!   fails with more than zeros after the frame, a length over [`FRAME_LEN_MAX`], an
+//!   undecodable payload — is [`LogFileError::Corrupt`] with the byte offset, and nothing is
+//!   cut or guessed.
 //! - Limit (as the partition log's): a durable *last* frame whose payload rots on disk is
 //!   indistinguishable from a torn write, and is cut.
 //! - Compaction ([`LogFile::rewrite`]) writes the live records to `raft-log.tmp`, syncs it
@@ -156,7 +157,7 @@ pub(crate) fn recover(file: &str, bytes: &[u8]) -> Result<RecoveredFrames, LogFi
         }
         let payload = &rest[FRAME_HEADER_LEN..frame_end];
         if crc32c::crc32c(payload) != header.payload_crc {
-            if frame_end == rest.len() {
+            if rest[frame_end..].iter().all(|b| *b == 0) {
                 break; // the last frame was being written when the node stopped
             }
             return Err(corrupt("payload checksum mismatch".to_string()));
@@ -314,5 +315,102 @@ impl LogFile {
         replace_file(disk.as_mut(), LOG_FILE, &frames)?;
         self.len = frames.len() as u64;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three frames (truncation records, which are tiny) and where each one ends.
+    fn three_frames() -> (Vec<u8>, Vec<usize>) {
+        let mut bytes = Vec::new();
+        let mut ends = Vec::new();
+        for index in [7u64, 1_000, 123_456_789] {
+            encode_frame(LOG_FILE, &LogFileRecord::TruncateFrom(index), &mut bytes).unwrap();
+            ends.push(bytes.len());
+        }
+        (bytes, ends)
+    }
+
+    fn indexes(records: &[LogFileRecord]) -> Vec<u64> {
+        (records.iter())
+            .map(|record| match record {
+                LogFileRecord::TruncateFrom(index) => *index,
+                other => panic!("unexpected record {other:?}"),
+            })
+            .collect()
+    }
+
+    fn corrupt_offset(result: Result<RecoveredFrames, LogFileError>) -> u64 {
+        match result {
+            Err(LogFileError::Corrupt { offset, .. }) => offset,
+            other => panic!("expected corruption, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_file_cut_at_any_byte_recovers_exactly_the_whole_frames_before_the_cut() {
+        let (bytes, ends) = three_frames();
+        let all = [7, 1_000, 123_456_789];
+        for cut in 0..=bytes.len() {
+            let recovered = recover(LOG_FILE, &bytes[..cut]).expect("a cut is never corruption");
+            let whole = ends.iter().filter(|end| **end <= cut).count();
+            assert_eq!(indexes(&recovered.records), all[..whole], "cut at {cut}");
+            let valid_len = if whole == 0 { 0 } else { ends[whole - 1] };
+            assert_eq!(recovered.valid_len, valid_len as u64, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn zeros_after_the_last_frame_or_over_its_damaged_end_are_a_torn_tail() {
+        let (mut bytes, ends) = three_frames();
+        bytes.extend_from_slice(&[0; 1000]);
+        let recovered = recover(LOG_FILE, &bytes).unwrap();
+        assert_eq!(recovered.valid_len, ends[2] as u64);
+        // The last frame's payload partly zero-filled, and zeros after it.
+        bytes[ends[2] - 2] = 0;
+        let recovered = recover(LOG_FILE, &bytes).unwrap();
+        assert_eq!(recovered.valid_len, ends[1] as u64);
+    }
+
+    #[test]
+    fn a_damaged_payload_or_header_before_the_last_frame_is_corruption_at_its_offset() {
+        let (bytes, ends) = three_frames();
+        let mut payload = bytes.clone();
+        payload[ends[0] + FRAME_HEADER_LEN + 2] ^= 0x01;
+        assert_eq!(corrupt_offset(recover(LOG_FILE, &payload)), ends[0] as u64);
+        let mut length = bytes.clone();
+        length[ends[0]] ^= 0x80; // the second frame's length now runs past the end
+        assert_eq!(corrupt_offset(recover(LOG_FILE, &length)), ends[0] as u64);
+    }
+
+    #[test]
+    fn a_damaged_last_header_with_bytes_after_it_is_corruption_not_a_torn_tail() {
+        let (mut bytes, ends) = three_frames();
+        bytes[ends[1] + 1] ^= 0x04;
+        assert_eq!(corrupt_offset(recover(LOG_FILE, &bytes)), ends[1] as u64);
+    }
+
+    #[test]
+    fn a_length_over_the_limit_with_an_intact_header_is_corruption() {
+        let mut bytes = vec![0u8; FRAME_HEADER_LEN];
+        bytes[..4].copy_from_slice(&(FRAME_LEN_MAX as u32 + 1).to_be_bytes());
+        let header_crc = crc32c::crc32c(&bytes[..8]);
+        bytes[8..12].copy_from_slice(&header_crc.to_be_bytes());
+        bytes.extend_from_slice(b"{}");
+        assert_eq!(corrupt_offset(recover(LOG_FILE, &bytes)), 0);
+    }
+
+    #[test]
+    fn a_single_frame_file_must_be_exactly_one_intact_frame() {
+        let mut frame = Vec::new();
+        encode_frame("raft-vote", &42u64, &mut frame).unwrap();
+        assert_eq!(decode_single_frame::<u64>("raft-vote", &frame).unwrap(), 42);
+        let mut longer = frame.clone();
+        longer.push(0);
+        assert!(decode_single_frame::<u64>("raft-vote", &longer).is_err());
+        assert!(decode_single_frame::<u64>("raft-vote", &frame[..frame.len() - 1]).is_err());
+        assert!(decode_single_frame::<u64>("raft-vote", &frame[..5]).is_err());
     }
 }
