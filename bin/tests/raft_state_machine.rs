@@ -103,6 +103,8 @@ async fn a_snapshot_carries_every_record_to_a_fresh_node_and_across_a_restart() 
     let (last_applied, _) = target.applied_state().await.unwrap();
     assert_eq!(last_applied, Some(log_id(1, 2)));
 
+    // A restart: the directories are locked while their state machines are open.
+    drop((source, builder, target));
     for dir in [source_dir.path(), target_dir.path()] {
         let restarted = MetadataStateMachine::open(dir).unwrap();
         let applied = restarted.applied();

@@ -1,34 +1,49 @@
-//! The raft log's file: an append-only sequence of CRC32C-checked frames, each one
-//! [`LogFileRecord`] (an entry, a truncation, or a purge), replayed in order at start.
+//! The raft log's file (`raft-log` in the [`RaftStorage`] directory): an append-only
+//! sequence of checksummed frames, each one [`LogFileRecord`] (an entry, a truncation, or a
+//! purge), replayed in order at start.
 //!
 //! # Format
-//! A frame is `len: u32 BE`, `crc32c(payload): u32 BE`, then `len` bytes of payload: the
-//! record as JSON (the same serde codec the network uses; metadata entries are small and rare,
-//! so a self-describing, debuggable format costs nothing that matters).
+//! A frame is `len: u32 BE`, `crc32c(payload): u32 BE`, `crc32c(the 8 bytes before): u32 BE`
+//! (the header checksum), then `len` bytes of payload: the record as JSON (the same serde
+//! codec the network uses; metadata entries are small and rare, so a self-describing,
+//! debuggable format costs nothing that matters). The header checksum is what lets recovery
+//! tell a torn tail from a damaged length field: without it, a flipped bit that makes a
+//! frame's length run past the end would look torn, and recovery would cut durable frames.
 //!
-//! # Durability and recovery
-//! [`LogFile::append`] writes whole frames and `fdatasync`s before returning, so a record is
-//! durable once `append` returns. A crash can leave the last frame torn: short, zero-filled,
-//! or with a checksum that does not match and nothing after it. [`recover`] cuts such a tail
-//! off (and [`LogFile::open`] truncates the file there) — it was never acknowledged. A bad
-//! checksum or an undecodable payload *followed by more data* cannot come from a crash: it is
-//! reported as [`LogFileError::Corrupt`] with the byte offset, and nothing is guessed.
+//! # Durability and recovery (the partition log's rules)
+//! - [`LogFile::append`] appends whole frames and syncs the file before returning, so a
+//!   record is durable once `append` returns `Ok`; nothing is acknowledged earlier. An
+//!   append that fails part way is truncated back; a failed sync fences the file (the
+//!   storage contract's fsyncgate: its unsynced pages may be gone), so every later write
+//!   fails with [`LogFileError::Fenced`] until the node restarts and recovers from disk.
+//! - A crash can leave the tail torn: a partial header, a frame that runs past the end of
+//!   the file, a damaged last frame (nothing but zeros after it: file systems may expose
+//!   unwritten blocks of an unsynced append as zeros), or zeros. [`recover`] cuts such a
+//!   tail off and [`LogFile::open`] truncates the file there, durably (it was never
+//!   acknowledged). Damage that a crash cannot explain — a header or payload checksum that
+//!   fails with more than zeros after the frame, a length over [`FRAME_LEN_MAX`], an
+//!   undecodable payload — is [`LogFileError::Corrupt`] with the byte offset, and nothing is
+//!   cut or guessed.
+//! - Limit (as the partition log's): a durable *last* frame whose payload rots on disk is
+//!   indistinguishable from a torn write, and is cut.
+//! - Compaction ([`LogFile::rewrite`]) writes the live records to `raft-log.tmp`, syncs it
+//!   and renames it over the log, so a crash leaves either the old or the new file.
 //!
-//! Compaction ([`LogFile::rewrite`]) writes the live records to a temporary file, syncs it
-//! and renames it over the log, so a crash leaves either the old or the new file.
+//! [`RaftStorage`]: super::RaftStorage
 
+use super::storage::{read_whole, replace_file, RaftStorage};
 use super::MetadataRaftTypes;
+use odradek_core::storage::StorageError;
 use openraft::{Entry, LogId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
 
-/// Bytes of a frame header: length and checksum.
-const FRAME_HEADER_LEN: usize = 8;
-/// The largest frame accepted on read; a larger length field is corruption (or a torn tail).
-const FRAME_LEN_MAX: usize = 64 * 1024 * 1024;
+/// The log file's name in the raft directory.
+pub(crate) const LOG_FILE: &str = "raft-log";
+/// Bytes of a frame header: length, payload checksum, header checksum.
+pub(crate) const FRAME_HEADER_LEN: usize = 12;
+/// The largest frame payload written or accepted on read.
+pub(crate) const FRAME_LEN_MAX: usize = 64 * 1024 * 1024;
 
 /// One record of the log file, replayed in file order.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -41,26 +56,39 @@ pub(crate) enum LogFileRecord {
     PurgedUpTo(LogId<u64>),
 }
 
-/// Why the log file could not be read or written.
+/// Why a raft file could not be read or written. Every variant names the file (its name in
+/// the raft directory).
 #[derive(Debug, thiserror::Error)]
 pub enum LogFileError {
-    /// The operating system refused an operation.
-    #[error("raft log {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The error.
-        source: io::Error,
-    },
-    /// A frame before the end of the file is damaged: not a torn write, so not repairable.
-    #[error("raft log {path} is corrupt at byte {offset}: {reason}")]
+    /// The storage refused an operation (it names the file).
+    #[error("raft storage: {0}")]
+    Storage(#[from] StorageError),
+    /// A file is damaged in a way a crash cannot explain: not repairable.
+    #[error("raft file {file} is corrupt at byte {offset}: {reason}")]
     Corrupt {
         /// The file.
-        path: PathBuf,
+        file: String,
         /// Where the damaged frame starts.
         offset: u64,
         /// What is wrong with it.
         reason: String,
+    },
+    /// A record cannot be written (it does not serialize, or is over [`FRAME_LEN_MAX`]).
+    #[error("cannot write a record to raft file {file}: {reason}")]
+    Encode {
+        /// The file.
+        file: String,
+        /// Why.
+        reason: String,
+    },
+    /// An earlier write failed in a way that leaves the file's durable content unknown;
+    /// the node must restart (and recover from disk) before writing again.
+    #[error("raft file {file} is fenced after a failed write ({cause}); restart to recover")]
+    Fenced {
+        /// The file.
+        file: String,
+        /// The failure that fenced it.
+        cause: String,
     },
 }
 
@@ -73,36 +101,66 @@ pub(crate) struct RecoveredFrames {
     pub valid_len: u64,
 }
 
-/// Parses `bytes` (a whole log file) into records, stopping at a torn tail.
-pub(crate) fn recover(path: &Path, bytes: &[u8]) -> Result<RecoveredFrames, LogFileError> {
+fn be_u32(bytes: &[u8], at: usize) -> u32 {
+    let mut word = [0u8; 4];
+    word.copy_from_slice(&bytes[at..at + 4]);
+    u32::from_be_bytes(word)
+}
+
+/// A frame header read from bytes, unchecked.
+struct FrameHeader {
+    len: usize,
+    payload_crc: u32,
+    intact: bool,
+}
+
+fn parse_header(bytes: &[u8]) -> FrameHeader {
+    FrameHeader {
+        len: be_u32(bytes, 0) as usize,
+        payload_crc: be_u32(bytes, 4),
+        intact: crc32c::crc32c(&bytes[..8]) == be_u32(bytes, 8),
+    }
+}
+
+/// Parses `bytes` (a whole log file) into records, stopping at a torn tail (module docs).
+pub(crate) fn recover(file: &str, bytes: &[u8]) -> Result<RecoveredFrames, LogFileError> {
     let mut records = Vec::new();
     let mut at = 0usize;
     while at < bytes.len() {
         let rest = &bytes[at..];
-        if rest.iter().all(|b| *b == 0) || rest.len() < FRAME_HEADER_LEN {
-            break; // a torn or zero-filled tail
+        if rest.len() < FRAME_HEADER_LEN || rest.iter().all(|b| *b == 0) {
+            break; // a torn header, or a zero-filled tail
         }
-        let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-        let crc = u32::from_be_bytes([rest[4], rest[5], rest[6], rest[7]]);
         let corrupt = |reason: String| LogFileError::Corrupt {
-            path: path.to_path_buf(),
+            file: file.to_string(),
             offset: at as u64,
             reason,
         };
-        if len > FRAME_LEN_MAX {
-            return Err(corrupt(format!("frame length {len} over {FRAME_LEN_MAX}")));
+        let header = parse_header(rest);
+        if !header.intact {
+            if rest[FRAME_HEADER_LEN..].iter().all(|b| *b == 0) {
+                break; // the header's last sector was zero-filled by the crash
+            }
+            return Err(corrupt(
+                "frame header checksum mismatch (damaged length field or checksum)".to_string(),
+            ));
         }
-        let frame_end = FRAME_HEADER_LEN + len;
+        if header.len > FRAME_LEN_MAX {
+            return Err(corrupt(format!(
+                "frame length {} over {FRAME_LEN_MAX}",
+                header.len
+            )));
+        }
+        let frame_end = FRAME_HEADER_LEN + header.len;
         if frame_end > rest.len() {
-            break; // the frame runs past the end of the file: torn
+            break; // an intact header whose frame runs past the end: a torn write
         }
         let payload = &rest[FRAME_HEADER_LEN..frame_end];
-        let is_last = frame_end == rest.len();
-        if crc32c::crc32c(payload) != crc {
-            if is_last {
+        if crc32c::crc32c(payload) != header.payload_crc {
+            if rest[frame_end..].iter().all(|b| *b == 0) {
                 break; // the last frame was being written when the node stopped
             }
-            return Err(corrupt("checksum mismatch".to_string()));
+            return Err(corrupt("payload checksum mismatch".to_string()));
         }
         let record = serde_json::from_slice(payload)
             .map_err(|error| corrupt(format!("undecodable record: {error}")))?;
@@ -115,147 +173,244 @@ pub(crate) fn recover(path: &Path, bytes: &[u8]) -> Result<RecoveredFrames, LogF
     })
 }
 
-/// Encodes `value` as one frame.
-fn encode_frame<T: Serialize>(value: &T, out: &mut Vec<u8>) -> io::Result<()> {
-    let payload = serde_json::to_vec(value).map_err(io::Error::other)?;
+/// Encodes `value` as one frame of `file` onto `out`.
+pub(crate) fn encode_frame<T: Serialize>(
+    file: &str,
+    value: &T,
+    out: &mut Vec<u8>,
+) -> Result<(), LogFileError> {
+    let encode_error = |reason: String| LogFileError::Encode {
+        file: file.to_string(),
+        reason,
+    };
+    let payload = serde_json::to_vec(value).map_err(|error| encode_error(error.to_string()))?;
     let len = u32::try_from(payload.len())
         .ok()
         .filter(|len| (*len as usize) <= FRAME_LEN_MAX)
-        .ok_or_else(|| io::Error::other("raft log record too large"))?;
+        .ok_or_else(|| encode_error(format!("{} bytes over {FRAME_LEN_MAX}", payload.len())))?;
+    let start = out.len();
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(&crc32c::crc32c(&payload).to_be_bytes());
+    let header_crc = crc32c::crc32c(&out[start..start + 8]);
+    out.extend_from_slice(&header_crc.to_be_bytes());
     out.extend_from_slice(&payload);
     Ok(())
 }
 
-/// The open log file, positioned for appends.
-#[derive(Debug)]
-pub(crate) struct LogFile {
-    path: PathBuf,
-    file: File,
-}
-
-impl LogFile {
-    /// Opens (creating if absent) the log at `path`, truncates a torn tail, and returns the
-    /// file with its intact records.
-    pub fn open(path: &Path) -> Result<(LogFile, Vec<LogFileRecord>), LogFileError> {
-        let io_error = |source| LogFileError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Vec::new(),
-            Err(error) => return Err(io_error(error)),
-        };
-        let recovered = recover(path, &bytes)?;
-        let created = bytes.is_empty() && !path.exists();
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(io_error)?;
-        if created {
-            sync_parent_dir(path).map_err(io_error)?;
-        }
-        if recovered.valid_len < bytes.len() as u64 {
-            tracing::warn!(
-                path = %path.display(),
-                torn_bytes = bytes.len() as u64 - recovered.valid_len,
-                "truncating a torn tail of the raft log"
-            );
-            file.set_len(recovered.valid_len).map_err(io_error)?;
-            file.sync_all().map_err(io_error)?;
-        }
-        let log = LogFile {
-            path: path.to_path_buf(),
-            file,
-        };
-        Ok((log, recovered.records))
-    }
-
-    /// Appends `records` as frames and syncs them: durable when this returns `Ok`.
-    pub fn append(&mut self, records: &[LogFileRecord]) -> io::Result<()> {
-        let mut frames = Vec::new();
-        for record in records {
-            encode_frame(record, &mut frames)?;
-        }
-        self.file.write_all(&frames)?;
-        self.file.sync_data()
-    }
-
-    /// Replaces the file's contents with `records`, atomically (temp file, sync, rename).
-    pub fn rewrite(&mut self, records: &[LogFileRecord]) -> io::Result<()> {
-        let mut frames = Vec::new();
-        for record in records {
-            encode_frame(record, &mut frames)?;
-        }
-        write_atomically(&self.path, &frames)?;
-        self.file = OpenOptions::new().append(true).open(&self.path)?;
-        Ok(())
-    }
-}
-
-/// Writes `bytes` to `path` so that a crash leaves either the old file or the whole new one:
-/// a temporary file is written and synced, renamed over `path`, and the directory synced.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut temp_name = path.as_os_str().to_owned();
-    temp_name.push(".tmp");
-    let temp = PathBuf::from(temp_name);
-    let mut file = File::create(&temp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&temp, path)?;
-    sync_parent_dir(path)
-}
-
-/// Makes the directory entry of `path` durable (after a create or rename).
-fn sync_parent_dir(path: &Path) -> io::Result<()> {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => File::open(dir)?.sync_all(),
-        _ => Ok(()),
-    }
-}
-
-/// Writes `value` as a one-frame file at `path`, atomically (see [`write_atomically`]).
-pub(crate) fn write_frame_file<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
-    let mut frame = Vec::new();
-    encode_frame(value, &mut frame)?;
-    write_atomically(path, &frame)
-}
-
-/// Reads a one-frame file written by [`write_frame_file`]; `None` if there is no file. The
-/// file is replaced atomically, so any damage is corruption, never a torn write.
-pub(crate) fn read_frame_file<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, LogFileError> {
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(LogFileError::Io {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
-    };
+/// Decodes a file that must hold exactly one intact frame (see `storage::read_frame_file`).
+pub(crate) fn decode_single_frame<T: DeserializeOwned>(
+    file: &str,
+    bytes: &[u8],
+) -> Result<T, LogFileError> {
     let corrupt = |reason: &str| LogFileError::Corrupt {
-        path: path.to_path_buf(),
+        file: file.to_string(),
         offset: 0,
         reason: reason.to_string(),
     };
     if bytes.len() < FRAME_HEADER_LEN {
         return Err(corrupt("shorter than a frame header"));
     }
-    let len = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
-    let crc = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
+    let header = parse_header(bytes);
+    if !header.intact {
+        return Err(corrupt("frame header checksum mismatch"));
+    }
     let payload = &bytes[FRAME_HEADER_LEN..];
-    if payload.len() != len {
+    if payload.len() != header.len {
         return Err(corrupt("length field does not match the file size"));
     }
-    if crc32c::crc32c(payload) != crc {
-        return Err(corrupt("checksum mismatch"));
+    if crc32c::crc32c(payload) != header.payload_crc {
+        return Err(corrupt("payload checksum mismatch"));
     }
-    serde_json::from_slice(payload)
-        .map(Some)
-        .map_err(|error| corrupt(&format!("undecodable: {error}")))
+    serde_json::from_slice(payload).map_err(|error| corrupt(&format!("undecodable: {error}")))
+}
+
+/// Encodes `records` as consecutive frames.
+fn encode_frames(records: &[LogFileRecord]) -> Result<Vec<u8>, LogFileError> {
+    let mut frames = Vec::new();
+    for record in records {
+        encode_frame(LOG_FILE, record, &mut frames)?;
+    }
+    Ok(frames)
+}
+
+/// The open log file: its storage, its length, and whether a failed write fenced it.
+#[derive(Debug)]
+pub(crate) struct LogFile {
+    storage: RaftStorage,
+    len: u64,
+    fenced: Option<String>,
+}
+
+impl LogFile {
+    /// Opens (creating if absent) the log in `storage`, cuts a torn tail durably, syncs what
+    /// it recovered (so nothing it acts on can vanish later), and returns the intact records.
+    pub fn open(storage: RaftStorage) -> Result<(LogFile, Vec<LogFileRecord>), LogFileError> {
+        let (len, records) = {
+            let mut disk = storage.lock();
+            let bytes = match read_whole(disk.as_mut(), LOG_FILE)? {
+                Some(bytes) => bytes,
+                None => {
+                    disk.create(LOG_FILE)?;
+                    Vec::new()
+                }
+            };
+            let recovered = recover(LOG_FILE, &bytes)?;
+            if recovered.valid_len < bytes.len() as u64 {
+                tracing::warn!(
+                    file = LOG_FILE,
+                    torn_bytes = bytes.len() as u64 - recovered.valid_len,
+                    "truncating a torn tail of the raft log"
+                );
+                disk.truncate(LOG_FILE, recovered.valid_len)?;
+            }
+            disk.sync(LOG_FILE)?;
+            (recovered.valid_len, recovered.records)
+        };
+        let log = LogFile {
+            storage,
+            len,
+            fenced: None,
+        };
+        Ok((log, records))
+    }
+
+    fn check_not_fenced(&self) -> Result<(), LogFileError> {
+        match &self.fenced {
+            Some(cause) => Err(LogFileError::Fenced {
+                file: LOG_FILE.to_string(),
+                cause: cause.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Appends `records` as frames and syncs them: durable when this returns `Ok`.
+    pub fn append(&mut self, records: &[LogFileRecord]) -> Result<(), LogFileError> {
+        self.check_not_fenced()?;
+        let frames = encode_frames(records)?;
+        let storage = self.storage.clone();
+        let mut disk = storage.lock();
+        if let Err(error) = disk.append(LOG_FILE, &frames) {
+            // A failed append may have written a prefix: cut it so the next append starts on
+            // a frame boundary. If even that fails, the file's end is unknown.
+            if let Err(cut) = disk.truncate(LOG_FILE, self.len) {
+                self.fenced = Some(cut.to_string());
+            }
+            return Err(error.into());
+        }
+        if let Err(error) = disk.sync(LOG_FILE) {
+            self.fenced = Some(error.to_string());
+            return Err(error.into());
+        }
+        self.len += frames.len() as u64;
+        Ok(())
+    }
+
+    /// Replaces the file's contents with `records`, atomically (temp file, sync, rename).
+    pub fn rewrite(&mut self, records: &[LogFileRecord]) -> Result<(), LogFileError> {
+        self.check_not_fenced()?;
+        let frames = encode_frames(records)?;
+        let storage = self.storage.clone();
+        let mut disk = storage.lock();
+        replace_file(disk.as_mut(), LOG_FILE, &frames)?;
+        self.len = frames.len() as u64;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three frames (truncation records, which are tiny) and where each one ends.
+    fn three_frames() -> (Vec<u8>, Vec<usize>) {
+        let mut bytes = Vec::new();
+        let mut ends = Vec::new();
+        for index in [7u64, 1_000, 123_456_789] {
+            encode_frame(LOG_FILE, &LogFileRecord::TruncateFrom(index), &mut bytes).unwrap();
+            ends.push(bytes.len());
+        }
+        (bytes, ends)
+    }
+
+    fn indexes(records: &[LogFileRecord]) -> Vec<u64> {
+        (records.iter())
+            .map(|record| match record {
+                LogFileRecord::TruncateFrom(index) => *index,
+                other => panic!("unexpected record {other:?}"),
+            })
+            .collect()
+    }
+
+    fn corrupt_offset(result: Result<RecoveredFrames, LogFileError>) -> u64 {
+        match result {
+            Err(LogFileError::Corrupt { offset, .. }) => offset,
+            other => panic!("expected corruption, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_file_cut_at_any_byte_recovers_exactly_the_whole_frames_before_the_cut() {
+        let (bytes, ends) = three_frames();
+        let all = [7, 1_000, 123_456_789];
+        for cut in 0..=bytes.len() {
+            let recovered = recover(LOG_FILE, &bytes[..cut]).expect("a cut is never corruption");
+            let whole = ends.iter().filter(|end| **end <= cut).count();
+            assert_eq!(indexes(&recovered.records), all[..whole], "cut at {cut}");
+            let valid_len = if whole == 0 { 0 } else { ends[whole - 1] };
+            assert_eq!(recovered.valid_len, valid_len as u64, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn zeros_after_the_last_frame_or_over_its_damaged_end_are_a_torn_tail() {
+        let (mut bytes, ends) = three_frames();
+        bytes.extend_from_slice(&[0; 1000]);
+        let recovered = recover(LOG_FILE, &bytes).unwrap();
+        assert_eq!(recovered.valid_len, ends[2] as u64);
+        // The last frame's payload partly zero-filled, and zeros after it.
+        bytes[ends[2] - 2] = 0;
+        let recovered = recover(LOG_FILE, &bytes).unwrap();
+        assert_eq!(recovered.valid_len, ends[1] as u64);
+    }
+
+    #[test]
+    fn a_damaged_payload_or_header_before_the_last_frame_is_corruption_at_its_offset() {
+        let (bytes, ends) = three_frames();
+        let mut payload = bytes.clone();
+        payload[ends[0] + FRAME_HEADER_LEN + 2] ^= 0x01;
+        assert_eq!(corrupt_offset(recover(LOG_FILE, &payload)), ends[0] as u64);
+        let mut length = bytes.clone();
+        length[ends[0]] ^= 0x80; // the second frame's length now runs past the end
+        assert_eq!(corrupt_offset(recover(LOG_FILE, &length)), ends[0] as u64);
+    }
+
+    #[test]
+    fn a_damaged_last_header_with_bytes_after_it_is_corruption_not_a_torn_tail() {
+        let (mut bytes, ends) = three_frames();
+        bytes[ends[1] + 1] ^= 0x04;
+        assert_eq!(corrupt_offset(recover(LOG_FILE, &bytes)), ends[1] as u64);
+    }
+
+    #[test]
+    fn a_length_over_the_limit_with_an_intact_header_is_corruption() {
+        let mut bytes = vec![0u8; FRAME_HEADER_LEN];
+        bytes[..4].copy_from_slice(&(FRAME_LEN_MAX as u32 + 1).to_be_bytes());
+        let header_crc = crc32c::crc32c(&bytes[..8]);
+        bytes[8..12].copy_from_slice(&header_crc.to_be_bytes());
+        bytes.extend_from_slice(b"{}");
+        assert_eq!(corrupt_offset(recover(LOG_FILE, &bytes)), 0);
+    }
+
+    #[test]
+    fn a_single_frame_file_must_be_exactly_one_intact_frame() {
+        let mut frame = Vec::new();
+        encode_frame("raft-vote", &42u64, &mut frame).unwrap();
+        assert_eq!(decode_single_frame::<u64>("raft-vote", &frame).unwrap(), 42);
+        let mut longer = frame.clone();
+        longer.push(0);
+        assert!(decode_single_frame::<u64>("raft-vote", &longer).is_err());
+        assert!(decode_single_frame::<u64>("raft-vote", &frame[..frame.len() - 1]).is_err());
+        assert!(decode_single_frame::<u64>("raft-vote", &frame[..5]).is_err());
+    }
 }

@@ -1,13 +1,18 @@
 //! The production metadata quorum: the controller's [`MetadataLog`] replicated between
-//! controller nodes by openraft (0.9), persisted in files, over TCP.
+//! controller nodes by openraft (0.9), persisted through Odradek's storage trait (a real
+//! directory in production, a `SimDisk` in simulation), over TCP.
 //!
 //! # Pieces
 //! - [`RaftMetadataLog`] (`metadata_log.rs`): the synchronous [`MetadataLog`] facade one
 //!   controller uses. `append` hands a batch to a tokio task that proposes it with
 //!   `Raft::client_write_ff`; committed records come back through the state machine.
+//! - [`RaftStorage`] (`storage.rs`): the node's raft directory as one Odradek
+//!   [`Storage`](odradek_core::storage::Storage) (a real directory in production, a
+//!   `SimDisk` one in simulation), shared by the log store and the state machine.
 //! - [`FileLogStore`] (`log_store.rs`, `log_file.rs`): openraft's log storage: one
 //!   append-only file of CRC32C-framed records (entries, truncations, purges), a vote file
-//!   and a committed-id file, both replaced atomically.
+//!   and a committed-id file, both replaced atomically; the partition log's crash rules
+//!   (nothing acknowledged before a sync, a torn tail cut at open, other damage an error).
 //! - [`MetadataStateMachine`] (`state_machine.rs`): applies committed entries into the
 //!   shared [`AppliedRecords`] the facade reads; snapshots are the whole applied record list,
 //!   persisted atomically.
@@ -23,7 +28,8 @@
 //! only if it was appended to the raft log in the term it names and its first offset is not
 //! below `next_offset`; otherwise the whole entry is skipped (it carries records validated
 //! against a view that no longer holds). Every node applies the same log, so every node
-//! skips and numbers identically, and offsets strictly increase in commit order.
+//! skips and numbers identically, and offsets strictly increase in commit order. The rule
+//! itself is core's pure [`judge_proposal`](odradek_core::controller::judge_proposal).
 //!
 //! The leader can name offsets synchronously because [`MetadataLog::leader_term`] is `Some`
 //! only once the state machine has applied an entry of the current term (openraft's blank
@@ -47,6 +53,7 @@ mod metadata_log;
 mod network;
 mod node;
 mod state_machine;
+mod storage;
 
 pub use log_file::LogFileError;
 pub use log_store::FileLogStore;
@@ -57,6 +64,7 @@ pub use network::{
 };
 pub use node::{ControllerQuorumConfig, ControllerQuorumNode, QuorumNodeError};
 pub use state_machine::{AppliedRecords, MetadataStateMachine};
+pub use storage::{RaftStorage, RAFT_DIRECTORY};
 
 use serde::{Deserialize, Serialize};
 use std::io::Cursor;

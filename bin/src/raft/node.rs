@@ -2,17 +2,19 @@
 //! openraft instance, its RPC server and its [`RaftMetadataLog`] — started and stopped as one.
 //!
 //! # Contract
-//! - `start` opens the data directory (recovering log, vote, committed id and snapshot),
+//! - `start` opens the node's raft storage (recovering log, vote, committed id and
+//!   snapshot; by default a real directory, or any [`RaftStorage`]),
 //!   starts openraft and the RPC server, and — only on the voter with the lowest id, and
 //!   only if its storage holds no raft state — initialises the cluster with every voter.
 //!   Starting again on the same directory never initialises again (idempotent).
 //! - `shutdown` closes the RPC server and stops openraft; the node's metadata log then
-//!   refuses proposals (`NotLeader`) and reports no leadership. Its data directory can be
-//!   started again.
+//!   refuses proposals (`NotLeader`) and reports no leadership. Its storage can be started
+//!   again (a real directory is unlocked once the node and its openraft tasks are gone).
 
 use super::log_file::LogFileError;
 use super::{
     FileLogStore, MetadataRaft, MetadataStateMachine, QuorumNetwork, RaftMetadataLog, RaftServer,
+    RaftStorage,
 };
 use openraft::{BasicNode, Config, ServerState, SnapshotPolicy};
 use std::collections::BTreeMap;
@@ -20,6 +22,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// What a controller quorum node needs to start.
@@ -32,7 +35,9 @@ pub struct ControllerQuorumConfig {
     pub node_id: u64,
     /// Every voter's id and RPC address (this node listens on its own).
     pub voters: BTreeMap<u64, SocketAddr>,
-    /// Where the raft log, vote, committed id and snapshot live.
+    /// The directory the raft log, vote, committed id and snapshot live in (a
+    /// [`FileStorage`](crate::storage::FileStorage) directory), unless the node is started
+    /// on another storage with [`ControllerQuorumNode::start_on_storage`].
     pub data_dir: PathBuf,
     /// Election timeout range, milliseconds.
     pub election_timeout_min_ms: u64,
@@ -111,7 +116,7 @@ pub enum QuorumNodeError {
         /// The error.
         source: std::io::Error,
     },
-    /// The data directory could not be recovered.
+    /// The raft storage could not be opened or recovered.
     #[error(transparent)]
     Storage(#[from] LogFileError),
     /// openraft failed (it stops on storage errors).
@@ -126,7 +131,12 @@ pub struct ControllerQuorumNode {
     server: RaftServer,
     metadata_log: RaftMetadataLog,
     stopped: Arc<AtomicBool>,
+    /// The node's handle on its raft storage, to know when openraft released its own.
+    storage: RaftStorage,
 }
+
+/// How long `shutdown` waits for openraft's last tasks to release the raft storage.
+const STORAGE_RELEASE_WAIT_MAX: Duration = Duration::from_secs(10);
 
 impl ControllerQuorumNode {
     /// Starts the node, listening on its address in `config.voters`.
@@ -138,16 +148,41 @@ impl ControllerQuorumNode {
         Self::start_on(config, listener).await
     }
 
+    /// Starts the node, listening on its address in `config.voters`, with its raft files in
+    /// `storage` (see [`ControllerQuorumNode::start_on_storage`]).
+    pub async fn start_with_storage(
+        config: ControllerQuorumConfig,
+        storage: RaftStorage,
+    ) -> Result<Self, QuorumNodeError> {
+        let addr = own_addr(&config)?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| QuorumNodeError::Bind { addr, source })?;
+        Self::start_on_storage(config, listener, storage).await
+    }
+
     /// Starts the node on an already bound listener (tests bind port 0 first, so every
-    /// voter's address is known before any node starts).
+    /// voter's address is known before any node starts), its files in `config.data_dir`.
     pub async fn start_on(
         config: ControllerQuorumConfig,
         listener: TcpListener,
     ) -> Result<Self, QuorumNodeError> {
+        let storage = RaftStorage::open_dir(&config.data_dir)?;
+        Self::start_on_storage(config, listener, storage).await
+    }
+
+    /// Starts the node on an already bound listener with its raft files in `storage` (any
+    /// Odradek storage: e.g. [`RaftStorage::from_provider`], or a `SimDisk` directory in
+    /// simulation); `config.data_dir` is not used.
+    pub async fn start_on_storage(
+        config: ControllerQuorumConfig,
+        listener: TcpListener,
+        storage: RaftStorage,
+    ) -> Result<Self, QuorumNodeError> {
         let addr = own_addr(&config)?;
         let raft_config = Arc::new(config.raft_config()?);
-        let log_store = FileLogStore::open(&config.data_dir)?;
-        let state_machine = MetadataStateMachine::open(&config.data_dir)?;
+        let log_store = FileLogStore::open(storage.clone())?;
+        let state_machine = MetadataStateMachine::open_in(storage.clone())?;
         let applied = state_machine.applied();
         let applied_watch = state_machine.subscribe_applied();
         let raft = MetadataRaft::new(
@@ -175,6 +210,7 @@ impl ControllerQuorumNode {
             server,
             metadata_log,
             stopped,
+            storage,
         };
         node.initialize_if_first().await?;
         Ok(node)
@@ -237,14 +273,25 @@ impl ControllerQuorumNode {
         self.raft.metrics().borrow().state == ServerState::Leader
     }
 
-    /// Stops the RPC server and openraft. Files stay for a later `start`.
+    /// Stops the RPC server and openraft, and waits until openraft's tasks (its state
+    /// machine worker and snapshot builds outlive its core task briefly) have released the
+    /// raft storage, so a write in progress finishes and the storage (a locked directory)
+    /// can be started again at once. Files stay for a later `start`.
     pub async fn shutdown(self) -> Result<(), QuorumNodeError> {
         self.stopped.store(true, Ordering::Release);
         self.server.shutdown();
-        self.raft
-            .shutdown()
-            .await
-            .map_err(|error| QuorumNodeError::Raft(error.to_string()))
+        (self.raft.shutdown().await).map_err(|error| QuorumNodeError::Raft(error.to_string()))?;
+        drop(self.raft);
+        drop(self.metadata_log);
+        let deadline = tokio::time::Instant::now() + STORAGE_RELEASE_WAIT_MAX;
+        while self.storage.holders() > 1 {
+            if tokio::time::Instant::now() > deadline {
+                let detail = "openraft's tasks still hold the raft storage after shutdown";
+                return Err(QuorumNodeError::Raft(detail.to_string()));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Ok(())
     }
 }
 

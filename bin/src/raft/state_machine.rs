@@ -5,20 +5,24 @@
 //! # Contract
 //! - **Offsets.** A `Normal` entry's [`MetadataProposal`] is applied whole, its records at
 //!   `first_offset, first_offset + 1, …`, only if the entry was appended in the term the
-//!   proposal names and `first_offset >= next_offset`; otherwise the entry is skipped whole
-//!   (see the module docs of `raft`). Blank and membership entries carry no records.
+//!   proposal names and `first_offset >= next_offset`; otherwise the entry is skipped whole.
+//!   The rule is core's [`judge_proposal`]. Blank and membership entries carry no records.
 //! - **Undecodable records are fatal.** A committed record that does not decode is a
 //!   corrupt log or a codec mismatch; `apply` returns a storage error (openraft stops the
 //!   node) rather than skip metadata other nodes may have applied.
 //! - **Durability.** Applied state lives in memory and is rebuilt at start from the
 //!   snapshot file plus openraft's replay of the log up to the saved committed id. A
 //!   snapshot is every applied record (offset and encoded bytes) with `next_offset`, written
-//!   atomically to `raft-snapshot` when built or installed, so openraft may purge the log
-//!   behind it.
+//!   to `raft-snapshot` in the node's [`RaftStorage`] when built or installed, replaced
+//!   atomically (temp file, sync, rename) before either returns, so openraft may purge the
+//!   log behind it. A damaged snapshot file is [`LogFileError::Corrupt`] at open.
 
-use super::log_file::{read_frame_file, write_frame_file, LogFileError};
+use super::log_file::LogFileError;
+use super::storage::{read_frame_file, write_frame_file, RaftStorage};
 use super::{MetadataProposal, MetadataRaftTypes};
-use odradek_core::controller::{CommittedRecord, MetadataOffset};
+use odradek_core::controller::{
+    judge_proposal, CommittedRecord, MetadataOffset, ProposalHeader, ProposalVerdict,
+};
 use odradek_core::node::metadata_store::{decode_record, encode_record};
 use openraft::storage::RaftStateMachine;
 use openraft::{
@@ -27,7 +31,7 @@ use openraft::{
 };
 use serde::{Deserialize, Serialize};
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
 
@@ -76,29 +80,33 @@ impl AppliedRecords {
         log_id: LogId<u64>,
         proposal: &MetadataProposal,
     ) -> Result<(), String> {
-        let entry_term = log_id.leader_id.term;
-        if proposal.term != entry_term || proposal.first_offset < self.next_offset {
-            tracing::info!(
-                %log_id,
-                proposal_term = proposal.term,
-                first_offset = proposal.first_offset,
-                next_offset = self.next_offset,
-                "skipping a metadata proposal made in another term or at a stale offset"
-            );
-            return Ok(());
-        }
+        let header = ProposalHeader {
+            term: proposal.term,
+            first_offset: proposal.first_offset,
+            record_count: proposal.records.len() as u64,
+        };
+        let (offsets, next_offset) =
+            match judge_proposal(self.next_offset, log_id.leader_id.term, header) {
+                ProposalVerdict::Apply {
+                    offsets,
+                    next_offset,
+                } => (offsets, next_offset),
+                ProposalVerdict::Skip(reason) => {
+                    tracing::info!(%log_id, ?reason, "skipping a committed metadata proposal");
+                    return Ok(());
+                }
+            };
         let mut decoded = Vec::with_capacity(proposal.records.len());
-        for (position, bytes) in proposal.records.iter().enumerate() {
-            let record = decode_record(bytes)
-                .ok_or_else(|| format!("record {position} of entry {log_id} does not decode"))?;
+        for (offset, bytes) in offsets.zip(&proposal.records) {
+            let record = decode_record(bytes).ok_or_else(|| {
+                format!("record at offset {offset} of entry {log_id} does not decode")
+            })?;
             decoded.push(CommittedRecord {
-                offset: MetadataOffset(proposal.first_offset + position as u64),
+                offset: MetadataOffset(offset),
                 record,
             });
         }
-        if let Some(last) = decoded.last() {
-            self.next_offset = last.offset.0 + 1;
-        }
+        self.next_offset = next_offset;
         self.records.extend(decoded);
         Ok(())
     }
@@ -123,20 +131,27 @@ struct SnapshotBody {
 pub struct MetadataStateMachine {
     applied: Arc<Mutex<AppliedRecords>>,
     snapshot: Arc<Mutex<Option<StoredSnapshot>>>,
-    snapshot_path: PathBuf,
+    storage: RaftStorage,
     applied_watch: Arc<watch::Sender<Option<LogId<u64>>>>,
 }
 
 impl MetadataStateMachine {
-    /// The state machine of the node whose data directory is `dir`, restored from its
-    /// snapshot file if there is one.
+    /// The state machine whose snapshot lives in the real directory `dir` (created if
+    /// absent and locked while open: a node that keeps its log there too shares one
+    /// [`RaftStorage`] through [`MetadataStateMachine::open_in`]).
     pub fn open(dir: &Path) -> Result<MetadataStateMachine, LogFileError> {
-        let snapshot_path = dir.join("raft-snapshot");
-        let stored: Option<StoredSnapshot> = read_frame_file(&snapshot_path)?;
+        MetadataStateMachine::open_in(RaftStorage::open_dir(dir)?)
+    }
+
+    /// The state machine whose snapshot lives in `storage`, restored from it if there is
+    /// one.
+    pub fn open_in(storage: RaftStorage) -> Result<MetadataStateMachine, LogFileError> {
+        let stored: Option<StoredSnapshot> =
+            read_frame_file(storage.lock().as_mut(), SNAPSHOT_FILE)?;
         let applied = match &stored {
             Some(stored) => {
                 restore(&stored.meta, &stored.body).map_err(|reason| LogFileError::Corrupt {
-                    path: snapshot_path.clone(),
+                    file: SNAPSHOT_FILE.to_string(),
                     offset: 0,
                     reason,
                 })?
@@ -147,7 +162,7 @@ impl MetadataStateMachine {
         Ok(MetadataStateMachine {
             applied: Arc::new(Mutex::new(applied)),
             snapshot: Arc::new(Mutex::new(stored)),
-            snapshot_path,
+            storage,
             applied_watch: Arc::new(applied_watch),
         })
     }
@@ -167,19 +182,23 @@ impl MetadataStateMachine {
     }
 
     /// Persists `stored` as the current snapshot, then makes it current in memory.
-    fn store_snapshot(&self, stored: StoredSnapshot) -> std::io::Result<()> {
-        write_frame_file(&self.snapshot_path, &stored)?;
-        *lock(&self.snapshot) = Some(stored);
+    fn store_snapshot(&self, stored: StoredSnapshot) -> Result<(), LogFileError> {
+        let mut current = lock(&self.snapshot);
+        write_frame_file(self.storage.lock().as_mut(), SNAPSHOT_FILE, &stored)?;
+        *current = Some(stored);
         Ok(())
     }
 }
 
+/// The snapshot file's name in the raft directory.
+const SNAPSHOT_FILE: &str = "raft-snapshot";
+
 fn snapshot_write_error(
     meta: &SnapshotMeta<u64, BasicNode>,
-    error: std::io::Error,
+    error: LogFileError,
 ) -> StorageError<u64> {
     let subject = ErrorSubject::Snapshot(Some(meta.signature()));
-    StorageError::from_io_error(subject, ErrorVerb::Write, error)
+    StorageIOError::new(subject, ErrorVerb::Write, openraft::AnyError::new(&error)).into()
 }
 
 /// Locks `mutex`, recovering from poisoning: every writer changes state only after its

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod sim_store;
+
 use odradek::raft::{ControllerQuorumConfig, ControllerQuorumNode, QuorumNodeError};
 use odradek_core::controller::{
     BrokerId, BrokerRegistration, CommittedRecord, IncarnationId, Listener, MetadataLog,

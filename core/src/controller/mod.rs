@@ -47,6 +47,7 @@ mod ids;
 mod image;
 mod metadata_log;
 mod partition_changes;
+mod proposal_offsets;
 mod record;
 mod topics;
 
@@ -72,6 +73,7 @@ pub use ids::{
 pub use image::{MetadataImage, PartitionImage, TopicImage};
 pub use metadata_log::{CommittedRecord, LocalMetadataLog, MetadataLog, MetadataLogError};
 pub use partition_changes::AlterPartitionRequest;
+pub use proposal_offsets::{judge_proposal, ProposalHeader, ProposalVerdict, SkipReason};
 pub use record::{
     BrokerFencingRecord, BrokerRegistration, ConfigRecord, Listener, MetadataRecord,
     PartitionChangeRecord, PartitionRecord, RemoveTopicRecord, TopicRecord,
