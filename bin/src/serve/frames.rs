@@ -70,3 +70,67 @@ where
         None => Ok(None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use odradek_core::controller::{
+        BrokerFencingRecord, BrokerId, CommittedRecord, ControllerEnvelope, ControllerError,
+        ControllerResponse, IncarnationId, MetadataOffset, MetadataRecord, PartitionIndex,
+    };
+
+    fn round_trip<T: Serialize + DeserializeOwned>(message: &T) -> T {
+        let frame = encode_frame(message).expect("encodes");
+        let len = u32::from_be_bytes(frame[..4].try_into().expect("prefix")) as usize;
+        assert_eq!(len, frame.len() - 4, "the prefix is the payload's length");
+        decode_payload(&frame[4..]).expect("decodes")
+    }
+
+    #[test]
+    fn committed_metadata_records_cross_the_wire_unchanged() {
+        let records = vec![CommittedRecord {
+            offset: MetadataOffset(41),
+            record: MetadataRecord::UnfenceBroker(BrokerFencingRecord {
+                broker_id: BrokerId(2),
+                incarnation: IncarnationId(u128::MAX - 7),
+            }),
+        }];
+        let envelope = ControllerEnvelope {
+            correlation_id: u64::MAX,
+            body: ControllerResponse::Metadata { records },
+        };
+        assert_eq!(round_trip(&envelope), envelope);
+    }
+
+    #[test]
+    fn a_refusal_keeps_its_kind_but_not_its_static_reason() {
+        let refused = ControllerResponse::AlterPartition(Err(ControllerError::IneligibleReplica {
+            broker_id: BrokerId(3),
+            reason: "fenced",
+        }));
+        let decoded = round_trip(&refused);
+        let ControllerResponse::AlterPartition(Err(ControllerError::IneligibleReplica {
+            broker_id,
+            reason,
+        })) = decoded
+        else {
+            panic!("decoded as another answer: {decoded:?}");
+        };
+        assert_eq!((broker_id, reason), (BrokerId(3), ""));
+        let unknown = ControllerResponse::AlterPartition(Err(ControllerError::UnknownPartition {
+            topic_id: odradek_core::controller::TopicId::from_u128(9),
+            partition: PartitionIndex(1),
+        }));
+        assert_eq!(round_trip(&unknown), unknown);
+    }
+
+    #[tokio::test]
+    async fn a_frame_over_the_limit_is_refused_when_read() {
+        let mut bytes = ((FRAME_LEN_MAX + 1) as u32).to_be_bytes().to_vec();
+        bytes.extend_from_slice(b"{}");
+        let error = read_payload(&mut bytes.as_slice())
+            .await
+            .expect_err("too large");
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+    }
+}
