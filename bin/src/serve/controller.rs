@@ -341,9 +341,7 @@ async fn run_host(
     let mut metrics = node.raft().metrics();
     let mut clients: BTreeMap<u64, mpsc::UnboundedSender<Vec<u8>>> = BTreeMap::new();
     loop {
-        let timer = host
-            .poll_timeout(node.metadata_log())
-            .map(|at| clock.instant(at));
+        let timer = host.poll_timeout().map(|at| clock.instant(at));
         let tick = tokio::time::Instant::now() + SETTLE_INTERVAL;
         let wake = timer.map_or(tick, |at| at.min(tick));
         tokio::select! {

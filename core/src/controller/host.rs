@@ -170,9 +170,10 @@ impl ControllerHost {
     }
 
     /// When [`ControllerHost::handle_timeout`] next has work: the broker-session timer while
-    /// active (after a refused fencing proposal, not before its retry time).
-    pub fn poll_timeout<L: MetadataLog>(&self, log: &L) -> Option<Mono> {
-        if !self.is_active(log) {
+    /// active as of the last settle (after a refused fencing proposal, not before its retry
+    /// time).
+    pub fn poll_timeout(&self) -> Option<Mono> {
+        if self.term.is_none() || self.apply_error.is_some() {
             return None;
         }
         let due = self.controller.poll_timeout()?;
@@ -229,7 +230,7 @@ impl ControllerHost {
     /// calls and calls on a host that is not active only settle.
     pub fn handle_timeout<L: MetadataLog>(&mut self, now: Now, log: &mut L) {
         self.settle(log);
-        if self.poll_timeout(log).is_none_or(|due| due > now.mono) {
+        if self.poll_timeout().is_none_or(|due| due > now.mono) {
             return;
         }
         let records = self.controller.handle_timeout(now);
