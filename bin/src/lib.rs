@@ -10,6 +10,7 @@
 pub mod bench;
 pub mod check;
 pub mod client;
+pub mod cluster;
 pub mod config;
 pub mod console;
 pub mod raft;

@@ -39,6 +39,9 @@ enum Command {
     /// (`--seeds A..B` on `--jobs` threads); every failure prints the command that replays it.
     /// Exit status: 0 every seed passed, 1 any seed failed, 3 bad input.
     Sim(odradek::sim::SimArgs),
+    /// Start (`up --nodes 3`) or stop (`down`) a local cluster of `serve` processes on
+    /// loopback, every node a broker and a controller. Exit status: 0 success, 1 failure.
+    Cluster(odradek::cluster::ClusterArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,5 +64,6 @@ fn main() -> ExitCode {
         Command::Bench(args) => ExitCode::from(odradek::bench::run(&args)),
         Command::Serve(flags) => odradek::serve::run(&flags),
         Command::Sim(args) => ExitCode::from(odradek::sim::execute(&args, odradek_sim::run)),
+        Command::Cluster(args) => ExitCode::from(odradek::cluster::run(&args)),
     }
 }

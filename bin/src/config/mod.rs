@@ -4,10 +4,18 @@
 //! and, for TOML syntax and type errors, the line and column.
 //!
 //! The defaults run a one-broker cluster on 127.0.0.1:9092 with data in `./odradek-data`.
+//!
+//! **Cluster mode** is on when a controller quorum is configured (`--controller-quorum
+//! 1@host:port,2@host:port,3@host:port`, or `controller_quorum` in the file's `[cluster]`
+//! table): the broker is then one of many, `node_id` is its broker id, and a node whose id
+//! is in the quorum is also a controller (KRaft's combined mode) listening for raft and
+//! controller RPCs on its quorum address. Without a quorum nothing here changes the
+//! standalone broker.
 
 use odradek_core::log::FlushPolicy;
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -41,6 +49,25 @@ pub struct ServeConfig {
     pub retention_bytes: Option<u64>,
     /// Connections idle this long are closed (`connections.max.idle.ms`; `None`: never).
     pub connections_max_idle: Option<Duration>,
+    /// `Some` in cluster mode (see the module docs).
+    pub cluster: Option<ClusterConfig>,
+}
+
+/// The settings of a broker that is one of a cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// Every controller node's id and its raft/controller RPC address.
+    pub controller_quorum: BTreeMap<i32, SocketAddr>,
+    /// Where the inter-broker listener binds (replication traffic from peer brokers); port
+    /// 0 picks a free port. Default: the client listener's ip, port 0.
+    pub inter_broker_listen: SocketAddr,
+}
+
+impl ClusterConfig {
+    /// Whether node `node_id` is a controller (a voter of the quorum).
+    pub fn is_controller(&self, node_id: i32) -> bool {
+        self.controller_quorum.contains_key(&node_id)
+    }
 }
 
 impl Default for ServeConfig {
@@ -59,6 +86,7 @@ impl Default for ServeConfig {
             retention_ms: Some(7 * 24 * 60 * 60 * 1000),
             retention_bytes: None,
             connections_max_idle: Some(Duration::from_millis(CONNECTIONS_MAX_IDLE_MS_DEFAULT)),
+            cluster: None,
         }
     }
 }
@@ -90,6 +118,21 @@ pub struct ServeFlags {
     /// Close connections idle this many milliseconds; -1 never (default 600000).
     #[arg(long, allow_hyphen_values = true)]
     pub connections_max_idle_ms: Option<i64>,
+    /// Cluster mode: every controller as `id@host:port`, comma separated (the raft and
+    /// controller RPC addresses). A node whose id is listed is also a controller.
+    #[arg(long)]
+    pub controller_quorum: Option<String>,
+    /// Cluster mode: address the inter-broker listener binds (default: listen ip, port 0).
+    #[arg(long)]
+    pub inter_broker_listen: Option<String>,
+}
+
+/// The file's `[cluster]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileCluster {
+    controller_quorum: Option<String>,
+    inter_broker_listen: Option<String>,
 }
 
 /// The TOML file's shape. Every key is optional; unknown keys are rejected.
@@ -108,6 +151,7 @@ struct FileConfig {
     retention_ms: Option<i64>,
     retention_bytes: Option<i64>,
     connections_max_idle_ms: Option<i64>,
+    cluster: Option<FileCluster>,
 }
 
 /// Why a configuration could not be built.
@@ -148,7 +192,88 @@ pub fn resolve(flags: &ServeFlags) -> Result<ServeConfig, ConfigError> {
     let mut config = ServeConfig::default();
     apply_file(&mut config, &file)?;
     apply_flags(&mut config, flags, file.advertised_listener.is_some())?;
+    apply_cluster(&mut config, file.cluster.as_ref(), flags)?;
     Ok(config)
+}
+
+/// Cluster mode from the `[cluster]` table and the flags (flags win, key by key).
+fn apply_cluster(
+    config: &mut ServeConfig,
+    file: Option<&FileCluster>,
+    flags: &ServeFlags,
+) -> Result<(), ConfigError> {
+    let quorum =
+        (flags.controller_quorum.as_deref()).or(file.and_then(|f| f.controller_quorum.as_deref()));
+    let inter_broker = (flags.inter_broker_listen.as_deref())
+        .or(file.and_then(|f| f.inter_broker_listen.as_deref()));
+    let Some(quorum) = quorum else {
+        if inter_broker.is_some() {
+            return Err(ConfigError::BadValue {
+                key: "inter_broker_listen",
+                detail: "needs a controller quorum (cluster mode)".to_string(),
+            });
+        }
+        return Ok(());
+    };
+    if config.node_id < 0 {
+        return Err(ConfigError::BadValue {
+            key: "node_id",
+            detail: format!(
+                "must be non-negative in cluster mode, got {}",
+                config.node_id
+            ),
+        });
+    }
+    let controller_quorum = parse_quorum(quorum)?;
+    let inter_broker_listen = match inter_broker {
+        Some(text) => resolve_address("inter_broker_listen", text)?,
+        None => SocketAddr::new(config.listen.ip(), 0),
+    };
+    config.cluster = Some(ClusterConfig {
+        controller_quorum,
+        inter_broker_listen,
+    });
+    Ok(())
+}
+
+/// `1@host:port,2@host:port,…`: ids unique and non-negative, at least one voter.
+pub fn parse_quorum(text: &str) -> Result<BTreeMap<i32, SocketAddr>, ConfigError> {
+    let bad = |detail: String| ConfigError::BadValue {
+        key: "controller_quorum",
+        detail,
+    };
+    let mut voters = BTreeMap::new();
+    for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (id, address) = entry
+            .split_once('@')
+            .ok_or_else(|| bad(format!("expected id@host:port, got {entry:?}")))?;
+        let id: i32 = match id.parse() {
+            Ok(id) if id >= 0 => id,
+            _ => return Err(bad(format!("bad node id {id:?} in {entry:?}"))),
+        };
+        let address = resolve_address("controller_quorum", address)?;
+        if voters.insert(id, address).is_some() {
+            return Err(bad(format!("node id {id} listed twice")));
+        }
+    }
+    if voters.is_empty() {
+        return Err(bad("no controller listed".to_string()));
+    }
+    Ok(voters)
+}
+
+/// `host:port` (an ip or a name that resolves) to its first address.
+fn resolve_address(key: &'static str, text: &str) -> Result<SocketAddr, ConfigError> {
+    let bad = |detail: String| ConfigError::BadValue { key, detail };
+    if let Ok(address) = text.parse() {
+        return Ok(address);
+    }
+    let mut addresses = text
+        .to_socket_addrs()
+        .map_err(|e| bad(format!("cannot resolve {text:?}: {e}")))?;
+    addresses
+        .next()
+        .ok_or_else(|| bad(format!("{text:?} resolves to no address")))
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {

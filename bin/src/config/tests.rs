@@ -142,3 +142,79 @@ fn serve_never_plants_a_bug_and_has_no_key_for_one() {
         "no configuration key plants a bug"
     );
 }
+
+#[test]
+fn without_a_quorum_serve_is_the_standalone_broker() {
+    let config = resolve(&ServeFlags::default()).unwrap();
+    assert_eq!(config.cluster, None);
+}
+
+#[test]
+fn the_quorum_flag_turns_cluster_mode_on_with_an_inter_broker_listener() {
+    let flags = ServeFlags {
+        node_id: Some(2),
+        listen: Some("127.0.0.1:19092".to_string()),
+        controller_quorum: Some("1@127.0.0.1:9301, 2@127.0.0.1:9302,3@127.0.0.1:9303".to_string()),
+        ..ServeFlags::default()
+    };
+    let config = resolve(&flags).unwrap();
+    let cluster = config.cluster.unwrap();
+    assert_eq!(cluster.controller_quorum.len(), 3);
+    assert_eq!(cluster.controller_quorum[&2].port(), 9302);
+    assert!(cluster.is_controller(2));
+    assert!(!cluster.is_controller(4));
+    assert_eq!(cluster.inter_broker_listen.to_string(), "127.0.0.1:0");
+}
+
+#[test]
+fn the_cluster_table_configures_the_quorum_and_flags_override_it() {
+    let (_dir, mut flags) = flags_with_file(
+        "node_id = 1\n[cluster]\ncontroller_quorum = \"1@127.0.0.1:9301\"\ninter_broker_listen = \"127.0.0.1:9401\"\n",
+    );
+    let from_file = resolve(&flags).unwrap().cluster.unwrap();
+    assert_eq!(from_file.inter_broker_listen.port(), 9401);
+    assert_eq!(
+        from_file
+            .controller_quorum
+            .keys()
+            .copied()
+            .collect::<Vec<_>>(),
+        vec![1]
+    );
+    flags.inter_broker_listen = Some("127.0.0.1:9402".to_string());
+    let overridden = resolve(&flags).unwrap().cluster.unwrap();
+    assert_eq!(overridden.inter_broker_listen.port(), 9402);
+}
+
+#[test]
+fn bad_quorums_are_errors_naming_the_setting() {
+    for quorum in [
+        "",
+        "1@",
+        "x@127.0.0.1:1",
+        "-1@127.0.0.1:1",
+        "1@127.0.0.1:1,1@127.0.0.1:2",
+        "127.0.0.1:1",
+    ] {
+        let flags = ServeFlags {
+            controller_quorum: Some(quorum.to_string()),
+            ..ServeFlags::default()
+        };
+        let error = resolve(&flags).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ConfigError::BadValue {
+                    key: "controller_quorum",
+                    ..
+                }
+            ),
+            "{quorum:?}: {error}"
+        );
+    }
+    let orphan = ServeFlags {
+        inter_broker_listen: Some("127.0.0.1:1".to_string()),
+        ..ServeFlags::default()
+    };
+    assert!(resolve(&orphan).is_err());
+}

@@ -16,7 +16,9 @@
 
 use super::connection::{Event, Outbound};
 use super::disk::{DiskWorker, SyncJob};
+use super::peers::PeerLinks;
 use crate::storage::FileStorageProvider;
+use odradek_core::controller::{ControllerEnvelope, ControllerRequest};
 use odradek_core::node::{ConnectionId, Node, NodeInput, NodeOutput};
 use odradek_core::storage::Storage;
 use odradek_core::time::{Mono, Now};
@@ -76,6 +78,15 @@ pub struct Broker {
     peers: BTreeMap<ConnectionId, Peer>,
     disk: DiskWorker,
     syncs_outstanding: usize,
+    cluster: Option<ClusterLinks>,
+}
+
+/// Cluster mode: where the node's controller requests and peer requests go.
+pub struct ClusterLinks {
+    /// The controller channel ([`super::controller_client`]).
+    pub to_controller: mpsc::UnboundedSender<ControllerEnvelope<ControllerRequest>>,
+    /// The links to peer brokers.
+    pub peers: PeerLinks,
 }
 
 /// The channels the loop waits on.
@@ -101,7 +112,14 @@ impl Broker {
             peers: BTreeMap::new(),
             disk,
             syncs_outstanding: 0,
+            cluster: None,
         }
+    }
+
+    /// Cluster mode: routes the node's controller and peer requests through `links`.
+    pub fn with_cluster(mut self, links: ClusterLinks) -> Broker {
+        self.cluster = Some(links);
+        self
     }
 
     /// Serves until `shutdown` resolves; then tells the acceptor to stop (through
@@ -219,8 +237,18 @@ impl Broker {
                     };
                     self.submit_sync(job);
                 }
-                // Cluster-mode outputs: `serve` runs a standalone node.
-                NodeOutput::ToController(_) | NodeOutput::ToBroker { .. } => {}
+                NodeOutput::ToController(envelope) => {
+                    if let Some(cluster) = &self.cluster {
+                        let _ = cluster.to_controller.send(envelope);
+                    }
+                }
+                NodeOutput::ToBroker { broker, request } => {
+                    if let Some(cluster) = &mut self.cluster {
+                        cluster
+                            .peers
+                            .send(self.node.metadata_image(), broker, request);
+                    }
+                }
             }
         }
     }

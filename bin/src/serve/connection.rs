@@ -27,7 +27,11 @@
 
 use bytes::BytesMut;
 use odradek_core::node::{ConnectionId, NodeInput};
-use odradek_core::wire::{decode_request, FrameDecoder};
+use odradek_core::wire::kafka_protocol::messages::ApiKey;
+use odradek_core::wire::{
+    decode_inter_broker_request, decode_request, peek_request_prefix, DecodedRequest, FrameDecoder,
+    InterBrokerRequestBody, RequestBody, WireError,
+};
 use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -54,6 +58,48 @@ pub struct ConnectionSettings {
     /// How long a connection may be idle before it is closed (`connections.max.idle.ms`);
     /// `None` keeps idle connections forever.
     pub max_idle: Option<Duration>,
+    /// The id of the first connection accepted (listeners of one node number their
+    /// connections in disjoint ranges).
+    pub first_connection_id: u64,
+    /// The inter-broker listener: also decodes the inter-broker apis a follower sends
+    /// (OffsetForLeaderEpoch), which clients never may.
+    pub inter_broker: bool,
+}
+
+/// Connection ids of the inter-broker listener start here (the client listener's at 0).
+pub const INTER_BROKER_FIRST_CONNECTION_ID: u64 = 1 << 48;
+
+/// Decodes a request frame; on the inter-broker listener OffsetForLeaderEpoch too (through
+/// the inter-broker table, then handed to the node as the ordinary request it is).
+fn decode(frame: bytes::Bytes, inter_broker: bool) -> Result<DecodedRequest, WireError> {
+    if !inter_broker {
+        return decode_request(frame);
+    }
+    let is_epoch_query = peek_request_prefix(&frame)
+        .is_ok_and(|prefix| prefix.api_key == ApiKey::OffsetForLeaderEpoch as i16);
+    if !is_epoch_query {
+        return decode_request(frame);
+    }
+    let request = decode_inter_broker_request(frame)?;
+    let body = match request.body {
+        InterBrokerRequestBody::OffsetForLeaderEpoch(body) => {
+            RequestBody::OffsetForLeaderEpoch(body)
+        }
+        _ => {
+            return Err(WireError::UnsupportedApiKey {
+                api_key: request.api_key as i16,
+                api_version: request.api_version,
+                correlation_id: request.header.correlation_id,
+            })
+        }
+    };
+    Ok(DecodedRequest {
+        header: request.header,
+        body,
+        api_key: request.api_key,
+        api_version: request.api_version,
+        trailing_bytes: request.trailing_bytes,
+    })
 }
 
 /// What the node task sends a connection.
@@ -88,7 +134,7 @@ pub async fn accept_loop(
     settings: ConnectionSettings,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut next_id = 0u64;
+    let mut next_id = settings.first_connection_id;
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -121,6 +167,7 @@ pub async fn accept_loop(
             peer,
             events: events.clone(),
             decoder: FrameDecoder::new(settings.max_request_bytes),
+            inter_broker: settings.inter_broker,
             in_flight: 0,
             idle: settings.max_idle.map(IdleTimer::new),
         };
@@ -134,6 +181,7 @@ struct ConnectionTask {
     peer: SocketAddr,
     events: mpsc::Sender<Event>,
     decoder: FrameDecoder,
+    inter_broker: bool,
     in_flight: usize,
     idle: Option<IdleTimer>,
 }
@@ -254,7 +302,7 @@ impl ConnectionTask {
                     return Err(format!("bad frame: {error}"));
                 }
             };
-            let input = match decode_request(frame) {
+            let input = match decode(frame, self.inter_broker) {
                 Ok(request) => {
                     if request.expects_response() {
                         self.in_flight += 1;

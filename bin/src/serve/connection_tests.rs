@@ -18,6 +18,8 @@ async fn start(delay: Duration) -> (SocketAddr, mpsc::UnboundedReceiver<Connecti
     let settings = ConnectionSettings {
         max_request_bytes: 1024 * 1024,
         max_idle: Some(IDLE),
+        first_connection_id: 0,
+        inter_broker: false,
     };
     tokio::spawn(async move {
         let _keep_open = _stop_tx;

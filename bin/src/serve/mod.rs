@@ -14,19 +14,37 @@
 //!
 //! The adapter is thin: `broker` (the one task owning the node), `connection` (sockets),
 //! `disk` (the fsync worker with group commit). No protocol decisions are made here.
+//!
+//! # Cluster mode (`config.cluster` is `Some`)
+//! The node runs in core's cluster mode as broker `node_id`, with a fresh incarnation per
+//! start. It also binds the inter-broker listener (the same Kafka connections as clients',
+//! plus the follower's OffsetForLeaderEpoch) and registers it as listener `INTER_BROKER`
+//! after the client one, which stays first so Metadata sends clients to the client address.
+//! `controller_client` carries its controller requests to the quorum, `peers` its
+//! replication requests to the leaders. A node whose id is in the quorum is also a
+//! controller (`controller`), started before the broker and shut down after it; its raft
+//! files live in `<data>/__cluster_metadata-0/raft`. The
+//! stdout line then ends with ` inter-broker <address>` (and ` controller <address>`).
 
 pub mod broker;
 pub mod connection;
+pub mod controller;
+pub mod controller_client;
 pub mod disk;
+pub mod frames;
+pub mod peers;
 
 use crate::config::{self, ConfigError, ServeConfig, ServeFlags};
 use crate::storage::FileStorageProvider;
-use broker::{Broker, Clock, Inbox};
-use connection::{accept_loop, ConnectionSettings};
+use broker::{Broker, Clock, ClusterLinks, Inbox};
+use connection::{accept_loop, ConnectionSettings, INTER_BROKER_FIRST_CONNECTION_ID};
+use controller::{ControllerProcess, ControllerSettings};
 use disk::DiskWorker;
 use odradek_core::bugs::PlantedBugs;
 use odradek_core::controller::ControllerConfig;
+use odradek_core::controller::{BrokerId, IncarnationId, Listener};
 use odradek_core::log::{FlushPolicy, LogConfig};
+use odradek_core::node::BrokerClusterConfig;
 use odradek_core::node::{Node, NodeConfig, NodeError, NodeOutput};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -65,7 +83,15 @@ pub enum ServeError {
     /// The runtime, a signal handler or the disk thread could not be set up.
     #[error("cannot start: {0}")]
     Startup(std::io::Error),
+    /// The controller (metadata quorum member) could not start.
+    #[error("cannot start the controller: {0}")]
+    Controller(#[from] controller::ControllerStartError),
 }
+
+/// The directory of a controller's raft files, inside the metadata directory (the one
+/// top-level directory a cluster-mode broker never removes as a stray, and that it does not
+/// use itself: its metadata comes from the quorum).
+pub const RAFT_DIRECTORY: &str = "raft";
 
 /// Runs `odradek serve` to completion: exit status 0 after a clean shutdown, 1 on error.
 pub fn run(flags: &ServeFlags) -> ExitCode {
@@ -100,34 +126,49 @@ fn init_logging() {
 
 /// Serves `config` until SIGINT or SIGTERM.
 pub async fn serve(mut config: ServeConfig) -> Result<(), ServeError> {
-    let std_listener = std::net::TcpListener::bind(config.listen)
-        .and_then(|l| l.set_nonblocking(true).map(|()| l))
-        .map_err(|source| bind_error(&config, source))?;
-    let listener =
-        tokio::net::TcpListener::from_std(std_listener).map_err(|e| bind_error(&config, e))?;
-    let bound = listener.local_addr().map_err(|e| bind_error(&config, e))?;
+    let listener = bind(config.listen)?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| bind_error(config.listen, e))?;
     if config.advertised_port == 0 {
         config.advertised_port = bound.port();
     }
     warn_about_odd_settings(&config);
     let mut signals = Signals::install()?;
     let clock = Clock::start();
-    let node = open_node(&config, &clock)?;
+    let mut cluster = match &config.cluster {
+        Some(cluster) => Some(ClusterStart::begin(&config, cluster).await?),
+        None => None,
+    };
+    let node = open_node(&config, &clock, cluster.as_ref())?;
     let (events_tx, events) = mpsc::channel(EVENTS_CAPACITY);
     let (completions_tx, completions) = mpsc::unbounded_channel();
     let disk = DiskWorker::spawn(completions_tx).map_err(ServeError::Startup)?;
     let (stop_accepting, stop) = watch::channel(false);
+    let settings = ConnectionSettings {
+        max_request_bytes: config.max_request_bytes,
+        max_idle: config.connections_max_idle,
+        first_connection_id: 0,
+        inter_broker: false,
+    };
     tokio::spawn(accept_loop(
         listener,
-        events_tx,
-        ConnectionSettings {
-            max_request_bytes: config.max_request_bytes,
-            max_idle: config.connections_max_idle,
-        },
-        stop,
+        events_tx.clone(),
+        settings,
+        stop.clone(),
     ));
-    announce(&config, bound);
-    let broker = Broker::new(node, clock, config.data_dir.clone(), disk);
+    let mut broker = Broker::new(node, clock, config.data_dir.clone(), disk);
+    let mut line = announcement(&config, bound);
+    if let Some(start) = cluster.as_mut() {
+        let inter_broker_settings = ConnectionSettings {
+            first_connection_id: INTER_BROKER_FIRST_CONNECTION_ID,
+            inter_broker: true,
+            ..settings
+        };
+        broker = broker.with_cluster(start.links(&config, events_tx, inter_broker_settings, stop));
+        line.push_str(&start.announcement());
+    }
+    announce(&line);
     let mut inbox = Inbox {
         events,
         completions,
@@ -135,14 +176,136 @@ pub async fn serve(mut config: ServeConfig) -> Result<(), ServeError> {
     broker
         .run(&mut inbox, signals.received(), &stop_accepting)
         .await;
+    if let Some(controller) = cluster.and_then(|c| c.controller) {
+        controller.shutdown().await;
+    }
     Ok(())
 }
 
+fn bind(address: SocketAddr) -> Result<tokio::net::TcpListener, ServeError> {
+    let std_listener = std::net::TcpListener::bind(address)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|source| bind_error(address, source))?;
+    tokio::net::TcpListener::from_std(std_listener).map_err(|e| bind_error(address, e))
+}
+
+/// Cluster mode's extra pieces, from binding to serving.
+struct ClusterStart {
+    node_id: i32,
+    voters: std::collections::BTreeMap<i32, SocketAddr>,
+    inter_broker: Option<tokio::net::TcpListener>,
+    inter_broker_address: SocketAddr,
+    inter_broker_listener: Listener,
+    controller: Option<ControllerProcess>,
+}
+
+impl ClusterStart {
+    /// Binds the inter-broker listener and starts the controller if this node is a voter.
+    async fn begin(
+        config: &ServeConfig,
+        cluster: &config::ClusterConfig,
+    ) -> Result<ClusterStart, ServeError> {
+        let inter_broker = bind(cluster.inter_broker_listen)?;
+        let inter_broker_address = inter_broker
+            .local_addr()
+            .map_err(|e| bind_error(cluster.inter_broker_listen, e))?;
+        let host = match inter_broker_address.ip().is_unspecified() {
+            true => config.advertised_host.clone(),
+            false => inter_broker_address.ip().to_string(),
+        };
+        let inter_broker_listener = Listener {
+            name: peers::INTER_BROKER_LISTENER.to_owned(),
+            host,
+            port: inter_broker_address.port(),
+        };
+        let controller = match cluster.is_controller(config.node_id) {
+            true => Some(start_controller(config, cluster).await?),
+            false => None,
+        };
+        Ok(ClusterStart {
+            node_id: config.node_id,
+            voters: cluster.controller_quorum.clone(),
+            inter_broker: Some(inter_broker),
+            inter_broker_address,
+            inter_broker_listener,
+            controller,
+        })
+    }
+
+    /// The node's cluster settings: broker id, a fresh incarnation, the inter-broker listener.
+    fn broker_config(&self) -> BrokerClusterConfig {
+        let mut broker = BrokerClusterConfig::new(BrokerId(self.node_id), fresh_incarnation());
+        broker.extra_listeners = vec![self.inter_broker_listener.clone()];
+        broker
+    }
+
+    /// Starts the inter-broker acceptor and the controller channel; the links for the broker.
+    fn links(
+        &mut self,
+        config: &ServeConfig,
+        events: mpsc::Sender<connection::Event>,
+        settings: ConnectionSettings,
+        stop: watch::Receiver<bool>,
+    ) -> ClusterLinks {
+        if let Some(listener) = self.inter_broker.take() {
+            tokio::spawn(accept_loop(listener, events.clone(), settings, stop));
+        }
+        let (to_controller, requests) = mpsc::unbounded_channel();
+        let channel = controller_client::ControllerChannel {
+            cluster_id: cluster_id(config),
+            voters: self.voters.clone(),
+            first_guess: self.node_id,
+        };
+        tokio::spawn(controller_client::run(channel, requests, events.clone()));
+        ClusterLinks {
+            to_controller,
+            peers: peers::PeerLinks::new(events),
+        }
+    }
+
+    fn announcement(&self) -> String {
+        let mut line = format!(" inter-broker {}", self.inter_broker_address);
+        if let Some(controller) = &self.controller {
+            line.push_str(&format!(" controller {}", controller.local_addr()));
+        }
+        line
+    }
+}
+
+async fn start_controller(
+    config: &ServeConfig,
+    cluster: &config::ClusterConfig,
+) -> Result<ControllerProcess, ServeError> {
+    let settings = ControllerSettings {
+        cluster_id: cluster_id(config),
+        node_id: config.node_id,
+        voters: cluster.controller_quorum.clone(),
+        data_dir: (config.data_dir)
+            .join(odradek_core::node::metadata_store::METADATA_DIRECTORY)
+            .join(RAFT_DIRECTORY),
+        controller: node_config(config, controller_seed()).controller,
+    };
+    Ok(ControllerProcess::start(settings).await?)
+}
+
+/// The cluster id every node of one cluster shares.
+fn cluster_id(_config: &ServeConfig) -> String {
+    "odradek".to_owned()
+}
+
+/// A broker incarnation (Kafka's broker epoch) no earlier run of this node used.
+fn fresh_incarnation() -> IncarnationId {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    IncarnationId(nanos ^ (u128::from(std::process::id()) << 96))
+}
+
 fn warn_about_odd_settings(config: &ServeConfig) {
-    if config.node_id != odradek_core::node::NODE_ID {
+    if config.cluster.is_none() && config.node_id != odradek_core::node::NODE_ID {
         tracing::warn!(
             node_id = config.node_id,
-            "node_id ignored: this build runs one broker, always id {}",
+            "node_id ignored without a controller quorum: a standalone broker is always id {}",
             odradek_core::node::NODE_ID
         );
     }
@@ -159,21 +322,23 @@ fn warn_about_odd_settings(config: &ServeConfig) {
     }
 }
 
-fn bind_error(config: &ServeConfig, source: std::io::Error) -> ServeError {
-    ServeError::Bind {
-        address: config.listen,
-        source,
-    }
+fn bind_error(address: SocketAddr, source: std::io::Error) -> ServeError {
+    ServeError::Bind { address, source }
 }
 
-fn open_node(config: &ServeConfig, clock: &Clock) -> Result<Node<FileStorageProvider>, ServeError> {
+fn open_node(
+    config: &ServeConfig,
+    clock: &Clock,
+    cluster: Option<&ClusterStart>,
+) -> Result<Node<FileStorageProvider>, ServeError> {
     let unusable = |detail: String| ServeError::DataDir {
         path: config.data_dir.clone(),
         detail,
     };
     let provider =
         FileStorageProvider::open(&config.data_dir).map_err(|e| unusable(e.to_string()))?;
-    let node_config = node_config(config, controller_seed());
+    let mut node_config = node_config(config, controller_seed());
+    node_config.cluster = cluster.map(ClusterStart::broker_config);
     let mut node = Node::open(provider, node_config, clock.now())
         .map_err(|e: NodeError| unusable(e.to_string()))?;
     sync_recovered_tails(&mut node, clock);
@@ -197,13 +362,16 @@ fn sync_recovered_tails(node: &mut Node<FileStorageProvider>, clock: &Clock) {
     }
 }
 
-fn announce(config: &ServeConfig, bound: SocketAddr) {
-    let line = format!(
+fn announcement(config: &ServeConfig, bound: SocketAddr) -> String {
+    format!(
         "odradek serving on {bound} advertised {}:{} data {}",
         config.advertised_host,
         config.advertised_port,
         config.data_dir.display()
-    );
+    )
+}
+
+fn announce(line: &str) {
     tracing::info!("{line}");
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "{line}");
@@ -256,7 +424,7 @@ pub fn node_config(config: &ServeConfig, seed: u64) -> NodeConfig {
             planted_bugs: PlantedBugs::NONE,
             ..LogConfig::default()
         },
-        // `serve` runs one standalone broker.
+        // Standalone unless `serve` sets the broker's cluster settings.
         cluster: None,
     }
 }

@@ -31,7 +31,7 @@ use super::{
 };
 
 /// A broker's request to the controller.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ControllerRequest {
     /// Register this run of the broker (BrokerRegistration). A registered broker starts
     /// fenced; its heartbeats unfence it.
@@ -59,7 +59,7 @@ pub enum ControllerRequest {
 }
 
 /// The controller's answer to one [`ControllerRequest`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ControllerResponse {
     /// This controller is not the active one; try again (elsewhere).
     NotController,
@@ -85,7 +85,7 @@ pub enum ControllerResponse {
 }
 
 /// The state of a partition after an accepted AlterPartition.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AlterPartitionResult {
     /// The leader epoch (unchanged by an ISR change).
     pub leader_epoch: LeaderEpoch,
@@ -96,7 +96,7 @@ pub struct AlterPartitionResult {
 }
 
 /// A request with the id that matches its response.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ControllerEnvelope<T> {
     /// Chosen by the broker, unique among its outstanding requests.
     pub correlation_id: u64,

@@ -53,7 +53,7 @@ impl Default for ControllerConfig {
 }
 
 /// A config's type, as DescribeConfigs v3+ reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ConfigType {
     /// `true`/`false` → BOOLEAN (1).
     Boolean,
@@ -68,7 +68,7 @@ pub enum ConfigType {
 }
 
 /// Where a described config's value comes from (Kafka's `ConfigSource`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ConfigSource {
     /// Set on the topic → DYNAMIC_TOPIC_CONFIG (1).
     TopicConfig,
@@ -79,7 +79,7 @@ pub enum ConfigSource {
 }
 
 /// One config as DescribeConfigs reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DescribedConfig {
     /// The key.
     pub name: String,

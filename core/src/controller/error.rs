@@ -8,7 +8,7 @@ use super::ids::{
 };
 
 /// Why a topic name is illegal (Kafka's `Topic.validate` rules).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TopicNameProblem {
     /// The name is empty.
     Empty,
@@ -21,7 +21,7 @@ pub enum TopicNameProblem {
 }
 
 /// A controller command failed; nothing was logged.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum ControllerError {
     /// → INVALID_TOPIC_EXCEPTION (17).
@@ -73,6 +73,8 @@ pub enum ControllerError {
         /// The count asked for.
         requested: i32,
         /// Why it was refused.
+        /// (Not carried over the wire: a decoded error has an empty reason.)
+        #[serde(skip_deserializing)]
         reason: &'static str,
     },
     /// → INVALID_REPLICATION_FACTOR (38).
@@ -89,6 +91,8 @@ pub enum ControllerError {
         /// The partition whose assignment is wrong, if one is to blame.
         partition: Option<PartitionIndex>,
         /// Why it was refused.
+        /// (Not carried over the wire: a decoded error has an empty reason.)
+        #[serde(skip_deserializing)]
         reason: &'static str,
     },
     /// → INVALID_REPLICA_ASSIGNMENT (39): an assignment names a broker that is not registered.
@@ -111,6 +115,8 @@ pub enum ControllerError {
         /// The rejected value (`None` for a null value).
         value: Option<String>,
         /// What is allowed.
+        /// (Not carried over the wire: a decoded error has an empty reason.)
+        #[serde(skip_deserializing)]
         reason: &'static str,
     },
     /// → INVALID_CONFIG (40): a valid Kafka setting Odradek does not implement yet
@@ -122,6 +128,8 @@ pub enum ControllerError {
         /// The value.
         value: String,
         /// What is missing.
+        /// (Not carried over the wire: a decoded error has an empty reason.)
+        #[serde(skip_deserializing)]
         reason: &'static str,
     },
     /// → INVALID_REQUEST (42): the request is malformed as a whole, e.g. a topic named twice,
@@ -129,6 +137,8 @@ pub enum ControllerError {
     #[error("invalid request: {reason}")]
     InvalidRequest {
         /// What is wrong.
+        /// (Not carried over the wire: a decoded error has an empty reason.)
+        #[serde(skip_deserializing)]
         reason: &'static str,
     },
     /// → INVALID_REQUEST (42): a broker registration with a negative id or no listener.
@@ -137,6 +147,8 @@ pub enum ControllerError {
         /// The broker.
         broker_id: BrokerId,
         /// What is wrong.
+        /// (Not carried over the wire: a decoded error has an empty reason.)
+        #[serde(skip_deserializing)]
         reason: &'static str,
     },
     /// → NOT_CONTROLLER (41): the metadata log refused the proposal because this node is not
@@ -210,6 +222,8 @@ pub enum ControllerError {
         /// The ineligible broker.
         broker_id: BrokerId,
         /// Why.
+        /// (Not carried over the wire: a decoded error has an empty reason.)
+        #[serde(skip_deserializing)]
         reason: &'static str,
     },
     /// → PREFERRED_LEADER_NOT_AVAILABLE (80): the preferred replica is fenced or out of sync.
@@ -240,7 +254,7 @@ pub enum ControllerError {
 }
 
 /// A record could not be applied; the image is unchanged.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum ApplyError {
     /// Offsets must increase strictly.
@@ -300,6 +314,8 @@ pub enum ApplyError {
         /// The partition.
         partition: PartitionIndex,
         /// Which rule is broken.
+        /// (Not carried over the wire: a decoded error has an empty reason.)
+        #[serde(skip_deserializing)]
         reason: &'static str,
     },
     /// A replica is on a broker that is not registered.
@@ -323,6 +339,8 @@ pub enum ApplyError {
         /// The partition.
         partition: PartitionIndex,
         /// Which rule is broken.
+        /// (Not carried over the wire: a decoded error has an empty reason.)
+        #[serde(skip_deserializing)]
         reason: &'static str,
     },
     /// A fencing record names an unregistered broker or another incarnation, fences a fenced
@@ -332,6 +350,8 @@ pub enum ApplyError {
         /// The broker.
         broker_id: BrokerId,
         /// Which rule is broken.
+        /// (Not carried over the wire: a decoded error has an empty reason.)
+        #[serde(skip_deserializing)]
         reason: &'static str,
     },
     /// A record would leave a fenced broker leading a partition.

@@ -12,7 +12,7 @@ use std::fmt;
 macro_rules! i32_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
         pub struct $name(pub i32);
 
         impl fmt::Display for $name {
@@ -56,7 +56,19 @@ impl PartitionEpoch {
 }
 
 /// The position of a record in the metadata log, dense from 0.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct MetadataOffset(pub u64);
 
 impl fmt::Display for MetadataOffset {
@@ -68,11 +80,25 @@ impl fmt::Display for MetadataOffset {
 /// Identifies one run of a broker process (Kafka's `incarnationId`): a restarted broker
 /// registers again with a new incarnation, which is how fencing (issue 6) tells a zombie
 /// from its successor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct IncarnationId(pub u128);
 
 /// A topic's 128-bit id (Kafka's topic UUID). See the module docs for how it is made.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct TopicId(u128);
 
 /// The text given to [`TopicId::parse`] is not 22 characters of URL-safe base64 of 16 bytes.

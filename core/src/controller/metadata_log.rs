@@ -39,7 +39,7 @@ use super::record::MetadataRecord;
 use std::collections::VecDeque;
 
 /// A record the log has committed, with its offset.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CommittedRecord {
     /// Its position in the log.
     pub offset: MetadataOffset,

@@ -43,6 +43,7 @@ mod config;
 mod election;
 mod error;
 mod fencing;
+pub mod host;
 mod ids;
 mod image;
 mod metadata_log;
@@ -66,6 +67,7 @@ pub use election::{
 };
 pub use error::{ApplyError, ControllerError, TopicNameProblem};
 pub use fencing::BrokerSession;
+pub use host::{ControllerHost, HostReply};
 pub use ids::{
     BrokerId, IncarnationId, LeaderEpoch, MetadataOffset, PartitionEpoch, PartitionIndex, TopicId,
     TopicIdParseError,

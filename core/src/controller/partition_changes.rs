@@ -32,7 +32,7 @@ use crate::bugs::PlantedBug;
 use std::collections::BTreeSet;
 
 /// One partition's entry of an AlterPartition request.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AlterPartitionRequest {
     /// The sender, which must lead the partition.
     pub broker_id: BrokerId,

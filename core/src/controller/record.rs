@@ -10,7 +10,7 @@
 use super::ids::{BrokerId, IncarnationId, LeaderEpoch, PartitionEpoch, PartitionIndex, TopicId};
 
 /// One entry of the metadata log.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum MetadataRecord {
     /// A broker (re-)registers; a new incarnation replaces the previous registration and
@@ -38,7 +38,7 @@ pub enum MetadataRecord {
 /// partition epoch is the current one plus one; the leader epoch is the current one plus one
 /// if the leader changes (to another broker or to none) and unchanged otherwise; the leader
 /// is an unfenced member of the ISR.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PartitionChangeRecord {
     /// The topic.
     pub topic_id: TopicId,
@@ -56,7 +56,7 @@ pub struct PartitionChangeRecord {
 
 /// Fences or unfences one incarnation of a broker (Kafka's `FenceBrokerRecord` and
 /// `UnfenceBrokerRecord`, whose broker epoch is our incarnation).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BrokerFencingRecord {
     /// The broker.
     pub broker_id: BrokerId,
@@ -65,7 +65,7 @@ pub struct BrokerFencingRecord {
 }
 
 /// One listener a broker accepts clients on (Kafka's `Endpoint`).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Listener {
     /// Listener name, e.g. `PLAINTEXT`.
     pub name: String,
@@ -76,7 +76,7 @@ pub struct Listener {
 }
 
 /// A broker's registration (Kafka's `RegisterBrokerRecord`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BrokerRegistration {
     /// The broker's id.
     pub broker_id: BrokerId,
@@ -89,7 +89,7 @@ pub struct BrokerRegistration {
 }
 
 /// A topic comes into existence (Kafka's `TopicRecord`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TopicRecord {
     /// The topic's name, unique among live topics.
     pub name: String,
@@ -98,7 +98,7 @@ pub struct TopicRecord {
 }
 
 /// A partition comes into existence (Kafka's `PartitionRecord`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PartitionRecord {
     /// The topic it belongs to.
     pub topic_id: TopicId,
@@ -117,7 +117,7 @@ pub struct PartitionRecord {
 }
 
 /// A topic config changes (Kafka's `ConfigRecord` for resource type TOPIC).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ConfigRecord {
     /// The topic's name.
     pub topic: String,
@@ -128,7 +128,7 @@ pub struct ConfigRecord {
 }
 
 /// A topic is deleted (Kafka's `RemoveTopicRecord`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RemoveTopicRecord {
     /// The topic's id.
     pub topic_id: TopicId,

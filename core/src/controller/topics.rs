@@ -20,7 +20,7 @@ pub const TOPIC_NAME_LENGTH_MAX: usize = 249;
 pub const PARTITIONS_PER_TOPIC_MAX: i32 = 10_000;
 
 /// The explicit replicas of one partition in a CreateTopics request.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReplicaAssignment {
     /// The partition.
     pub partition: PartitionIndex,
@@ -29,7 +29,7 @@ pub struct ReplicaAssignment {
 }
 
 /// One topic of a CreateTopics request.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CreateTopicRequest {
     /// The name.
     pub name: String,
@@ -58,7 +58,7 @@ impl CreateTopicRequest {
 }
 
 /// What a successful create decided.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CreatedTopic {
     /// The name.
     pub name: String,
@@ -75,7 +75,7 @@ pub struct CreatedTopic {
 }
 
 /// One topic's answer to CreateTopics.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CreateTopicResult {
     /// The name, as requested.
     pub name: String,

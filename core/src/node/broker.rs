@@ -194,14 +194,16 @@ impl<P: StorageProvider> Node<P> {
 
     fn registration(&self) -> BrokerRegistration {
         let cluster = self.cluster.as_ref().expect("cluster mode");
+        let client = Listener {
+            name: "PLAINTEXT".to_owned(),
+            host: self.config.advertised_host.clone(),
+            port: self.config.advertised_port,
+        };
+        let extra = cluster.config.extra_listeners.iter().cloned();
         BrokerRegistration {
             broker_id: cluster.config.broker_id,
             incarnation: cluster.config.incarnation,
-            listeners: vec![Listener {
-                name: "PLAINTEXT".to_owned(),
-                host: self.config.advertised_host.clone(),
-                port: self.config.advertised_port,
-            }],
+            listeners: std::iter::once(client).chain(extra).collect(),
             rack: cluster.config.rack.clone(),
         }
     }

@@ -3,7 +3,7 @@
 
 use crate::controller::{
     ApplyError, BrokerId, ControllerConfig, ControllerEnvelope, ControllerError, ControllerRequest,
-    ControllerResponse, IncarnationId,
+    ControllerResponse, IncarnationId, Listener,
 };
 use crate::log::{LogConfig, LogError, SyncId, SyncRequest};
 use crate::replication::ReplicationError;
@@ -204,6 +204,9 @@ pub struct BrokerClusterConfig {
     pub replica_fetch_wait_max_ms: u64,
     /// `replica.lag.time.max.ms` of every partition this broker leads.
     pub replica_lag_time_max_ms: u64,
+    /// Listeners registered after the client one (which stays first: Metadata advertises
+    /// the first listener), e.g. the inter-broker listener peers replicate through.
+    pub extra_listeners: Vec<Listener>,
 }
 
 impl BrokerClusterConfig {
@@ -218,6 +221,7 @@ impl BrokerClusterConfig {
             controller_request_timeout_ms: 1000,
             replica_fetch_wait_max_ms: 100,
             replica_lag_time_max_ms: 3000,
+            extra_listeners: Vec::new(),
         }
     }
 }

@@ -1,7 +1,8 @@
-//! One simulated controller process: [`ControllerHost`] runs a [`Controller`] on a
-//! [`QuorumMetadataLog`] (one node of the Raft metadata quorum) and serves brokers' typed
-//! controller requests. The world owns one host per controller node (3, or 1, or 5), sends
-//! their quorum messages as datagrams and routes broker requests to them.
+//! One simulated controller process: [`ControllerHost`] runs core's controller logic
+//! ([`odradek_core::controller::ControllerHost`], the same code `odradek serve` runs over
+//! openraft) on a [`QuorumMetadataLog`] (one node of the Raft metadata quorum) and serves
+//! brokers' typed controller requests. The world owns one host per controller node (3, or 1,
+//! or 5), sends their quorum messages as datagrams and routes broker requests to them.
 //!
 //! # Contract
 //! - **Pure and deterministic.** Time comes in as [`Now`]; the host reads no clock and keeps
@@ -46,26 +47,19 @@
 //! - **A record that does not apply** (a bug upstream) stops the node from applying further
 //!   records and from serving commands; [`ControllerHost::check_invariants`] reports it.
 
-mod requests;
-
 use odradek_core::controller::{
-    ApplyError, BrokerId, CommittedRecord, Controller, ControllerConfig, ControllerEnvelope,
-    ControllerError, ControllerRequest, ControllerResponse, MetadataImage, MetadataLog,
-    MetadataOffset,
+    BrokerId, CommittedRecord, Controller, ControllerConfig, ControllerEnvelope, ControllerError,
+    ControllerHost as HostLogic, ControllerRequest, ControllerResponse, MetadataImage, MetadataLog,
+    MetadataLogError, MetadataOffset, MetadataRecord,
 };
 use odradek_core::quorum::{
-    LeadershipChange, PersistentState, QuorumConfig, QuorumConfigError, QuorumMessage,
-    QuorumMetadataLog, QuorumNode,
+    PersistentState, QuorumConfig, QuorumConfigError, QuorumMessage, QuorumMetadataLog, QuorumNode,
 };
 use odradek_core::time::{Mono, Now};
-use requests::PendingAnswer;
 use std::cell::Cell;
 use std::collections::VecDeque;
 
-pub use requests::PENDING_ANSWERS_MAX;
-
-/// After a refused fencing proposal (backpressure), wait this long before trying again.
-pub const FENCING_RETRY_MS: u64 = 50;
+pub use odradek_core::controller::host::{FENCING_RETRY_MS, PENDING_ANSWERS_MAX};
 
 /// What a host asks the world to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,22 +107,49 @@ pub struct ControllerHost {
 #[derive(Clone, Debug)]
 struct Running {
     log: QuorumMetadataLog,
-    controller: Controller,
-    /// Every committed record this incarnation learned, in offset order.
-    committed: Vec<CommittedRecord>,
-    /// Commands waiting for their records to commit, in the order they were proposed.
-    pending: Vec<PendingAnswer>,
-    /// The offset of this leader's last proposed record while it may be uncommitted.
-    last_proposed: Option<MetadataOffset>,
-    /// When a refused fencing proposal may be retried.
-    fencing_retry_at: Option<Mono>,
-    /// The first committed record that did not apply; the node stops applying after it.
-    apply_error: Option<(MetadataOffset, ApplyError)>,
+    host: HostLogic,
     outputs: VecDeque<ControllerHostOutput>,
-    /// Bumped whenever the Controller's image or view may have changed.
-    controller_version: u64,
-    /// The `controller_version` the Controller's invariants last held at.
-    controller_checked: Cell<Option<u64>>,
+    /// What the Controller's image and view looked like when its invariants last held.
+    controller_checked: Cell<Option<ControllerFingerprint>>,
+}
+
+/// Changes whenever the Controller's image or view may have changed (an applied record, a
+/// proposal, a leadership change).
+type ControllerFingerprint = (Option<MetadataOffset>, MetadataOffset, Option<u64>, bool);
+
+/// The quorum log as the host logic must see it: led only while *active*, i.e. leading and
+/// caught up (the commit index has reached an entry of the leader's own term), as
+/// `LeadershipChange::Became` demands and the [`MetadataLog`] contract asks.
+struct ActiveLog<'a>(&'a mut QuorumMetadataLog);
+
+impl MetadataLog for ActiveLog<'_> {
+    fn append(&mut self, records: Vec<MetadataRecord>) -> Result<MetadataOffset, MetadataLogError> {
+        self.0.append(records)
+    }
+
+    fn poll_committed(&mut self) -> Option<CommittedRecord> {
+        self.0.poll_committed()
+    }
+
+    fn committed_offset(&self) -> Option<MetadataOffset> {
+        self.0.committed_offset()
+    }
+
+    fn read_committed(&self, from: MetadataOffset, max_records: usize) -> Vec<CommittedRecord> {
+        self.0.read_committed(from, max_records)
+    }
+
+    fn leader_term(&self) -> Option<u64> {
+        active_term(self.0)
+    }
+}
+
+/// The term `log`'s node leads in once its commit index has reached an entry of that term.
+fn active_term(log: &QuorumMetadataLog) -> Option<u64> {
+    let node = log.node();
+    let term = node.leader_term()?;
+    let commit_index = node.commit_index();
+    (commit_index > 0 && node.log()[commit_index as usize - 1].term == term).then_some(term)
 }
 
 impl ControllerHost {
@@ -167,18 +188,12 @@ impl ControllerHost {
         let durable = std::mem::take(&mut self.durable);
         let node = QuorumNode::restart(self.quorum_config.clone(), durable, now)
             .expect("the configuration was validated by ControllerHost::new");
-        let controller = Controller::new(self.controller_config.clone())
+        let host = HostLogic::new(self.controller_config.clone())
             .expect("the configuration was validated by ControllerHost::new");
         let running = Running {
             log: QuorumMetadataLog::new(node, now),
-            controller,
-            committed: Vec::new(),
-            pending: Vec::new(),
-            last_proposed: None,
-            fencing_retry_at: None,
-            apply_error: None,
+            host,
             outputs: VecDeque::new(),
-            controller_version: 0,
             controller_checked: Cell::new(None),
         };
         self.running = Some(running);
@@ -244,7 +259,10 @@ impl ControllerHost {
         let Some(running) = self.running.as_mut() else {
             return;
         };
-        running.handle_request(now, broker, envelope);
+        let client = u64::from(broker.0 as u32);
+        running
+            .host
+            .handle_request(now, &mut ActiveLog(&mut running.log), client, envelope);
         self.settle();
     }
 
@@ -256,7 +274,9 @@ impl ControllerHost {
         };
         running.log.handle_timeout(now);
         running.drain_log();
-        running.handle_session_timeout(now);
+        running
+            .host
+            .handle_timeout(now, &mut ActiveLog(&mut running.log));
         self.settle();
     }
 
@@ -277,22 +297,22 @@ impl ControllerHost {
         }
     }
 
-    /// Every committed record this incarnation has learned, in offset order (empty while
+    /// Every committed record this incarnation learned, in offset order (empty while
     /// crashed).
     pub fn committed_records(&self) -> &[CommittedRecord] {
         self.running
             .as_ref()
-            .map_or(&[], |running| running.committed.as_slice())
+            .map_or(&[], |running| running.host.committed_records())
     }
 
     /// The committed metadata image (`None` while crashed).
     pub fn image(&self) -> Option<&MetadataImage> {
-        Some(self.running.as_ref()?.controller.image())
+        Some(self.running.as_ref()?.host.controller().image())
     }
 
     /// The Controller (`None` while crashed), for inspection.
     pub fn controller(&self) -> Option<&Controller> {
-        Some(&self.running.as_ref()?.controller)
+        Some(self.running.as_ref()?.host.controller())
     }
 
     /// The quorum node (`None` while crashed), for inspection.
@@ -302,14 +322,16 @@ impl ControllerHost {
 
     /// How many commands wait for their records to commit.
     pub fn pending_answers(&self) -> usize {
-        self.running.as_ref().map_or(0, |r| r.pending.len())
+        self.running
+            .as_ref()
+            .map_or(0, |r| r.host.pending_answers())
     }
 
     /// Panics with a description of the first broken invariant: the quorum node's, the
     /// Controller's, and the host's own (committed offsets increase and match the image,
-    /// every record applied, pending answers only on a leader of their term). The
-    /// Controller's checks scan the whole image, so they run only when its image or view
-    /// changed since they last held (heartbeats between controllers change neither).
+    /// every record applied, pending answers bounded). The Controller's checks scan the
+    /// whole image, so they run only when its image or view changed since they last held
+    /// (heartbeats between controllers change neither).
     pub fn check_invariants(&self) {
         let Some(running) = &self.running else {
             return;
@@ -328,90 +350,59 @@ impl ControllerHost {
 
 impl Running {
     fn is_active(&self) -> bool {
-        let node = self.log.node();
-        let Some(term) = node.leader_term() else {
-            return false;
-        };
-        let commit_index = node.commit_index();
-        self.apply_error.is_none()
-            && commit_index > 0
-            && node.log()[commit_index as usize - 1].term == term
+        self.host.apply_error().is_none() && self.active_term().is_some()
     }
 
-    /// Handles what the quorum reported: leadership changes first (so a commit that
-    /// replaced a deposed leader's entries never answers its commands), then commits, then
-    /// the messages to send.
+    fn active_term(&self) -> Option<u64> {
+        active_term(&self.log)
+    }
+
+    fn session_timeout(&self) -> Option<Mono> {
+        if !self.is_active() {
+            return None;
+        }
+        self.host.poll_timeout()
+    }
+
+    /// Lets the host logic react to what the quorum did (leadership, commits, answers),
+    /// then queues its replies and the quorum's messages, in that order.
     fn drain_log(&mut self) {
-        while let Some(change) = self.log.poll_leadership() {
-            match change {
-                LeadershipChange::Lost { .. } => {
-                    self.fail_pending();
-                    self.controller.discard_uncommitted();
-                    self.controller_version += 1;
-                }
-                LeadershipChange::Became { .. } => {
-                    self.fail_pending();
-                    self.rebuild_controller();
-                }
-            }
+        while self.log.poll_leadership().is_some() {}
+        self.host.settle(&mut ActiveLog(&mut self.log));
+        while let Some(reply) = self.host.poll_reply() {
+            let broker = BrokerId(reply.client as u32 as i32);
+            let envelope = reply.envelope;
+            self.outputs
+                .push_back(ControllerHostOutput::Reply { broker, envelope });
         }
-        if self.log.node().leader_term().is_none() && !self.pending.is_empty() {
-            self.fail_pending();
-        }
-        self.apply_commits();
-        self.answer_committed();
         while let Some((to, message)) = self.log.poll_send() {
             self.outputs
                 .push_back(ControllerHostOutput::Quorum { to, message });
         }
     }
 
-    /// A fresh Controller with every committed record applied: no view, no sessions.
-    fn rebuild_controller(&mut self) {
-        let config = self.controller.config().clone();
-        let mut controller = Controller::new(config).expect("the config was valid before");
-        for committed in &self.committed {
-            controller
-                .apply(committed.offset, &committed.record)
-                .expect("these records applied before");
-        }
-        self.controller = controller;
-        self.controller_version += 1;
-        self.last_proposed = None;
-        self.fencing_retry_at = None;
-    }
-
-    fn apply_commits(&mut self) {
-        while let Some(committed) = self.log.poll_committed() {
-            if self.apply_error.is_some() {
-                continue;
-            }
-            self.controller_version += 1;
-            match self.controller.apply(committed.offset, &committed.record) {
-                Ok(()) => self.committed.push(committed),
-                Err(error) => self.apply_error = Some((committed.offset, error)),
-            }
-        }
-        let applied = self.committed.last().map(|c| c.offset);
-        if self.last_proposed.is_some_and(|last| Some(last) <= applied) {
-            self.last_proposed = None;
-        }
-    }
-
-    fn last_applied(&self) -> Option<MetadataOffset> {
-        self.committed.last().map(|c| c.offset)
+    fn fingerprint(&self) -> ControllerFingerprint {
+        let controller = self.host.controller();
+        (
+            controller.image().last_applied_offset(),
+            controller.view().next_offset(),
+            self.active_term(),
+            controller.has_uncommitted(),
+        )
     }
 
     fn check_invariants(&self, id: u32) {
         self.log.node().check_invariants();
-        if self.controller_checked.get() != Some(self.controller_version) {
-            self.controller.check_invariants();
-            self.controller_checked.set(Some(self.controller_version));
+        let fingerprint = self.fingerprint();
+        if self.controller_checked.get() != Some(fingerprint) {
+            self.host.controller().check_invariants();
+            self.controller_checked.set(Some(fingerprint));
         }
-        if let Some((offset, error)) = &self.apply_error {
+        if let Some((offset, error)) = self.host.apply_error() {
             panic!("controller {id}: committed record at {offset:?} does not apply: {error}");
         }
-        for pair in self.committed.windows(2) {
+        let committed = self.host.committed_records();
+        for pair in committed.windows(2) {
             assert!(
                 pair[0].offset < pair[1].offset,
                 "controller {id}: committed offsets {:?} then {:?}",
@@ -420,23 +411,18 @@ impl Running {
             );
         }
         assert_eq!(
-            self.controller.image().last_applied_offset(),
-            self.last_applied(),
+            self.host.controller().image().last_applied_offset(),
+            committed.last().map(|c| c.offset),
             "controller {id}: the image and the committed list disagree"
         );
-        let leader_term = self.log.node().leader_term();
-        for pending in &self.pending {
-            assert_eq!(
-                Some(pending.term),
-                leader_term,
-                "controller {id}: an answer pending from term {} on a node leading {leader_term:?}",
-                pending.term
-            );
-        }
+        let pending = self.host.pending_answers();
         assert!(
-            self.pending.len() <= PENDING_ANSWERS_MAX,
-            "controller {id}: {} pending answers",
-            self.pending.len()
+            pending == 0 || self.active_term().is_some(),
+            "controller {id}: {pending} answers pending on a node that is not active"
+        );
+        assert!(
+            pending <= PENDING_ANSWERS_MAX,
+            "controller {id}: {pending} pending answers"
         );
     }
 }
