@@ -9,10 +9,14 @@ use node_support::{batch, fetch_request, metadata_request, name, produce_request
 use odradek_core::controller::BrokerId;
 use odradek_core::node::TopicPartition;
 use odradek_core::storage::StorageProvider;
+use odradek_core::wire::kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use odradek_core::wire::kafka_protocol::messages::create_topics_request::{
     CreatableTopic, CreatableTopicConfig,
 };
-use odradek_core::wire::kafka_protocol::messages::CreateTopicsRequest;
+use odradek_core::wire::kafka_protocol::messages::delete_topics_request::DeleteTopicState;
+use odradek_core::wire::kafka_protocol::messages::{
+    CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
+};
 use odradek_core::wire::{KafkaErrorCode, ResponseBody};
 
 const TOPIC: &str = "replicated";
@@ -316,7 +320,7 @@ fn a_leader_that_stops_heartbeating_is_fenced_replaced_and_truncated_when_it_rej
     let partition = cluster.partition(TOPIC, 0);
     assert_eq!(partition.leader_epoch, first_epoch.next());
     assert!(!partition.isr.contains(&broker(old)));
-    assert!(cluster.controller.image().is_fenced(broker(old)));
+    assert!(cluster.image().is_fenced(broker(old)));
     let new = leader_index(&cluster);
     cluster.run_until(1_000, |c| {
         c.replica_state(new, &tp()).unwrap().1 == Some(first_epoch.next().0)
@@ -345,7 +349,7 @@ fn a_leader_that_stops_heartbeating_is_fenced_replaced_and_truncated_when_it_rej
         (3, 3),
         "the unreplicated batch was truncated"
     );
-    assert!(cluster.controller.image().is_unfenced(broker(old)));
+    assert!(cluster.image().is_unfenced(broker(old)));
     let on_old = cluster.nodes[old]
         .partition_replica(&tp())
         .unwrap()
@@ -498,6 +502,76 @@ fn a_topic_deleted_at_the_controller_is_closed_and_its_directories_removed_every
     assert_eq!(
         produce_error_and_offset(&refused),
         (KafkaErrorCode::UnknownTopicOrPartition.code(), -1)
+    );
+    cluster.check_invariants();
+}
+
+#[test]
+fn a_forwarded_delete_topics_removes_the_topic_everywhere_and_a_retry_finds_it_unknown() {
+    let mut cluster = Cluster::start(3_000);
+    create_topic(&mut cluster, 0, &[]);
+    let follower = (leader_index(&cluster) + 1) % 3;
+    let topic_id = cluster.image().topic_by_name(TOPIC).unwrap().topic_id;
+    let delete = || {
+        DeleteTopicsRequest::default().with_topics(vec![
+            DeleteTopicState::default().with_name(Some(name(TOPIC)))
+        ])
+    };
+    let answer = cluster.call(follower, 6, delete(), 200);
+    let ResponseBody::DeleteTopics(deleted) = answer.body else {
+        panic!("{answer:?}")
+    };
+    let result = &deleted.responses[0];
+    assert_eq!(result.error_code, 0, "{deleted:?}");
+    assert_eq!(result.name.as_ref().map(|n| n.0.as_str()), Some(TOPIC));
+    assert_eq!(*result.topic_id.as_bytes(), topic_id.to_bytes());
+    assert!(cluster.image().topic_by_name(TOPIC).is_none());
+    cluster.run_until(500, |c| (0..3).all(|i| c.replica_state(i, &tp()).is_none()));
+    let again = cluster.call(follower, 6, delete(), 200);
+    let ResponseBody::DeleteTopics(again) = again.body else {
+        panic!("{again:?}")
+    };
+    assert_eq!(
+        again.responses[0].error_code,
+        KafkaErrorCode::UnknownTopicOrPartition.code()
+    );
+    cluster.check_invariants();
+}
+
+#[test]
+fn a_forwarded_create_partitions_adds_replicated_partitions_that_get_leaders_everywhere() {
+    let mut cluster = Cluster::start(3_000);
+    create_topic(&mut cluster, 0, &[]);
+    let grow = |count: i32| {
+        CreatePartitionsRequest::default()
+            .with_topics(vec![CreatePartitionsTopic::default()
+                .with_name(name(TOPIC))
+                .with_count(count)])
+            .with_timeout_ms(1_000)
+    };
+    let answer = cluster.call(2, 3, grow(3), 200);
+    let ResponseBody::CreatePartitions(grown) = answer.body else {
+        panic!("{answer:?}")
+    };
+    assert_eq!(grown.results[0].error_code, 0, "{grown:?}");
+    let topic = cluster.image().topic_by_name(TOPIC).unwrap().clone();
+    assert_eq!(topic.partitions.len(), 3);
+    cluster.run_until(1_000, |c| {
+        (1..3).all(|p| {
+            let leader = c.partition(TOPIC, p).leader;
+            let tp = TopicPartition::new(TOPIC, p);
+            leader.is_some()
+                && (0..3).all(|i| c.replica_state(i, &tp).is_some_and(|s| s.0 == leader))
+        })
+    });
+    assert_eq!(cluster.partition(TOPIC, 2).replicas.len(), 3);
+    let shrink = cluster.call(2, 3, grow(2), 200);
+    let ResponseBody::CreatePartitions(refused) = shrink.body else {
+        panic!("{shrink:?}")
+    };
+    assert_eq!(
+        refused.results[0].error_code,
+        KafkaErrorCode::InvalidPartitions.code()
     );
     cluster.check_invariants();
 }

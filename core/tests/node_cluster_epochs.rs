@@ -196,19 +196,20 @@ fn the_leader_answers_follower_fetches_with_kafka_epoch_errors() {
 }
 
 #[test]
-fn delete_topics_is_not_forwarded_yet_and_answers_not_controller() {
+fn delete_topics_v4_by_name_is_forwarded_and_answered_by_name() {
     let mut cluster = Cluster::start(3_000);
     create_topic(&mut cluster);
     let request = DeleteTopicsRequest::default().with_topic_names(vec![name(TOPIC)]);
-    let response = cluster.call(1, 4, request, 10);
+    let response = cluster.call(1, 4, request, 200);
     let ResponseBody::DeleteTopics(deleted) = response.body else {
         panic!()
     };
+    assert_eq!(deleted.responses[0].error_code, 0, "{deleted:?}");
     assert_eq!(
-        deleted.responses[0].error_code,
-        KafkaErrorCode::NotController.code()
+        deleted.responses[0].name.as_ref().map(|n| n.0.as_str()),
+        Some(TOPIC)
     );
-    assert!(cluster.controller.image().topic_by_name(TOPIC).is_some());
+    assert!(cluster.image().topic_by_name(TOPIC).is_none());
 }
 
 #[test]
@@ -229,11 +230,7 @@ fn a_cluster_broker_does_not_auto_create_topics() {
         KafkaErrorCode::UnknownTopicOrPartition.code()
     );
     cluster.run_ms(50);
-    assert!(cluster
-        .controller
-        .image()
-        .topic_by_name("missing")
-        .is_none());
+    assert!(cluster.image().topic_by_name("missing").is_none());
 }
 
 #[test]

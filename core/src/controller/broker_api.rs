@@ -17,7 +17,8 @@
 //!   knows to be committed (never more); the broker applies records strictly after the last
 //!   offset it applied, so a duplicated or stale answer changes nothing.
 //! - These are the KRaft APIs (BrokerRegistration, BrokerHeartbeat, AlterPartition, the
-//!   metadata log fetch, CreateTopics forwarded per KIP-590) with their Kafka meanings, kept
+//!   metadata log fetch, CreateTopics, DeleteTopics and CreatePartitions forwarded per
+//!   KIP-590) with their Kafka meanings, kept
 //!   typed because the controller is reached through the driver; production encodes the
 //!   broker-facing ones with `crate::wire`'s inter-broker codec.
 //!
@@ -26,8 +27,8 @@
 
 use super::{
     AlterPartitionRequest, BrokerId, BrokerRegistration, CommittedRecord, ControllerError,
-    CreateTopicRequest, CreateTopicResult, IncarnationId, LeaderEpoch, MetadataOffset,
-    PartitionEpoch,
+    CreateTopicRequest, CreateTopicResult, DeleteTopicResult, IncarnationId, LeaderEpoch,
+    MetadataOffset, PartitionEpoch, TopicRef,
 };
 
 /// A broker's request to the controller.
@@ -56,6 +57,30 @@ pub enum ControllerRequest {
     },
     /// CreateTopics forwarded from a client (KIP-590).
     CreateTopics(Vec<CreateTopicRequest>),
+    /// DeleteTopics forwarded from a client (KIP-590), topics in request order.
+    DeleteTopics(Vec<TopicRef>),
+    /// CreatePartitions forwarded from a client (KIP-590), topics in request order.
+    CreatePartitions(Vec<CreatePartitionsTopic>),
+}
+
+/// One topic of a forwarded CreatePartitions.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CreatePartitionsTopic {
+    /// The topic's name.
+    pub topic: String,
+    /// The partition count wanted (only increases).
+    pub new_total: i32,
+    /// The replicas of each new partition, if the client chose them.
+    pub assignments: Option<Vec<Vec<BrokerId>>>,
+}
+
+/// One topic's outcome of a forwarded CreatePartitions.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CreatePartitionsResult {
+    /// The topic's name.
+    pub topic: String,
+    /// Committed, or why not.
+    pub result: Result<(), ControllerError>,
 }
 
 /// The controller's answer to one [`ControllerRequest`].
@@ -80,6 +105,10 @@ pub enum ControllerResponse {
     },
     /// The outcome of each forwarded topic creation.
     CreateTopics(Vec<CreateTopicResult>),
+    /// The outcome of each forwarded topic deletion (records left out).
+    DeleteTopics(Vec<DeleteTopicResult>),
+    /// The outcome of each forwarded partition creation.
+    CreatePartitions(Vec<CreatePartitionsResult>),
     /// A registration or heartbeat refused (stale incarnation, unknown broker, …).
     Refused(ControllerError),
 }

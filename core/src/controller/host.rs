@@ -42,8 +42,10 @@
 
 use super::{
     AlterPartitionResult, ApplyError, BrokerId, CommittedRecord, Controller, ControllerConfig,
-    ControllerEnvelope, ControllerError, ControllerRequest, ControllerResponse, CreateTopicRequest,
-    CreateTopicResult, MetadataLog, MetadataOffset, MetadataRecord, PartitionIndex, TopicId,
+    ControllerEnvelope, ControllerError, ControllerRequest, ControllerResponse,
+    CreatePartitionsResult, CreatePartitionsTopic, CreateTopicRequest, CreateTopicResult,
+    DeleteTopicResult, MetadataLog, MetadataOffset, MetadataRecord, PartitionIndex, TopicId,
+    TopicRef,
 };
 use crate::time::{Mono, Now};
 use std::collections::VecDeque;
@@ -83,6 +85,8 @@ enum Awaited {
         partition: PartitionIndex,
     },
     CreateTopics(Vec<CreateTopicResult>),
+    DeleteTopics(Vec<DeleteTopicResult>),
+    CreatePartitions(Vec<CreatePartitionsResult>),
 }
 
 impl Awaited {
@@ -99,6 +103,24 @@ impl Awaited {
                     .into_iter()
                     .map(|result| CreateTopicResult {
                         name: result.name,
+                        result: result.result.and(Err(error.clone())),
+                    })
+                    .collect(),
+            ),
+            Awaited::DeleteTopics(results) => ControllerResponse::DeleteTopics(
+                results
+                    .into_iter()
+                    .map(|result| DeleteTopicResult {
+                        topic: result.topic,
+                        result: result.result.and(Err(error.clone())),
+                    })
+                    .collect(),
+            ),
+            Awaited::CreatePartitions(results) => ControllerResponse::CreatePartitions(
+                results
+                    .into_iter()
+                    .map(|result| CreatePartitionsResult {
+                        topic: result.topic,
                         result: result.result.and(Err(error.clone())),
                     })
                     .collect(),
@@ -221,6 +243,14 @@ impl ControllerHost {
             ControllerRequest::CreateTopics(requests) => {
                 self.create_topics(log, client, correlation_id, &requests);
             }
+            ControllerRequest::DeleteTopics(topics) => {
+                let results = self.delete_topics(log, &topics);
+                self.await_batches(client, correlation_id, Awaited::DeleteTopics(results));
+            }
+            ControllerRequest::CreatePartitions(topics) => {
+                let results = self.create_partitions(log, &topics);
+                self.await_batches(client, correlation_id, Awaited::CreatePartitions(results));
+            }
             command => self.handle_command(now, log, client, correlation_id, command),
         }
         self.settle(log);
@@ -274,7 +304,10 @@ impl ControllerHost {
                     partition: request.partition,
                 },
             ),
-            ControllerRequest::FetchMetadata { .. } | ControllerRequest::CreateTopics(_) => return,
+            ControllerRequest::FetchMetadata { .. }
+            | ControllerRequest::CreateTopics(_)
+            | ControllerRequest::DeleteTopics(_)
+            | ControllerRequest::CreatePartitions(_) => return,
         };
         if self.pending.len() >= PENDING_ANSWERS_MAX {
             let error = self.pending_full();
@@ -321,6 +354,64 @@ impl ControllerHost {
         }
         let end_offset = end_offset.or(self.last_proposed);
         let awaited = Awaited::CreateTopics(results);
+        self.await_commit(client, correlation_id, end_offset, awaited);
+    }
+
+    /// DeleteTopics: each deleted topic's records are one batch (a topic whose batch the log
+    /// refuses gets that error); the answers carry no records.
+    fn delete_topics<L: MetadataLog>(
+        &mut self,
+        log: &mut L,
+        topics: &[TopicRef],
+    ) -> Vec<DeleteTopicResult> {
+        let mut results = self.controller.delete_topics(topics);
+        for result in &mut results {
+            let proposed = match &mut result.result {
+                Ok(deleted) => self.propose(log, std::mem::take(&mut deleted.records)),
+                Err(_) => continue,
+            };
+            if let Err(error) = proposed {
+                result.result = Err(error);
+            }
+        }
+        results
+    }
+
+    /// CreatePartitions: each topic's new partitions are one batch, validated against the
+    /// view (so after the batches proposed before it in the same request).
+    fn create_partitions<L: MetadataLog>(
+        &mut self,
+        log: &mut L,
+        topics: &[CreatePartitionsTopic],
+    ) -> Vec<CreatePartitionsResult> {
+        topics
+            .iter()
+            .map(|wanted| {
+                let result = self
+                    .controller
+                    .create_partitions(
+                        &wanted.topic,
+                        wanted.new_total,
+                        wanted.assignments.as_deref(),
+                        false,
+                    )
+                    .and_then(|records| self.propose(log, records).map(|_| ()));
+                CreatePartitionsResult {
+                    topic: wanted.topic.clone(),
+                    result,
+                }
+            })
+            .collect()
+    }
+
+    /// Answers a multi-batch command once everything this leader proposed so far applied
+    /// (at once when that is nothing), or refuses it whole when too many answers wait.
+    fn await_batches(&mut self, client: u64, correlation_id: u64, awaited: Awaited) {
+        if self.pending.len() >= PENDING_ANSWERS_MAX {
+            let refusal = awaited.refusal(self.pending_full());
+            return self.reply(client, correlation_id, refusal);
+        }
+        let end_offset = self.last_proposed;
         self.await_commit(client, correlation_id, end_offset, awaited);
     }
 
@@ -452,6 +543,8 @@ impl ControllerHost {
                 }),
             }),
             Awaited::CreateTopics(results) => ControllerResponse::CreateTopics(results),
+            Awaited::DeleteTopics(results) => ControllerResponse::DeleteTopics(results),
+            Awaited::CreatePartitions(results) => ControllerResponse::CreatePartitions(results),
         }
     }
 

@@ -55,6 +55,7 @@ mod topics;
 pub use assignment::{assign_replicas, rotation_for};
 pub use broker_api::{
     AlterPartitionResult, ControllerEnvelope, ControllerRequest, ControllerResponse,
+    CreatePartitionsResult, CreatePartitionsTopic,
 };
 pub use commands::{ConfigChange, ConfigOperation};
 pub use config::{

@@ -84,7 +84,7 @@ pub struct CreateTopicResult {
 }
 
 /// A topic named in DeleteTopics: by name (all versions) or by id (v6+).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum TopicRef {
     /// By name.
     Name(String),
@@ -93,7 +93,7 @@ pub enum TopicRef {
 }
 
 /// What a successful delete removes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DeletedTopic {
     /// The topic's name.
     pub name: String,
@@ -104,7 +104,7 @@ pub struct DeletedTopic {
 }
 
 /// One topic's answer to DeleteTopics.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DeleteTopicResult {
     /// The topic as requested.
     pub topic: TopicRef,

@@ -2,21 +2,24 @@
 //! controller, made durable before the answer, partition logs created or removed with the
 //! metadata), and DescribeConfigs for topics.
 //!
-//! Cluster mode: CreateTopics is forwarded to the controller quorum (KIP-590, module
-//! `broker`); DeleteTopics and CreatePartitions are not forwarded yet and answer
-//! NOT_CONTROLLER (41) per topic; DescribeConfigs answers from the metadata image.
+//! Cluster mode: CreateTopics, DeleteTopics and CreatePartitions are forwarded to the
+//! controller quorum (KIP-590, module `broker`) and answered with its outcome, in the same
+//! shapes as standalone answers (`delete_topics_response`, `create_partitions_response`);
+//! DescribeConfigs answers from the metadata image.
 
 use super::cluster::{str_bytes, topic_name, uuid_of};
 use super::errors::controller_error_code;
 use super::partitions::is_reserved_topic;
 use super::{Node, RequestContext};
 use crate::controller::{
-    BrokerId, ConfigSource, ConfigType, ControllerError, CreateTopicRequest, CreatedTopic,
-    DescribedConfig, PartitionIndex, ReplicaAssignment, TopicId, TopicRef,
+    BrokerId, ConfigSource, ConfigType, ControllerError, CreatePartitionsResult,
+    CreatePartitionsTopic, CreateTopicRequest, CreatedTopic, DeleteTopicResult, DescribedConfig,
+    PartitionIndex, ReplicaAssignment, TopicId, TopicRef,
 };
 use crate::storage::StorageProvider;
 use crate::time::Now;
 use crate::wire::{KafkaErrorCode, ResponseBody};
+use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic as CreatePartitionsTopicRequest;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::create_topics_response::{
     CreatableTopicConfigs, CreatableTopicResult,
@@ -107,102 +110,68 @@ impl<P: StorageProvider> Node<P> {
         ))
     }
 
+    /// Standalone: deletes through the local controller, durably, and answers. Cluster
+    /// mode: forwards to the controller (KIP-590) and answers when it does.
     pub(super) fn handle_delete_topics(
         &mut self,
         now: Now,
+        ctx: RequestContext,
         request: &DeleteTopicsRequest,
-        version: i16,
-    ) -> ResponseBody {
-        let refs: Vec<TopicRef> = if version >= 6 {
-            request
-                .topics
-                .iter()
-                .map(|t| match &t.name {
-                    Some(name) => TopicRef::Name(name.0.to_string()),
-                    None => TopicRef::Id(TopicId::from_bytes(*t.topic_id.as_bytes())),
-                })
-                .collect()
-        } else {
-            request
-                .topic_names
-                .iter()
-                .map(|name| TopicRef::Name(name.0.to_string()))
-                .collect()
-        };
-        let mut responses = Vec::new();
-        let cluster = self.cluster.is_some();
-        for result in self.controller.delete_topics(&refs) {
-            let outcome = result.result.and_then(|deleted| {
-                if cluster {
-                    // Cluster mode: not forwarded yet.
-                    return Err(ControllerError::NotController);
-                }
-                self.commit_metadata(now, deleted.records.clone())
-                    .map(|()| deleted)
-                    .map_err(|_| storage_failure())
-            });
-            let mut entry = DeletableTopicResult::default();
-            match (&result.topic, &outcome) {
-                (_, Ok(deleted)) => {
-                    entry = entry
-                        .with_name(Some(topic_name(&deleted.name)))
-                        .with_topic_id(uuid_of(deleted.topic_id));
-                }
-                (TopicRef::Name(name), Err(_)) => entry = entry.with_name(Some(topic_name(name))),
-                (TopicRef::Id(id), Err(_)) => entry = entry.with_topic_id(uuid_of(*id)),
-            }
-            if let Err(error) = outcome {
-                entry = entry.with_error_code(controller_error_code(&error));
-                if version >= 5 {
-                    entry = entry.with_error_message(Some(str_bytes(&error.to_string())));
-                }
-            }
-            responses.push(entry);
+    ) -> Option<ResponseBody> {
+        let refs = delete_topic_refs(request, ctx.api_version);
+        if self.cluster.is_some() {
+            self.forward_delete_topics(now, ctx, refs);
+            return None;
         }
-        ResponseBody::DeleteTopics(DeleteTopicsResponse::default().with_responses(responses))
+        let mut results = self.controller.delete_topics(&refs);
+        for result in &mut results {
+            if let Ok(deleted) = &result.result {
+                if self.commit_metadata(now, deleted.records.clone()).is_err() {
+                    result.result = Err(storage_failure());
+                }
+            }
+        }
+        Some(delete_topics_response(&results, ctx.api_version))
     }
 
+    /// Standalone: grows the topics through the local controller, durably. Cluster mode:
+    /// forwards to the controller (KIP-590) and answers when it does; `validate_only` is
+    /// answered here, from this broker's metadata image.
     pub(super) fn handle_create_partitions(
         &mut self,
         now: Now,
+        ctx: RequestContext,
         request: &CreatePartitionsRequest,
-    ) -> ResponseBody {
+    ) -> Option<ResponseBody> {
+        let wanted: Vec<CreatePartitionsTopic> =
+            request.topics.iter().map(create_partitions_topic).collect();
+        let cluster = self.cluster.is_some();
+        if cluster && !request.validate_only {
+            self.forward_create_partitions(now, ctx, wanted);
+            return None;
+        }
         let mut results = Vec::new();
-        for topic in &request.topics {
-            let name = topic.name.0.to_string();
-            let assignments: Option<Vec<Vec<BrokerId>>> = topic
-                .assignments
-                .as_ref()
-                .filter(|list| !list.is_empty())
-                .map(|list| {
-                    list.iter()
-                        .map(|a| a.broker_ids.iter().map(|b| BrokerId(b.0)).collect())
-                        .collect()
-                });
-            let outcome = self
+        for topic in wanted {
+            let result = self
                 .controller
                 .create_partitions(
-                    &name,
-                    topic.count,
-                    assignments.as_deref(),
+                    &topic.topic,
+                    topic.new_total,
+                    topic.assignments.as_deref(),
                     request.validate_only,
                 )
-                .and_then(|records| match self.cluster {
-                    // Cluster mode: not forwarded yet.
-                    Some(_) => Err(ControllerError::NotController),
-                    None => self
+                .and_then(|records| match cluster || request.validate_only {
+                    true => Ok(()),
+                    false => self
                         .commit_metadata(now, records)
                         .map_err(|_| storage_failure()),
                 });
-            let mut entry = CreatePartitionsTopicResult::default().with_name(topic_name(&name));
-            if let Err(error) = outcome {
-                entry = entry
-                    .with_error_code(controller_error_code(&error))
-                    .with_error_message(Some(str_bytes(&error.to_string())));
-            }
-            results.push(entry);
+            results.push(CreatePartitionsResult {
+                topic: topic.topic,
+                result,
+            });
         }
-        ResponseBody::CreatePartitions(CreatePartitionsResponse::default().with_results(results))
+        Some(create_partitions_response(&results))
     }
 
     pub(super) fn handle_describe_configs(
@@ -338,4 +307,86 @@ fn described_config(config: &DescribedConfig, version: i16) -> DescribeConfigsRe
         result = result.with_config_type(type_code(config.config_type));
     }
     result
+}
+
+/// The topics a DeleteTopics names: by name or id from v6, by name before.
+fn delete_topic_refs(request: &DeleteTopicsRequest, version: i16) -> Vec<TopicRef> {
+    if version >= 6 {
+        return request
+            .topics
+            .iter()
+            .map(|t| match &t.name {
+                Some(name) => TopicRef::Name(name.0.to_string()),
+                None => TopicRef::Id(TopicId::from_bytes(*t.topic_id.as_bytes())),
+            })
+            .collect();
+    }
+    request
+        .topic_names
+        .iter()
+        .map(|name| TopicRef::Name(name.0.to_string()))
+        .collect()
+}
+
+/// The DeleteTopics answer for these outcomes (a topic is named as the client named it,
+/// plus its name and id once deleted).
+pub(super) fn delete_topics_response(results: &[DeleteTopicResult], version: i16) -> ResponseBody {
+    let responses = results
+        .iter()
+        .map(|result| {
+            let mut entry = DeletableTopicResult::default();
+            match (&result.topic, &result.result) {
+                (_, Ok(deleted)) => {
+                    entry = entry
+                        .with_name(Some(topic_name(&deleted.name)))
+                        .with_topic_id(uuid_of(deleted.topic_id));
+                }
+                (TopicRef::Name(name), Err(_)) => entry = entry.with_name(Some(topic_name(name))),
+                (TopicRef::Id(id), Err(_)) => entry = entry.with_topic_id(uuid_of(*id)),
+            }
+            if let Err(error) = &result.result {
+                entry = entry.with_error_code(controller_error_code(error));
+                if version >= 5 {
+                    entry = entry.with_error_message(Some(str_bytes(&error.to_string())));
+                }
+            }
+            entry
+        })
+        .collect();
+    ResponseBody::DeleteTopics(DeleteTopicsResponse::default().with_responses(responses))
+}
+
+/// One topic of a CreatePartitions, as the controller takes it.
+fn create_partitions_topic(topic: &CreatePartitionsTopicRequest) -> CreatePartitionsTopic {
+    let assignments = topic
+        .assignments
+        .as_ref()
+        .filter(|list| !list.is_empty())
+        .map(|list| {
+            list.iter()
+                .map(|a| a.broker_ids.iter().map(|b| BrokerId(b.0)).collect())
+                .collect()
+        });
+    CreatePartitionsTopic {
+        topic: topic.name.0.to_string(),
+        new_total: topic.count,
+        assignments,
+    }
+}
+
+/// The CreatePartitions answer for these outcomes.
+pub(super) fn create_partitions_response(results: &[CreatePartitionsResult]) -> ResponseBody {
+    let results = results
+        .iter()
+        .map(|result| {
+            let entry = CreatePartitionsTopicResult::default().with_name(topic_name(&result.topic));
+            match &result.result {
+                Ok(()) => entry,
+                Err(error) => entry
+                    .with_error_code(controller_error_code(error))
+                    .with_error_message(Some(str_bytes(&error.to_string()))),
+            }
+        })
+        .collect();
+    ResponseBody::CreatePartitions(CreatePartitionsResponse::default().with_results(results))
 }

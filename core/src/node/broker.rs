@@ -25,16 +25,17 @@
 //!   when refused; INVALID_UPDATE_VERSION (the ISR changed meanwhile, perhaps by an earlier
 //!   copy of the same request) instead waits for the metadata, which brings the committed
 //!   ISR. AlterPartition is never re-sent by the broker (the replica repeats it itself).
-//!   CreateTopics from a client is forwarded (KIP-590) and answered from the controller's
-//!   results.
+//!   CreateTopics, DeleteTopics and CreatePartitions from a client are forwarded (KIP-590)
+//!   and answered from the controller's results (re-sent until answered, like every call).
 
-use super::admin::creatable_topic_result;
+use super::admin::{self, creatable_topic_result};
 use super::io::{BrokerClusterConfig, NodeOutput, TopicPartition};
 use super::{Node, RequestContext};
 use crate::controller::{
     AlterPartitionRequest, AlterPartitionResult, BrokerRegistration, CommittedRecord,
-    ControllerEnvelope, ControllerError, ControllerRequest, ControllerResponse, CreateTopicRequest,
-    CreateTopicResult, Listener, PartitionIndex,
+    ControllerEnvelope, ControllerError, ControllerRequest, ControllerResponse,
+    CreatePartitionsResult, CreatePartitionsTopic, CreateTopicRequest, CreateTopicResult,
+    DeleteTopicResult, Listener, PartitionIndex, TopicRef,
 };
 use crate::replication::AlterPartition;
 use crate::storage::StorageProvider;
@@ -54,6 +55,8 @@ enum Purpose {
     FetchMetadata,
     AlterPartition(TopicPartition),
     CreateTopics { ctx: RequestContext },
+    DeleteTopics { ctx: RequestContext },
+    CreatePartitions { ctx: RequestContext },
 }
 
 /// A controller request awaiting its answer.
@@ -307,6 +310,46 @@ impl<P: StorageProvider> Node<P> {
                 let results = refused_all(&wanted, &error);
                 self.answer_create_topics(ctx, &results);
             }
+            (Purpose::DeleteTopics { ctx }, ControllerResponse::DeleteTopics(results)) => {
+                self.respond(
+                    ctx,
+                    admin::delete_topics_response(&results, ctx.api_version),
+                );
+                self.fetch_metadata_soon(now);
+            }
+            (Purpose::DeleteTopics { ctx }, ControllerResponse::Refused(error)) => {
+                let ControllerRequest::DeleteTopics(topics) = call.request else {
+                    return;
+                };
+                let results: Vec<DeleteTopicResult> = topics
+                    .into_iter()
+                    .map(|topic| DeleteTopicResult {
+                        topic,
+                        result: Err(error.clone()),
+                    })
+                    .collect();
+                self.respond(
+                    ctx,
+                    admin::delete_topics_response(&results, ctx.api_version),
+                );
+            }
+            (Purpose::CreatePartitions { ctx }, ControllerResponse::CreatePartitions(results)) => {
+                self.respond(ctx, admin::create_partitions_response(&results));
+                self.fetch_metadata_soon(now);
+            }
+            (Purpose::CreatePartitions { ctx }, ControllerResponse::Refused(error)) => {
+                let ControllerRequest::CreatePartitions(topics) = call.request else {
+                    return;
+                };
+                let results: Vec<CreatePartitionsResult> = topics
+                    .into_iter()
+                    .map(|wanted| CreatePartitionsResult {
+                        topic: wanted.topic,
+                        result: Err(error.clone()),
+                    })
+                    .collect();
+                self.respond(ctx, admin::create_partitions_response(&results));
+            }
             (Purpose::AlterPartition(tp), ControllerResponse::Refused(error)) => {
                 self.handle_alter_partition_answer(now, &tp, Err(error));
             }
@@ -421,6 +464,31 @@ impl<P: StorageProvider> Node<P> {
     ) {
         let request = ControllerRequest::CreateTopics(wanted);
         self.send_to_controller(now, Purpose::CreateTopics { ctx }, request);
+    }
+
+    /// Forwards a client's DeleteTopics to the controller (KIP-590). Sent again until the
+    /// controller answers, so a retry after a lost answer reports the topics it already
+    /// deleted as unknown, as Kafka's does.
+    pub(super) fn forward_delete_topics(
+        &mut self,
+        now: Now,
+        ctx: RequestContext,
+        topics: Vec<TopicRef>,
+    ) {
+        let request = ControllerRequest::DeleteTopics(topics);
+        self.send_to_controller(now, Purpose::DeleteTopics { ctx }, request);
+    }
+
+    /// Forwards a client's CreatePartitions to the controller (KIP-590); like DeleteTopics,
+    /// a retried request finds the partitions made (INVALID_PARTITIONS).
+    pub(super) fn forward_create_partitions(
+        &mut self,
+        now: Now,
+        ctx: RequestContext,
+        topics: Vec<CreatePartitionsTopic>,
+    ) {
+        let request = ControllerRequest::CreatePartitions(topics);
+        self.send_to_controller(now, Purpose::CreatePartitions { ctx }, request);
     }
 
     fn answer_create_topics(&mut self, ctx: RequestContext, results: &[CreateTopicResult]) {

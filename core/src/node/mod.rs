@@ -67,8 +67,8 @@
 //!   (NOT_LEADER_OR_FOLLOWER elsewhere; `current_leader_epoch` older: FENCED_LEADER_EPOCH,
 //!   newer: UNKNOWN_LEADER_EPOCH); `acks=all` needs `min.insync.replicas` in the ISR
 //!   (NOT_ENOUGH_REPLICAS, or NOT_ENOUGH_REPLICAS_AFTER_APPEND when it shrinks meanwhile);
-//!   CreateTopics is forwarded to the controller (KIP-590); DeleteTopics and
-//!   CreatePartitions answer NOT_CONTROLLER for now; topics are never auto-created.
+//!   CreateTopics, DeleteTopics and CreatePartitions are forwarded to the controller
+//!   (KIP-590); topics are never auto-created.
 //!
 //! Files: `io` (inputs, outputs, config, errors), `metadata_store`, `partitions` (replicas per
 //! partition, metadata commits), `roles` (replica roles from the metadata image, leadership
@@ -384,10 +384,8 @@ impl<P: StorageProvider> Node<P> {
                 Some(self.handle_describe_cluster(&body, ctx.api_version))
             }
             RequestBody::CreateTopics(body) => self.handle_create_topics(now, ctx, &body),
-            RequestBody::DeleteTopics(body) => {
-                Some(self.handle_delete_topics(now, &body, ctx.api_version))
-            }
-            RequestBody::CreatePartitions(body) => Some(self.handle_create_partitions(now, &body)),
+            RequestBody::DeleteTopics(body) => self.handle_delete_topics(now, ctx, &body),
+            RequestBody::CreatePartitions(body) => self.handle_create_partitions(now, ctx, &body),
             RequestBody::DescribeConfigs(body) => {
                 Some(self.handle_describe_configs(&body, ctx.api_version))
             }

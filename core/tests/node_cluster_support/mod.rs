@@ -1,6 +1,6 @@
 //! A small deterministic driver for cluster-mode nodes: three brokers on in-memory disks and
-//! a `Controller` over a `LocalMetadataLog` standing in for the controller quorum (it
-//! commits on append). Every message (broker to controller, broker to broker, both ways)
+//! the real `ControllerHost` (the controller logic `odradek serve` and the simulator run)
+//! over a `LocalMetadataLog` standing in for the controller quorum (it commits on append). Every message (broker to controller, broker to broker, both ways)
 //! takes `LATENCY_MS` and is delivered in FIFO order; directed links can be cut (messages
 //! on them are dropped). Syncs are performed at once. Time advances one millisecond per
 //! step; nodes and the controller run their timers every step.
@@ -9,9 +9,9 @@
 use crate::node_support::text;
 use odradek_core::bugs::PlantedBugs;
 use odradek_core::controller::{
-    AlterPartitionResult, BrokerId, Controller, ControllerConfig, ControllerEnvelope,
-    ControllerRequest, ControllerResponse, IncarnationId, LocalMetadataLog, MetadataLog,
-    MetadataRecord, PartitionImage, PartitionIndex,
+    BrokerId, ControllerConfig, ControllerEnvelope, ControllerHost, ControllerRequest,
+    ControllerResponse, IncarnationId, LocalMetadataLog, MetadataImage, PartitionImage,
+    PartitionIndex, TopicRef,
 };
 use odradek_core::node::{
     BrokerClusterConfig, ConnectionId, Node, NodeConfig, NodeInput, NodeOutput, NodeResponse,
@@ -25,6 +25,9 @@ use odradek_core::wire::{
 use odradek_core::{Mono, Now};
 use odradek_sim::disk::{SimDisk, SimDiskProvider};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// The client number of the test's own requests to the controller.
+pub const ADMIN_CLIENT: u64 = u64::MAX;
 
 /// One-way delay of every message.
 pub const LATENCY_MS: u64 = 1;
@@ -71,8 +74,10 @@ pub struct Cluster {
     pub nodes: Vec<Node<SimDiskProvider>>,
     pub disks: Vec<SimDisk>,
     pub configs: Vec<NodeConfig>,
-    pub controller: Controller,
+    pub controller: ControllerHost,
     pub log: LocalMetadataLog,
+    /// Answers to the test's own controller requests, oldest first.
+    pub admin_answers: Vec<ControllerResponse>,
     pub now: Now,
     queue: BTreeMap<(Mono, u64), Message>,
     next_sequence: u64,
@@ -119,8 +124,9 @@ impl Cluster {
             nodes: Vec::new(),
             disks: Vec::new(),
             configs: Vec::new(),
-            controller: Controller::new(controller_config).unwrap(),
+            controller: ControllerHost::new(controller_config).unwrap(),
             log: LocalMetadataLog::new(),
+            admin_answers: Vec::new(),
             now,
             queue: BTreeMap::new(),
             next_sequence: 0,
@@ -293,8 +299,8 @@ impl Cluster {
             let message = entry.remove();
             self.deliver(message);
         }
-        let records = self.controller.handle_timeout(self.now);
-        self.commit(records);
+        self.controller.handle_timeout(self.now, &mut self.log);
+        self.route_controller_replies();
         let now = self.now;
         let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.syncs)
             .into_iter()
@@ -319,12 +325,9 @@ impl Cluster {
     fn deliver(&mut self, message: Message) {
         match message {
             Message::ToController(from, envelope) => {
-                let body = self.answer(envelope.body);
-                let answer = ControllerEnvelope {
-                    correlation_id: envelope.correlation_id,
-                    body,
-                };
-                self.enqueue(CONTROLLER, from, Message::FromController(from, answer));
+                self.controller
+                    .handle_request(self.now, &mut self.log, from as u64, envelope);
+                self.route_controller_replies();
             }
             Message::FromController(to, envelope) => {
                 self.nodes[to].handle(self.now, NodeInput::FromController(envelope));
@@ -415,87 +418,44 @@ impl Cluster {
         }
     }
 
-    fn commit(&mut self, records: Vec<MetadataRecord>) {
-        if records.is_empty() {
-            return;
-        }
-        self.controller.propose(&mut self.log, records).unwrap();
-        self.controller.apply_committed(&mut self.log).unwrap();
-    }
-
-    /// The controller's answer to one request, after committing what it yields.
-    fn answer(&mut self, request: ControllerRequest) -> ControllerResponse {
-        match request {
-            ControllerRequest::Register(registration) => {
-                match self.controller.register_broker(registration) {
-                    Ok(records) => {
-                        self.commit(records);
-                        ControllerResponse::Registered
-                    }
-                    Err(error) => ControllerResponse::Refused(error),
-                }
+    /// Sends the controller's answers to the brokers that asked; the test's own admin
+    /// requests ([`ADMIN_CLIENT`]) must have succeeded.
+    fn route_controller_replies(&mut self) {
+        while let Some(reply) = self.controller.poll_reply() {
+            if reply.client == ADMIN_CLIENT {
+                self.admin_answers.push(reply.envelope.body);
+                continue;
             }
-            ControllerRequest::Heartbeat {
-                broker_id,
-                incarnation,
-                ..
-            } => match self
-                .controller
-                .handle_heartbeat(self.now, broker_id, incarnation)
-            {
-                Ok(records) => {
-                    self.commit(records);
-                    let fenced = self.controller.image().is_fenced(broker_id);
-                    ControllerResponse::Heartbeat { fenced }
-                }
-                Err(error) => ControllerResponse::Refused(error),
-            },
-            ControllerRequest::AlterPartition(request) => {
-                let result = self.controller.alter_partition(&request).map(|records| {
-                    self.commit(records);
-                    let partition = self
-                        .controller
-                        .image()
-                        .partition(request.topic_id, request.partition)
-                        .unwrap();
-                    AlterPartitionResult {
-                        leader_epoch: partition.leader_epoch,
-                        partition_epoch: partition.partition_epoch,
-                        isr: partition.isr.clone(),
-                    }
-                });
-                ControllerResponse::AlterPartition(result)
-            }
-            ControllerRequest::FetchMetadata { after, max_records } => {
-                let from = after.map_or(0, |offset| offset.0 + 1);
-                let records = self
-                    .log
-                    .read_committed(odradek_core::controller::MetadataOffset(from), max_records);
-                ControllerResponse::Metadata { records }
-            }
-            ControllerRequest::CreateTopics(wanted) => {
-                let results = self.controller.create_topics(&wanted, false);
-                for result in &results {
-                    if let Ok(created) = &result.result {
-                        self.commit(created.records.clone());
-                    }
-                }
-                ControllerResponse::CreateTopics(results)
-            }
+            let to = reply.client as usize;
+            self.enqueue(CONTROLLER, to, Message::FromController(to, reply.envelope));
         }
     }
 
     /// Deletes a topic at the controller (as an admin client of the quorum would).
     pub fn delete_topic_at_controller(&mut self, name: &str) {
-        let refs = [odradek_core::controller::TopicRef::Name(name.to_owned())];
-        let result = self.controller.delete_topics(&refs).remove(0);
-        let deleted = result.result.expect("the topic exists");
-        self.commit(deleted.records);
+        let envelope = ControllerEnvelope {
+            correlation_id: 0,
+            body: ControllerRequest::DeleteTopics(vec![TopicRef::Name(name.to_owned())]),
+        };
+        self.controller
+            .handle_request(self.now, &mut self.log, ADMIN_CLIENT, envelope);
+        self.route_controller_replies();
+        match self.admin_answers.pop() {
+            Some(ControllerResponse::DeleteTopics(results)) => {
+                assert!(results.iter().all(|r| r.result.is_ok()), "{results:?}");
+            }
+            other => panic!("the controller did not delete {name}: {other:?}"),
+        }
+    }
+
+    /// The controller's committed metadata image.
+    pub fn image(&self) -> &MetadataImage {
+        self.controller.controller().image()
     }
 
     /// The controller's committed state of a partition.
     pub fn partition(&self, topic: &str, partition: i32) -> PartitionImage {
-        let image = self.controller.image();
+        let image = self.image();
         let topic = image.topic_by_name(topic).unwrap();
         topic.partition(PartitionIndex(partition)).unwrap().clone()
     }
@@ -521,7 +481,7 @@ impl Cluster {
         for node in &self.nodes {
             node.check_invariants();
         }
-        self.controller.check_invariants();
+        self.controller.controller().check_invariants();
     }
 }
 
