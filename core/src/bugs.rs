@@ -50,11 +50,15 @@ pub enum PlantedBug {
     /// Replication: the leader counts the records it is *sending* a follower as the follower's,
     /// advancing the high watermark before the follower has them.
     HighWatermarkBeforeFollowerHasData,
+    /// Reassignment: a move completes as soon as it starts, counting the target replicas in
+    /// sync before they fetched anything and handing leadership to the first of them, so a
+    /// new, empty replica can lead and the replicas holding the data are dropped.
+    ReassignmentCompletesEarly,
 }
 
 impl PlantedBug {
     /// Every planted bug, in declaration order.
-    pub const ALL: [PlantedBug; 11] = [
+    pub const ALL: [PlantedBug; 12] = [
         PlantedBug::AckBeforeDurable,
         PlantedBug::FetchBeyondDurable,
         PlantedBug::RecoverWithoutTruncatingTornTail,
@@ -66,6 +70,7 @@ impl PlantedBug {
         PlantedBug::TruncateToHighWatermark,
         PlantedBug::ServeBeyondHighWatermark,
         PlantedBug::HighWatermarkBeforeFollowerHasData,
+        PlantedBug::ReassignmentCompletesEarly,
     ];
 
     /// The kebab-case name used by `odradek sim --bug`.
@@ -84,6 +89,7 @@ impl PlantedBug {
             PlantedBug::HighWatermarkBeforeFollowerHasData => {
                 "high-watermark-before-follower-has-data"
             }
+            PlantedBug::ReassignmentCompletesEarly => "reassignment-completes-early",
         }
     }
 
@@ -99,6 +105,7 @@ impl PlantedBug {
                 | PlantedBug::TruncateToHighWatermark
                 | PlantedBug::ServeBeyondHighWatermark
                 | PlantedBug::HighWatermarkBeforeFollowerHasData
+                | PlantedBug::ReassignmentCompletesEarly
         )
     }
 

@@ -575,3 +575,57 @@ fn a_forwarded_create_partitions_adds_replicated_partitions_that_get_leaders_eve
     );
     cluster.check_invariants();
 }
+
+#[test]
+fn a_partition_moved_off_its_leader_keeps_every_acknowledged_record_and_the_old_replica_is_removed()
+{
+    let mut cluster = Cluster::start(3_000);
+    create_topic(&mut cluster, 0, &[("min.insync.replicas", "2")]);
+    let old_leader = leader_index(&cluster);
+    let answer = cluster.call(
+        old_leader,
+        9,
+        produce_request(TOPIC, 0, -1, batch(0, &["x", "y"])),
+        500,
+    );
+    assert_eq!(produce_error_and_offset(&answer), (0, 0));
+    let target: Vec<i32> = (0..3)
+        .filter(|i| *i != old_leader)
+        .map(|i| broker(i).0)
+        .collect();
+    cluster.reassign_at_controller(TOPIC, 0, &target);
+    let moved = cluster.partition(TOPIC, 0);
+    assert!(
+        !moved.is_reassigning(),
+        "the target was in sync: done at once"
+    );
+    assert_eq!(
+        moved.replicas,
+        target.iter().map(|b| BrokerId(*b)).collect::<Vec<_>>()
+    );
+    let new_leader = leader_index(&cluster);
+    assert_ne!(new_leader, old_leader);
+    cluster.run_until(500, |c| {
+        c.replica_state(old_leader, &tp()).is_none()
+            && c.replica_state(new_leader, &tp())
+                .is_some_and(|s| s.0 == moved.leader)
+    });
+    let dirs = cluster.nodes[old_leader]
+        .provider_mut()
+        .list_directories()
+        .unwrap();
+    assert!(!dirs.contains(&tp().directory_name()), "{dirs:?}");
+    let answer = cluster.call(
+        new_leader,
+        9,
+        produce_request(TOPIC, 0, -1, batch(2, &["z"])),
+        500,
+    );
+    assert_eq!(produce_error_and_offset(&answer), (0, 2));
+    let fetched = cluster.call(new_leader, 12, fetch_request(TOPIC, 0, 0, 0, 1), 10);
+    let ResponseBody::Fetch(fetch) = &fetched.body else {
+        panic!("{fetched:?}")
+    };
+    assert_eq!(fetch.responses[0].partitions[0].high_watermark, 3);
+    cluster.check_invariants();
+}

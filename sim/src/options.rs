@@ -53,11 +53,14 @@ pub enum FaultKind {
     ClockSkew,
     /// A node's wall clock jumps forward or back.
     ClockJump,
+    /// An operator moves a partition's replicas onto other brokers (KIP-455 reassignment,
+    /// Jepsen's Redpanda `move-partition` nemesis), or cancels a running move. Clusters only.
+    MovePartition,
 }
 
 impl FaultKind {
     /// Every fault kind, in declaration order.
-    pub const ALL: [FaultKind; 19] = [
+    pub const ALL: [FaultKind; 20] = [
         FaultKind::NetworkDelay,
         FaultKind::NetworkDrop,
         FaultKind::NetworkDuplicate,
@@ -77,6 +80,7 @@ impl FaultKind {
         FaultKind::RestartStorm,
         FaultKind::ClockSkew,
         FaultKind::ClockJump,
+        FaultKind::MovePartition,
     ];
 
     /// The kebab-case name (`--faults`, summaries, nemesis ops).
@@ -101,6 +105,7 @@ impl FaultKind {
             FaultKind::RestartStorm => "restart-storm",
             FaultKind::ClockSkew => "clock-skew",
             FaultKind::ClockJump => "clock-jump",
+            FaultKind::MovePartition => "move-partition",
         }
     }
 
@@ -262,14 +267,13 @@ fn join_names(set: &FaultSet) -> String {
 /// and a fault mix drawn from the seed. Each survivable kind is on with probability 1/2;
 /// corruption kinds only when pinned. (The broker count is drawn last, so every other draw
 /// of a seed is the one it had when the world was a single broker: `set_brokers(1)` gives
-/// that scenario back; `min.insync.replicas` comes after it, so the broker count of a seed
-/// did not change when it was added.)
+/// that scenario back; `min.insync.replicas` and then the kinds of [`DRAWN_LAST`] come after
+/// it, so a seed's earlier draws did not change when they were added.)
 pub fn options_from_seed(seed: u64, selection: &FaultSelection) -> Options {
     // A stream of its own, so that adding a knob to the world never changes this draw.
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6f70_7469_6f6e_7321);
     let mut faults = FaultSet::new();
-    for kind in FaultKind::ALL {
-        let drawn = rng.random_bool(0.5);
+    let select = |kind: FaultKind, drawn: bool, faults: &mut FaultSet| {
         let default_on = kind.is_survivable_by_one_replica() && drawn;
         let on = if selection.only {
             selection.pinned.contains(&kind)
@@ -279,6 +283,12 @@ pub fn options_from_seed(seed: u64, selection: &FaultSelection) -> Options {
         if on {
             faults.insert(kind);
         }
+    };
+    for kind in FaultKind::ALL
+        .into_iter()
+        .filter(|k| !DRAWN_LAST.contains(k))
+    {
+        select(kind, rng.random_bool(0.5), &mut faults);
     }
     let mut options = Options {
         seed,
@@ -297,8 +307,15 @@ pub fn options_from_seed(seed: u64, selection: &FaultSelection) -> Options {
     };
     options.set_brokers(rng.random_range(3..=5));
     options.min_insync_replicas = MIN_INSYNC_DRAW[rng.random_range(0..MIN_INSYNC_DRAW.len())];
+    for kind in DRAWN_LAST {
+        select(kind, rng.random_bool(0.5), &mut options.faults);
+    }
     options
 }
+
+/// Fault kinds added after seeds were published, drawn after every other knob so that a
+/// seed's earlier draws stay what they were.
+const DRAWN_LAST: [FaultKind; 1] = [FaultKind::MovePartition];
 
 /// The values a seed draws `min.insync.replicas` from, uniformly (so 2 is twice as likely).
 pub const MIN_INSYNC_DRAW: [i32; 4] = [1, 2, 2, 3];

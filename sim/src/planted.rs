@@ -67,7 +67,7 @@ pub const CASES: [PlantedBugCase; 5] = [
 
 /// The replication and controller bugs, hunted in a three-broker cluster, in
 /// `PlantedBug::ALL` order.
-pub const CLUSTER_CASES: [PlantedBugCase; 6] = [
+pub const CLUSTER_CASES: [PlantedBugCase; 7] = [
     PlantedBugCase {
         bug: PlantedBug::UncleanElectionByDefault,
         faults: &[FaultKind::Crash, FaultKind::Partition],
@@ -103,6 +103,12 @@ pub const CLUSTER_CASES: [PlantedBugCase; 6] = [
         faults: &[FaultKind::Crash],
         seeds_max: 10,
         brokers: 3,
+    },
+    PlantedBugCase {
+        bug: PlantedBug::ReassignmentCompletesEarly,
+        faults: &[FaultKind::MovePartition],
+        seeds_max: 10,
+        brokers: 5,
     },
 ];
 

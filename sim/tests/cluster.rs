@@ -96,3 +96,21 @@ fn a_cluster_run_replays_byte_for_byte() {
         jsonl::to_string(&second.history)
     );
 }
+
+#[test]
+fn partitions_moved_onto_other_brokers_complete_and_lose_no_acknowledged_write() {
+    let mut completed = 0;
+    for seed in 0..4 {
+        let options = cluster_options(seed, 5, &[FaultKind::MovePartition, FaultKind::Crash]);
+        let result = run(&options);
+        assert!(
+            result.failure.is_none(),
+            "seed {seed}: {}",
+            result.failure.map(|f| f.to_string()).unwrap_or_default()
+        );
+        let count = |name: &str| result.summary.faults.get(name).copied().unwrap_or(0);
+        assert_eq!(count("move-partition-still-moving"), 0, "seed {seed}");
+        completed += count("move-partition-completed");
+    }
+    assert!(completed > 0, "no move completed in 4 seeds");
+}

@@ -83,3 +83,8 @@ fn serving_consumers_beyond_the_high_watermark_is_caught() {
 fn advancing_the_high_watermark_before_the_follower_has_the_data_is_caught() {
     check_cluster(5);
 }
+
+#[test]
+fn a_partition_move_that_completes_before_the_new_replicas_are_in_sync_is_caught() {
+    check_cluster(6);
+}

@@ -61,6 +61,20 @@ pub enum ControllerRequest {
     DeleteTopics(Vec<TopicRef>),
     /// CreatePartitions forwarded from a client (KIP-590), topics in request order.
     CreatePartitions(Vec<CreatePartitionsTopic>),
+    /// AlterPartitionReassignments (KIP-455): start, replace or cancel the reassignment of
+    /// each named partition, in request order.
+    AlterPartitionReassignments(Vec<PartitionReassignment>),
+}
+
+/// One partition of an AlterPartitionReassignments.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PartitionReassignment {
+    /// The topic's name.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// The target replicas, preferred leader first; `None` cancels a running reassignment.
+    pub target: Option<Vec<BrokerId>>,
 }
 
 /// One topic of a forwarded CreatePartitions.
@@ -109,6 +123,9 @@ pub enum ControllerResponse {
     DeleteTopics(Vec<DeleteTopicResult>),
     /// The outcome of each forwarded partition creation.
     CreatePartitions(Vec<CreatePartitionsResult>),
+    /// The outcome of each partition of an AlterPartitionReassignments, in request order
+    /// (`Ok` once the start, replacement or cancellation committed).
+    AlterPartitionReassignments(Vec<Result<(), ControllerError>>),
     /// A registration or heartbeat refused (stale incarnation, unknown broker, …).
     Refused(ControllerError),
 }

@@ -242,6 +242,15 @@ pub enum ControllerError {
     /// → ELECTION_NOT_NEEDED (84): the preferred replica already leads.
     #[error("the preferred replica already leads")]
     ElectionNotNeeded,
+    /// → NO_REASSIGNMENT_IN_PROGRESS (85): a cancellation for a partition that is not
+    /// being reassigned.
+    #[error("no reassignment of partition {partition} of topic {topic_id} is in progress")]
+    NoReassignmentInProgress {
+        /// The topic.
+        topic_id: TopicId,
+        /// The partition.
+        partition: PartitionIndex,
+    },
     /// → THROTTLING_QUOTA_EXCEEDED (89)-like backpressure: the metadata log has too many
     /// uncommitted records; retry later.
     #[error("metadata log backpressure: {pending} records pending (limit {limit})")]

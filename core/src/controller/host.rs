@@ -44,8 +44,8 @@ use super::{
     AlterPartitionResult, ApplyError, BrokerId, CommittedRecord, Controller, ControllerConfig,
     ControllerEnvelope, ControllerError, ControllerRequest, ControllerResponse,
     CreatePartitionsResult, CreatePartitionsTopic, CreateTopicRequest, CreateTopicResult,
-    DeleteTopicResult, MetadataLog, MetadataOffset, MetadataRecord, PartitionIndex, TopicId,
-    TopicRef,
+    DeleteTopicResult, MetadataLog, MetadataOffset, MetadataRecord, PartitionIndex,
+    PartitionReassignment, TopicId, TopicRef,
 };
 use crate::time::{Mono, Now};
 use std::collections::VecDeque;
@@ -87,6 +87,7 @@ enum Awaited {
     CreateTopics(Vec<CreateTopicResult>),
     DeleteTopics(Vec<DeleteTopicResult>),
     CreatePartitions(Vec<CreatePartitionsResult>),
+    Reassignments(Vec<Result<(), ControllerError>>),
 }
 
 impl Awaited {
@@ -123,6 +124,12 @@ impl Awaited {
                         topic: result.topic,
                         result: result.result.and(Err(error.clone())),
                     })
+                    .collect(),
+            ),
+            Awaited::Reassignments(results) => ControllerResponse::AlterPartitionReassignments(
+                results
+                    .into_iter()
+                    .map(|result| result.and(Err(error.clone())))
                     .collect(),
             ),
         }
@@ -251,6 +258,10 @@ impl ControllerHost {
                 let results = self.create_partitions(log, &topics);
                 self.await_batches(client, correlation_id, Awaited::CreatePartitions(results));
             }
+            ControllerRequest::AlterPartitionReassignments(partitions) => {
+                let results = self.reassign_partitions(log, &partitions);
+                self.await_batches(client, correlation_id, Awaited::Reassignments(results));
+            }
             command => self.handle_command(now, log, client, correlation_id, command),
         }
         self.settle(log);
@@ -307,7 +318,8 @@ impl ControllerHost {
             ControllerRequest::FetchMetadata { .. }
             | ControllerRequest::CreateTopics(_)
             | ControllerRequest::DeleteTopics(_)
-            | ControllerRequest::CreatePartitions(_) => return,
+            | ControllerRequest::CreatePartitions(_)
+            | ControllerRequest::AlterPartitionReassignments(_) => return,
         };
         if self.pending.len() >= PENDING_ANSWERS_MAX {
             let error = self.pending_full();
@@ -400,6 +412,36 @@ impl ControllerHost {
                     topic: wanted.topic.clone(),
                     result,
                 }
+            })
+            .collect()
+    }
+
+    /// AlterPartitionReassignments: each partition's records are one batch.
+    fn reassign_partitions<L: MetadataLog>(
+        &mut self,
+        log: &mut L,
+        partitions: &[PartitionReassignment],
+    ) -> Vec<Result<(), ControllerError>> {
+        partitions
+            .iter()
+            .map(|wanted| {
+                let image = self.controller.view();
+                let topic_id = image
+                    .topic_ids_by_name()
+                    .get(&wanted.topic)
+                    .copied()
+                    .ok_or_else(|| ControllerError::UnknownTopic {
+                        name: wanted.topic.clone(),
+                    })?;
+                let records = self.controller.reassign_partition(
+                    topic_id,
+                    PartitionIndex(wanted.partition),
+                    wanted.target.as_deref(),
+                )?;
+                if !records.is_empty() {
+                    self.propose(log, records)?;
+                }
+                Ok(())
             })
             .collect()
     }
@@ -545,6 +587,9 @@ impl ControllerHost {
             Awaited::CreateTopics(results) => ControllerResponse::CreateTopics(results),
             Awaited::DeleteTopics(results) => ControllerResponse::DeleteTopics(results),
             Awaited::CreatePartitions(results) => ControllerResponse::CreatePartitions(results),
+            Awaited::Reassignments(results) => {
+                ControllerResponse::AlterPartitionReassignments(results)
+            }
         }
     }
 

@@ -15,7 +15,7 @@ use super::error::ApplyError;
 use super::ids::{BrokerId, LeaderEpoch, MetadataOffset, PartitionEpoch, PartitionIndex, TopicId};
 use super::record::{
     BrokerFencingRecord, BrokerRegistration, ConfigRecord, MetadataRecord, PartitionChangeRecord,
-    PartitionRecord, RemoveTopicRecord, TopicRecord,
+    PartitionReassignmentRecord, PartitionRecord, RemoveTopicRecord, TopicRecord,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,6 +32,27 @@ pub struct PartitionImage {
     pub leader_epoch: LeaderEpoch,
     /// The partition epoch.
     pub partition_epoch: PartitionEpoch,
+    /// A running reassignment's target replicas that were not in sync when it started.
+    pub adding_replicas: Vec<BrokerId>,
+    /// A running reassignment's replicas to drop once the target is in sync.
+    pub removing_replicas: Vec<BrokerId>,
+}
+
+impl PartitionImage {
+    /// Is a reassignment running?
+    pub fn is_reassigning(&self) -> bool {
+        !self.adding_replicas.is_empty() || !self.removing_replicas.is_empty()
+    }
+
+    /// The replicas the partition will have when no reassignment runs: `replicas` without
+    /// the ones being removed.
+    pub fn target_replicas(&self) -> Vec<BrokerId> {
+        self.replicas
+            .iter()
+            .copied()
+            .filter(|b| !self.removing_replicas.contains(b))
+            .collect()
+    }
 }
 
 /// One live topic.
@@ -197,6 +218,9 @@ impl MetadataImage {
             MetadataRecord::Config(config) => self.apply_config(config)?,
             MetadataRecord::RemoveTopic(remove) => self.apply_remove_topic(remove)?,
             MetadataRecord::PartitionChange(change) => self.apply_partition_change(change)?,
+            MetadataRecord::PartitionReassignment(change) => {
+                self.apply_partition_reassignment(change)?;
+            }
             MetadataRecord::FenceBroker(fence) => self.apply_fencing(fence, true)?,
             MetadataRecord::UnfenceBroker(unfence) => self.apply_fencing(unfence, false)?,
         }
@@ -325,6 +349,74 @@ impl MetadataImage {
         Ok(())
     }
 
+    fn apply_partition_reassignment(
+        &mut self,
+        record: &PartitionReassignmentRecord,
+    ) -> Result<(), ApplyError> {
+        let (topic_id, index) = (record.topic_id, record.partition);
+        let current = self
+            .partition(topic_id, index)
+            .ok_or(ApplyError::UnknownTopicId { topic_id })?;
+        let invalid = |reason| ApplyError::InvalidPartitionChange {
+            topic_id,
+            partition: index,
+            reason,
+        };
+        check_partition_shape(&record.replicas, &record.isr, record.leader).map_err(|reason| {
+            ApplyError::InvalidPartitionState {
+                topic_id,
+                partition: index,
+                reason,
+            }
+        })?;
+        let within = |list: &[BrokerId]| list.iter().all(|b| record.replicas.contains(b));
+        let disjoint = !record
+            .adding_replicas
+            .iter()
+            .any(|b| record.removing_replicas.contains(b));
+        if !within(&record.adding_replicas) || !within(&record.removing_replicas) || !disjoint {
+            return Err(invalid(
+                "adding and removing replicas must be disjoint subsets of the replicas",
+            ));
+        }
+        if record.partition_epoch != current.partition_epoch.next()
+            || record.leader_epoch != current.leader_epoch.next()
+        {
+            return Err(invalid(
+                "a replica set change bumps the partition and leader epochs by one",
+            ));
+        }
+        if let Some(&broker_id) = record
+            .replicas
+            .iter()
+            .find(|b| !self.brokers.contains_key(b))
+        {
+            return Err(ApplyError::UnregisteredBroker { broker_id });
+        }
+        if let Some(leader) = record.leader.filter(|l| self.fenced_brokers.contains(l)) {
+            return Err(ApplyError::FencedLeader {
+                broker_id: leader,
+                topic_id,
+                partition: index,
+            });
+        }
+        let slot = usize::try_from(index.0).ok();
+        if let Some(partition) = self
+            .topics
+            .get_mut(&topic_id)
+            .and_then(|t| slot.and_then(|i| t.partitions.get_mut(i)))
+        {
+            partition.replicas = record.replicas.clone();
+            partition.adding_replicas = record.adding_replicas.clone();
+            partition.removing_replicas = record.removing_replicas.clone();
+            partition.isr = record.isr.clone();
+            partition.leader = record.leader;
+            partition.leader_epoch = record.leader_epoch;
+            partition.partition_epoch = record.partition_epoch;
+        }
+        Ok(())
+    }
+
     fn apply_topic(&mut self, topic: &TopicRecord) -> Result<(), ApplyError> {
         if self.topic_ids_by_name.contains_key(&topic.name) {
             return Err(ApplyError::DuplicateTopicName {
@@ -398,6 +490,8 @@ impl MetadataImage {
             leader: record.leader,
             leader_epoch: record.leader_epoch,
             partition_epoch: record.partition_epoch,
+            adding_replicas: Vec::new(),
+            removing_replicas: Vec::new(),
         };
         if let Some(topic) = self.topics.get_mut(&topic_id) {
             topic.partitions.push(partition);

@@ -49,13 +49,14 @@ mod image;
 mod metadata_log;
 mod partition_changes;
 mod proposal_offsets;
+mod reassignment;
 mod record;
 mod topics;
 
 pub use assignment::{assign_replicas, rotation_for};
 pub use broker_api::{
     AlterPartitionResult, ControllerEnvelope, ControllerRequest, ControllerResponse,
-    CreatePartitionsResult, CreatePartitionsTopic,
+    CreatePartitionsResult, CreatePartitionsTopic, PartitionReassignment,
 };
 pub use commands::{ConfigChange, ConfigOperation};
 pub use config::{
@@ -79,7 +80,8 @@ pub use partition_changes::AlterPartitionRequest;
 pub use proposal_offsets::{judge_proposal, ProposalHeader, ProposalVerdict, SkipReason};
 pub use record::{
     BrokerFencingRecord, BrokerRegistration, ConfigRecord, Listener, MetadataRecord,
-    PartitionChangeRecord, PartitionRecord, RemoveTopicRecord, TopicRecord,
+    PartitionChangeRecord, PartitionReassignmentRecord, PartitionRecord, RemoveTopicRecord,
+    TopicRecord,
 };
 use std::collections::BTreeMap;
 pub use topics::{

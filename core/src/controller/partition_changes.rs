@@ -15,7 +15,9 @@
 //!    member is a replica and unfenced (INELIGIBLE_REPLICA).
 //!
 //! Accepted, it yields one `PartitionChange` with the partition epoch bumped and the leader
-//! and leader epoch unchanged — or nothing if the ISR is already the requested one.
+//! and leader epoch unchanged — or nothing if the ISR is already the requested one — and,
+//! when that ISR holds every target replica of a running reassignment, the record that
+//! completes it (module `reassignment`).
 //! With [`PlantedBug::StaleAlterPartitionAccepted`] checks 3–5 are skipped.
 //!
 //! # Preferred-replica election
@@ -79,17 +81,26 @@ impl Controller {
             check_epochs(current, request)?;
         }
         self.check_new_isr(current, &request.new_isr)?;
-        let change = change_record(
+        let Some(change) = change_record(
             request.topic_id,
             request.partition,
             current,
             current.leader,
             request.new_isr.clone(),
-        );
-        Ok(change
-            .into_iter()
-            .map(MetadataRecord::PartitionChange)
-            .collect())
+        ) else {
+            return Ok(Vec::new());
+        };
+        // The expansion that brings the last target replica in sync completes a running
+        // reassignment in the same batch.
+        let after = PartitionImage {
+            isr: change.isr.clone(),
+            partition_epoch: change.partition_epoch,
+            ..current.clone()
+        };
+        let completion = self.completion_record(request.topic_id, request.partition, &after);
+        let mut records = vec![MetadataRecord::PartitionChange(change)];
+        records.extend(completion.map(MetadataRecord::PartitionReassignment));
+        Ok(records)
     }
 
     /// Preferred-replica election for one partition; see the module docs.

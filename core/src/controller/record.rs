@@ -31,6 +31,10 @@ pub enum MetadataRecord {
     /// A fenced broker heartbeats again and may lead and join ISRs (Kafka's
     /// `UnfenceBrokerRecord`).
     UnfenceBroker(BrokerFencingRecord),
+    /// A partition's replica set changes: a reassignment starts, completes or is cancelled
+    /// (Kafka's `PartitionChangeRecord` with `replicas`, `addingReplicas` and
+    /// `removingReplicas`).
+    PartitionReassignment(PartitionReassignmentRecord),
 }
 
 /// A partition's new leader and ISR with the epochs that go with them. Carries the whole
@@ -132,4 +136,33 @@ pub struct ConfigRecord {
 pub struct RemoveTopicRecord {
     /// The topic's id.
     pub topic_id: TopicId,
+}
+
+/// A partition's whole new state when its replica set changes (KIP-455). While a
+/// reassignment runs, `replicas` is the target followed by the replicas being removed, so
+/// every broker that holds or will hold a copy hosts one. Rules checked on apply: the
+/// partition epoch is the current one plus one; the leader epoch too (a new replica set
+/// starts a new leader epoch, so every replica takes its new role even when the leader
+/// stays); the usual shape (leader in ISR, ISR within replicas); `adding_replicas` and
+/// `removing_replicas` are disjoint subsets of `replicas`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PartitionReassignmentRecord {
+    /// The topic.
+    pub topic_id: TopicId,
+    /// The partition.
+    pub partition: PartitionIndex,
+    /// The new replica set, preferred leader first.
+    pub replicas: Vec<BrokerId>,
+    /// Target replicas not yet in the ISR when the reassignment started (empty when none runs).
+    pub adding_replicas: Vec<BrokerId>,
+    /// Replicas to drop once every target replica is in sync (empty when none runs).
+    pub removing_replicas: Vec<BrokerId>,
+    /// The new in-sync replicas.
+    pub isr: Vec<BrokerId>,
+    /// The new leader.
+    pub leader: Option<BrokerId>,
+    /// The new leader epoch.
+    pub leader_epoch: LeaderEpoch,
+    /// The new partition epoch.
+    pub partition_epoch: PartitionEpoch,
 }

@@ -65,6 +65,9 @@ pub fn controller_error_code(error: &ControllerError) -> i16 {
             KafkaErrorCode::PreferredLeaderNotAvailable
         }
         ControllerError::ElectionNotNeeded => KafkaErrorCode::ElectionNotNeeded,
+        ControllerError::NoReassignmentInProgress { .. } => {
+            KafkaErrorCode::NoReassignmentInProgress
+        }
     };
     code.code()
 }

@@ -24,7 +24,7 @@ use super::io::NodeError;
 use crate::controller::{
     BrokerFencingRecord, BrokerId, BrokerRegistration, ConfigRecord, IncarnationId, LeaderEpoch,
     Listener, MetadataRecord, PartitionChangeRecord, PartitionEpoch, PartitionIndex,
-    PartitionRecord, RemoveTopicRecord, TopicId, TopicRecord,
+    PartitionReassignmentRecord, PartitionRecord, RemoveTopicRecord, TopicId, TopicRecord,
 };
 use crate::log::{FlushPolicy, LogConfig, LogOutput, PartitionLog};
 use crate::record::{split_batches, Offset, Record, RecordBatchBuilder, RecordIter};
@@ -170,6 +170,23 @@ pub fn encode_record(record: &MetadataRecord) -> Vec<u8> {
             out.put_i32(change.leader_epoch.0);
             out.put_i32(change.partition_epoch.0);
         }
+        MetadataRecord::PartitionReassignment(change) => {
+            out.put_u8(9);
+            out.put_slice(&change.topic_id.to_bytes());
+            out.put_i32(change.partition.0);
+            for list in [
+                &change.replicas,
+                &change.adding_replicas,
+                &change.removing_replicas,
+                &change.isr,
+            ] {
+                out.put_u16(list.len() as u16);
+                list.iter().for_each(|broker| out.put_i32(broker.0));
+            }
+            out.put_i32(change.leader.map_or(-1, |leader| leader.0));
+            out.put_i32(change.leader_epoch.0);
+            out.put_i32(change.partition_epoch.0);
+        }
         MetadataRecord::FenceBroker(fencing) | MetadataRecord::UnfenceBroker(fencing) => {
             out.put_u8(if matches!(record, MetadataRecord::FenceBroker(_)) {
                 7
@@ -246,6 +263,17 @@ pub fn decode_record(bytes: &[u8]) -> Option<MetadataRecord> {
         6 => MetadataRecord::PartitionChange(PartitionChangeRecord {
             topic_id: TopicId::from_bytes(reader.array()?),
             partition: PartitionIndex(reader.i32()?),
+            isr: reader.brokers()?,
+            leader: Some(reader.i32()?).filter(|id| *id >= 0).map(BrokerId),
+            leader_epoch: LeaderEpoch(reader.i32()?),
+            partition_epoch: PartitionEpoch(reader.i32()?),
+        }),
+        9 => MetadataRecord::PartitionReassignment(PartitionReassignmentRecord {
+            topic_id: TopicId::from_bytes(reader.array()?),
+            partition: PartitionIndex(reader.i32()?),
+            replicas: reader.brokers()?,
+            adding_replicas: reader.brokers()?,
+            removing_replicas: reader.brokers()?,
             isr: reader.brokers()?,
             leader: Some(reader.i32()?).filter(|id| *id >= 0).map(BrokerId),
             leader_epoch: LeaderEpoch(reader.i32()?),

@@ -79,6 +79,8 @@ pub enum KafkaErrorCode {
     PreferredLeaderNotAvailable = 80,
     /// Leader election is not needed: the preferred replica already leads.
     ElectionNotNeeded = 84,
+    /// No partition reassignment is in progress (a cancellation found nothing to cancel).
+    NoReassignmentInProgress = 85,
     /// The record failed validation on the broker and was rejected.
     InvalidRecord = 87,
     /// The throttling quota has been exceeded.
@@ -101,7 +103,7 @@ pub enum KafkaErrorCode {
 
 impl KafkaErrorCode {
     /// Every code in this enum, in numeric order (for tables and tests).
-    pub const ALL: [KafkaErrorCode; 40] = [
+    pub const ALL: [KafkaErrorCode; 41] = [
         Self::UnknownServerError,
         Self::None,
         Self::OffsetOutOfRange,
@@ -133,6 +135,7 @@ impl KafkaErrorCode {
         Self::StaleBrokerEpoch,
         Self::PreferredLeaderNotAvailable,
         Self::ElectionNotNeeded,
+        Self::NoReassignmentInProgress,
         Self::InvalidRecord,
         Self::ThrottlingQuotaExceeded,
         Self::InvalidUpdateVersion,
@@ -188,6 +191,7 @@ impl KafkaErrorCode {
             Self::StaleBrokerEpoch => "STALE_BROKER_EPOCH",
             Self::PreferredLeaderNotAvailable => "PREFERRED_LEADER_NOT_AVAILABLE",
             Self::ElectionNotNeeded => "ELECTION_NOT_NEEDED",
+            Self::NoReassignmentInProgress => "NO_REASSIGNMENT_IN_PROGRESS",
             Self::InvalidUpdateVersion => "INVALID_UPDATE_VERSION",
             Self::DuplicateBrokerRegistration => "DUPLICATE_BROKER_REGISTRATION",
             Self::BrokerIdNotRegistered => "BROKER_ID_NOT_REGISTERED",

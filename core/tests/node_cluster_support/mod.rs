@@ -11,7 +11,7 @@ use odradek_core::bugs::PlantedBugs;
 use odradek_core::controller::{
     BrokerId, ControllerConfig, ControllerEnvelope, ControllerHost, ControllerRequest,
     ControllerResponse, IncarnationId, LocalMetadataLog, MetadataImage, PartitionImage,
-    PartitionIndex, TopicRef,
+    PartitionIndex, PartitionReassignment, TopicRef,
 };
 use odradek_core::node::{
     BrokerClusterConfig, ConnectionId, Node, NodeConfig, NodeInput, NodeOutput, NodeResponse,
@@ -445,6 +445,29 @@ impl Cluster {
                 assert!(results.iter().all(|r| r.result.is_ok()), "{results:?}");
             }
             other => panic!("the controller did not delete {name}: {other:?}"),
+        }
+    }
+
+    /// Moves a partition onto `target` (broker ids) at the controller (KIP-455), as an
+    /// operator's admin client would; the start must commit.
+    pub fn reassign_at_controller(&mut self, topic: &str, partition: i32, target: &[i32]) {
+        let wanted = PartitionReassignment {
+            topic: topic.to_owned(),
+            partition,
+            target: Some(target.iter().copied().map(BrokerId).collect()),
+        };
+        let envelope = ControllerEnvelope {
+            correlation_id: 0,
+            body: ControllerRequest::AlterPartitionReassignments(vec![wanted]),
+        };
+        self.controller
+            .handle_request(self.now, &mut self.log, ADMIN_CLIENT, envelope);
+        self.route_controller_replies();
+        match self.admin_answers.pop() {
+            Some(ControllerResponse::AlterPartitionReassignments(results)) => {
+                assert!(results.iter().all(Result::is_ok), "{results:?}");
+            }
+            other => panic!("the controller did not move {topic}-{partition}: {other:?}"),
         }
     }
 

@@ -143,6 +143,18 @@ impl World {
                 self.count("clock-jump", 1);
                 self.nemesis_op("bump-clock", Value::Int(delta_ms));
             }
+            NemesisAction::MovePartition {
+                topic,
+                partition,
+                target,
+            } => {
+                let value = match &target {
+                    Some(brokers) => format!("{topic}/{partition} to {brokers:?}"),
+                    None => format!("{topic}/{partition} cancelled"),
+                };
+                self.nemesis_op("move-partition", Value::Str(value));
+                self.move_partition(topic, partition, target)?;
+            }
         }
         Ok(())
     }
@@ -323,6 +335,7 @@ impl World {
 
     /// Adds the network's and the disks' own counts to the run's fault counters.
     pub(super) fn collect_fault_counts(&mut self) {
+        self.count_finished_moves();
         let stats = self.net.stats().clone();
         for (name, count) in [
             ("sent", stats.sent),

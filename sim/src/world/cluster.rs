@@ -27,7 +27,8 @@ use crate::controllers::ControllerHostOutput;
 use crate::disk::SimDirectory;
 use crate::net::{Endpoint, StreamId};
 use odradek_core::controller::{
-    BrokerId, ControllerEnvelope, ControllerRequest, ControllerResponse,
+    BrokerId, ControllerEnvelope, ControllerRequest, ControllerResponse, MetadataRecord,
+    PartitionReassignment,
 };
 use odradek_core::node::{NodeInput, NodeResponse, TopicPartition};
 use odradek_core::replication::PartitionReplica;
@@ -50,9 +51,81 @@ pub fn endpoint_controller(endpoint: u32) -> Option<usize> {
         .then(|| (endpoint - FIRST_CONTROLLER_ENDPOINT) as usize)
 }
 
+/// The broker id an operator's admin requests carry (no broker has it): the controller's
+/// answers to it are counted in the run summary, never sent.
+pub(super) const OPERATOR: BrokerId = BrokerId(i32::MAX);
+
 impl World {
+    /// An operator's move of a partition (KIP-455), sent straight to the active controller
+    /// (none active, or it is paused: the move is counted as not sent).
+    pub(super) fn move_partition(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        target: Option<Vec<i32>>,
+    ) -> Result<(), String> {
+        let active = (0..self.controllers.len())
+            .find(|&c| self.controllers[c].is_active() && !self.controller_paused[c]);
+        let Some(controller) = active else {
+            self.count("move-partition-unsent", 1);
+            return Ok(());
+        };
+        let wanted = PartitionReassignment {
+            topic: topic.to_owned(),
+            partition,
+            target: target.map(|brokers| brokers.into_iter().map(BrokerId).collect()),
+        };
+        let envelope = ControllerEnvelope {
+            correlation_id: 0,
+            body: ControllerRequest::AlterPartitionReassignments(vec![wanted]),
+        };
+        let now = self.controller_now();
+        self.controllers[controller].handle_broker_request(now, OPERATOR, envelope);
+        self.drain_controller(controller)
+    }
+
+    /// Counts, from the committed metadata of the controller that knows the most, the moves
+    /// that finished (`move-partition-completed`: a reassignment record leaving no move
+    /// running, which is a completion or a cancellation) and the partitions still moving.
+    pub(super) fn count_finished_moves(&mut self) {
+        let Some(controller) = self
+            .controllers
+            .iter()
+            .max_by_key(|c| c.committed_records().len())
+        else {
+            return;
+        };
+        let finished = controller
+            .committed_records()
+            .iter()
+            .filter(|committed| {
+                matches!(&committed.record, MetadataRecord::PartitionReassignment(r)
+                    if r.adding_replicas.is_empty() && r.removing_replicas.is_empty())
+            })
+            .count();
+        let moving = controller.image().map_or(0, |image| {
+            image
+                .partitions()
+                .filter(|(_, _, p)| p.is_reassigning())
+                .count()
+        });
+        self.count("move-partition-completed", finished as u64);
+        self.count("move-partition-still-moving", moving as u64);
+    }
+
+    fn count_operator_answer(&mut self, answer: &ControllerResponse) {
+        let outcome = match answer {
+            ControllerResponse::AlterPartitionReassignments(results) => match results.first() {
+                Some(Ok(())) => "move-partition-committed",
+                _ => "move-partition-refused",
+            },
+            _ => "move-partition-unanswered",
+        };
+        self.count(outcome, 1);
+    }
+
     /// The `Now` every controller sees (controllers keep true time: no clock faults).
-    fn controller_now(&self) -> Now {
+    pub(super) fn controller_now(&self) -> Now {
         super::host::world_now(self.now)
     }
 
@@ -150,6 +223,10 @@ impl World {
                     Endpoint(controller_endpoint(controller_index(to))),
                     Wire::Quorum(message),
                 ),
+                ControllerHostOutput::Reply { broker, envelope } if broker == OPERATOR => {
+                    self.count_operator_answer(&envelope.body);
+                    continue;
+                }
                 ControllerHostOutput::Reply { broker, envelope } => (
                     Endpoint(node_endpoint(broker.0 as usize)),
                     Wire::FromController(envelope),

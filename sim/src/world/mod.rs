@@ -367,7 +367,7 @@ impl World {
         self.failure = Some(Failure::Liveness { message });
     }
 
-    fn count(&mut self, name: &str, by: u64) {
+    pub(super) fn count(&mut self, name: &str, by: u64) {
         if by > 0 {
             *self.counters.entry(name.to_owned()).or_insert(0) += by;
         }

@@ -11,6 +11,7 @@
 //! overlap each other, so every stop heals exactly what its start broke.
 
 use crate::options::{FaultKind, Options};
+use crate::workload::DurabilityClass;
 use odradek_core::time::Mono;
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -107,6 +108,16 @@ pub enum NemesisAction {
         /// By how much (may be negative).
         delta_ms: i64,
     },
+    /// An operator asks the active controller to move a partition's replicas onto `target`
+    /// (broker ids, preferred leader first), or to cancel its running move (`None`).
+    MovePartition {
+        /// The topic.
+        topic: &'static str,
+        /// The partition.
+        partition: i32,
+        /// The new replica set.
+        target: Option<Vec<i32>>,
+    },
 }
 
 /// The endpoint number of node `node`.
@@ -131,6 +142,7 @@ pub fn draw_schedule(options: &Options, rng: &mut ChaCha8Rng) -> Vec<(Mono, Neme
         FaultKind::Pause,
         FaultKind::RestartStorm,
         FaultKind::ClockJump,
+        FaultKind::MovePartition,
     ]
     .into_iter()
     .filter(|kind| options.has(*kind))
@@ -187,7 +199,30 @@ impl Planner<'_> {
                 let delta_ms = rng.random_range(-60_000..=60_000);
                 self.push(at, NemesisAction::ClockJump { node, delta_ms });
             }
+            FaultKind::MovePartition if self.options.is_cluster() => {
+                let action = self.move_partition(rng);
+                self.push(at, action);
+            }
             _ => {}
+        }
+    }
+
+    /// A move of a random partition of a random topic onto as many random brokers as the
+    /// workload's replication factor (min(3, brokers)); one in eight cancels instead.
+    fn move_partition(&self, rng: &mut ChaCha8Rng) -> NemesisAction {
+        let classes = DurabilityClass::ALL;
+        let topic = classes[rng.random_range(0..classes.len())].topic();
+        let partition = rng.random_range(0..self.options.partitions.max(1));
+        let target = (rng.random_range(0..8) != 0).then(|| {
+            let mut brokers: Vec<i32> = (0..self.options.nodes as i32).collect();
+            brokers.shuffle(rng);
+            brokers.truncate(self.options.nodes.min(3));
+            brokers
+        });
+        NemesisAction::MovePartition {
+            topic,
+            partition,
+            target,
         }
     }
 

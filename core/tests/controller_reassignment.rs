@@ -1,0 +1,188 @@
+//! Partition reassignment at the controller (KIP-455): the exact records of a start, of the
+//! AlterPartition that completes it, of a move off the leader, of a cancellation; the
+//! refusals; and that every record applies (committed through the image's own checks).
+
+mod controller_support;
+
+use controller_support::*;
+use odradek_core::controller::{
+    AlterPartitionRequest, BrokerId, Controller, ControllerConfig, ControllerError, LeaderEpoch,
+    LocalMetadataLog, MetadataRecord, PartitionEpoch, PartitionImage, PartitionIndex,
+    PartitionReassignmentRecord, TopicId,
+};
+
+/// Brokers 0..4 and topic "t" with one partition on [0, 1, 2]: leader 0, epochs 0.
+fn setup() -> (Controller, LocalMetadataLog, TopicId) {
+    let brokers = (0..4).map(|b| broker(b, None)).collect();
+    let (mut controller, mut log) = cluster_with(ControllerConfig::default(), brokers);
+    let t = explicit_topic(&mut controller, &mut log, "t", &[&[0, 1, 2]], &[]);
+    (controller, log, t)
+}
+
+fn partition(controller: &Controller, t: TopicId) -> PartitionImage {
+    controller
+        .image()
+        .partition(t, PartitionIndex(0))
+        .unwrap()
+        .clone()
+}
+
+fn reassign(
+    controller: &Controller,
+    t: TopicId,
+    target: Option<&[i32]>,
+) -> Result<Vec<MetadataRecord>, ControllerError> {
+    let target = target.map(ids);
+    controller.reassign_partition(t, PartitionIndex(0), target.as_deref())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn reassignment(
+    t: TopicId,
+    replicas: &[i32],
+    adding: &[i32],
+    removing: &[i32],
+    isr: &[i32],
+    leader: i32,
+    epochs: (i32, i32),
+) -> MetadataRecord {
+    MetadataRecord::PartitionReassignment(PartitionReassignmentRecord {
+        topic_id: t,
+        partition: PartitionIndex(0),
+        replicas: ids(replicas),
+        adding_replicas: ids(adding),
+        removing_replicas: ids(removing),
+        isr: ids(isr),
+        leader: Some(BrokerId(leader)),
+        leader_epoch: LeaderEpoch(epochs.0),
+        partition_epoch: PartitionEpoch(epochs.1),
+    })
+}
+
+fn expand(t: TopicId, leader: i32, epochs: (i32, i32), isr: &[i32]) -> AlterPartitionRequest {
+    AlterPartitionRequest {
+        broker_id: BrokerId(leader),
+        incarnation: broker(leader, None).incarnation,
+        topic_id: t,
+        partition: PartitionIndex(0),
+        leader_epoch: LeaderEpoch(epochs.0),
+        partition_epoch: PartitionEpoch(epochs.1),
+        new_isr: ids(isr),
+    }
+}
+
+#[test]
+fn a_move_onto_a_new_broker_adds_it_then_completes_when_the_leader_puts_it_in_sync() {
+    let (mut controller, mut log, t) = setup();
+    let started = reassign(&controller, t, Some(&[1, 2, 3])).unwrap();
+    assert_eq!(
+        started,
+        vec![reassignment(
+            t,
+            &[1, 2, 3, 0],
+            &[3],
+            &[0],
+            &[0, 1, 2],
+            0,
+            (1, 1)
+        )]
+    );
+    commit(&mut controller, &mut log, started);
+    let running = partition(&controller, t);
+    assert!(running.is_reassigning());
+    assert_eq!(running.target_replicas(), ids(&[1, 2, 3]));
+    let records = controller
+        .alter_partition(&expand(t, 0, (1, 1), &[0, 1, 2, 3]))
+        .unwrap();
+    assert_eq!(
+        records,
+        vec![
+            change(t, 0, Some(0), &[0, 1, 2, 3], 1, 2),
+            reassignment(t, &[1, 2, 3], &[], &[], &[1, 2, 3], 1, (2, 3)),
+        ],
+        "the leader (being removed) hands over to the first target replica in sync"
+    );
+    commit(&mut controller, &mut log, records);
+    let done = partition(&controller, t);
+    assert!(!done.is_reassigning());
+    assert_eq!(
+        (done.replicas, done.leader),
+        (ids(&[1, 2, 3]), Some(BrokerId(1)))
+    );
+}
+
+#[test]
+fn a_target_already_in_sync_completes_in_the_same_batch() {
+    let (mut controller, mut log, t) = setup();
+    let records = reassign(&controller, t, Some(&[2, 1])).unwrap();
+    assert_eq!(
+        records,
+        vec![
+            reassignment(t, &[2, 1, 0], &[], &[0], &[0, 1, 2], 0, (1, 1)),
+            reassignment(t, &[2, 1], &[], &[], &[1, 2], 2, (2, 2)),
+        ]
+    );
+    commit(&mut controller, &mut log, records);
+    assert_eq!(partition(&controller, t).isr, ids(&[1, 2]));
+}
+
+#[test]
+fn the_same_replicas_change_nothing_and_a_cancel_returns_to_the_original_replicas() {
+    let (mut controller, mut log, t) = setup();
+    assert_eq!(reassign(&controller, t, Some(&[0, 1, 2])), Ok(vec![]));
+    assert!(matches!(
+        reassign(&controller, t, None),
+        Err(ControllerError::NoReassignmentInProgress { .. })
+    ));
+    let started = reassign(&controller, t, Some(&[3, 1, 2])).unwrap();
+    commit(&mut controller, &mut log, started);
+    let cancelled = reassign(&controller, t, None).unwrap();
+    assert_eq!(
+        cancelled,
+        vec![reassignment(t, &[1, 2, 0], &[], &[], &[0, 1, 2], 0, (2, 2))]
+    );
+    commit(&mut controller, &mut log, cancelled);
+    assert!(!partition(&controller, t).is_reassigning());
+}
+
+#[test]
+fn a_new_target_replaces_a_running_reassignment_counted_from_the_original_replicas() {
+    let (mut controller, mut log, t) = setup();
+    let first = reassign(&controller, t, Some(&[0, 1, 3])).unwrap();
+    commit(&mut controller, &mut log, first);
+    let second = reassign(&controller, t, Some(&[0, 3, 2])).unwrap();
+    assert_eq!(
+        second,
+        vec![reassignment(
+            t,
+            &[0, 3, 2, 1],
+            &[3],
+            &[1],
+            &[0, 1, 2],
+            0,
+            (2, 2)
+        )]
+    );
+    commit(&mut controller, &mut log, second);
+}
+
+#[test]
+fn bad_targets_are_refused_with_invalid_replica_assignment_or_unknown_partition() {
+    let (controller, _log, t) = setup();
+    for target in [&[][..], &[1, 1][..]] {
+        assert!(matches!(
+            reassign(&controller, t, Some(target)),
+            Err(ControllerError::InvalidReplicaAssignment { .. })
+        ));
+    }
+    assert_eq!(
+        reassign(&controller, t, Some(&[0, 9])),
+        Err(ControllerError::UnknownBroker {
+            broker_id: BrokerId(9)
+        })
+    );
+    assert!(matches!(
+        controller.reassign_partition(t, PartitionIndex(5), Some(&ids(&[0]))),
+        Err(ControllerError::UnknownPartition { .. })
+    ));
+}
