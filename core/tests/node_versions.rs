@@ -4,6 +4,9 @@
 mod node_support;
 
 use node_support::*;
+use odradek_core::wire::kafka_protocol::messages::alter_partition_reassignments_request::{
+    ReassignablePartition, ReassignableTopic,
+};
 use odradek_core::wire::kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use odradek_core::wire::kafka_protocol::messages::create_topics_request::CreatableTopic;
 use odradek_core::wire::kafka_protocol::messages::delete_topics_request::DeleteTopicState;
@@ -12,8 +15,9 @@ use odradek_core::wire::kafka_protocol::messages::list_offsets_request::{
     ListOffsetsPartition, ListOffsetsTopic,
 };
 use odradek_core::wire::kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, BrokerId, CreatePartitionsRequest, CreateTopicsRequest,
-    DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest, ListOffsetsRequest,
+    AlterPartitionReassignmentsRequest, ApiKey, ApiVersionsRequest, BrokerId,
+    CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, DescribeClusterRequest,
+    DescribeConfigsRequest, ListOffsetsRequest, ListPartitionReassignmentsRequest,
 };
 use odradek_core::wire::{RequestBody, ResponseBody, SUPPORTED_APIS};
 
@@ -57,6 +61,14 @@ fn request_for(api_key: ApiKey, version: i16, topic: &str) -> RequestBody {
                 .with_count(2)
                 .with_assignments(None)])
             .into(),
+        ApiKey::AlterPartitionReassignments => AlterPartitionReassignmentsRequest::default()
+            .with_topics(vec![ReassignableTopic::default()
+                .with_name(name(topic))
+                .with_partitions(vec![ReassignablePartition::default()
+                    .with_partition_index(0)
+                    .with_replicas(Some(vec![BrokerId(0)]))])])
+            .into(),
+        ApiKey::ListPartitionReassignments => ListPartitionReassignmentsRequest::default().into(),
         ApiKey::DescribeCluster => DescribeClusterRequest::default().into(),
         other => panic!("no request for {other:?}"),
     }
@@ -106,6 +118,14 @@ fn error_codes(body: &ResponseBody) -> Vec<i16> {
         ResponseBody::DeleteTopics(r) => r.responses.iter().map(|t| t.error_code).collect(),
         ResponseBody::DescribeConfigs(r) => r.results.iter().map(|t| t.error_code).collect(),
         ResponseBody::CreatePartitions(r) => r.results.iter().map(|t| t.error_code).collect(),
+        ResponseBody::AlterPartitionReassignments(r) => std::iter::once(r.error_code)
+            .chain(
+                r.responses
+                    .iter()
+                    .flat_map(|t| t.partitions.iter().map(|p| p.error_code)),
+            )
+            .collect(),
+        ResponseBody::ListPartitionReassignments(r) => vec![r.error_code],
         ResponseBody::DescribeCluster(r) => vec![r.error_code],
         ResponseBody::OffsetForLeaderEpoch(r) => r
             .topics

@@ -38,7 +38,7 @@ const RESOURCE_TOPIC: i8 = 2;
 /// DescribeConfigs resource type BROKER.
 const RESOURCE_BROKER: i8 = 4;
 
-fn storage_failure() -> ControllerError {
+pub(super) fn storage_failure() -> ControllerError {
     ControllerError::InvalidRequest {
         reason: "the metadata log could not be written",
     }

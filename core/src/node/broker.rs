@@ -30,12 +30,13 @@
 
 use super::admin::{self, creatable_topic_result};
 use super::io::{BrokerClusterConfig, NodeOutput, TopicPartition};
+use super::reassign;
 use super::{Node, RequestContext};
 use crate::controller::{
     AlterPartitionRequest, AlterPartitionResult, BrokerRegistration, CommittedRecord,
     ControllerEnvelope, ControllerError, ControllerRequest, ControllerResponse,
     CreatePartitionsResult, CreatePartitionsTopic, CreateTopicRequest, CreateTopicResult,
-    DeleteTopicResult, Listener, PartitionIndex, TopicRef,
+    DeleteTopicResult, Listener, PartitionIndex, PartitionReassignment, TopicRef,
 };
 use crate::replication::AlterPartition;
 use crate::storage::StorageProvider;
@@ -57,6 +58,7 @@ enum Purpose {
     CreateTopics { ctx: RequestContext },
     DeleteTopics { ctx: RequestContext },
     CreatePartitions { ctx: RequestContext },
+    Reassignments { ctx: RequestContext },
 }
 
 /// A controller request awaiting its answer.
@@ -350,6 +352,23 @@ impl<P: StorageProvider> Node<P> {
                     .collect();
                 self.respond(ctx, admin::create_partitions_response(&results));
             }
+            (
+                Purpose::Reassignments { ctx },
+                ControllerResponse::AlterPartitionReassignments(results),
+            ) => {
+                let ControllerRequest::AlterPartitionReassignments(wanted) = call.request else {
+                    return;
+                };
+                self.respond(ctx, reassign::reassignments_response(&wanted, &results));
+                self.fetch_metadata_soon(now);
+            }
+            (Purpose::Reassignments { ctx }, ControllerResponse::Refused(error)) => {
+                let ControllerRequest::AlterPartitionReassignments(wanted) = call.request else {
+                    return;
+                };
+                let results = vec![Err(error); wanted.len()];
+                self.respond(ctx, reassign::reassignments_response(&wanted, &results));
+            }
             (Purpose::AlterPartition(tp), ControllerResponse::Refused(error)) => {
                 self.handle_alter_partition_answer(now, &tp, Err(error));
             }
@@ -489,6 +508,17 @@ impl<P: StorageProvider> Node<P> {
     ) {
         let request = ControllerRequest::CreatePartitions(topics);
         self.send_to_controller(now, Purpose::CreatePartitions { ctx }, request);
+    }
+
+    /// Forwards a client's AlterPartitionReassignments to the controller (KIP-590).
+    pub(super) fn forward_reassignments(
+        &mut self,
+        now: Now,
+        ctx: RequestContext,
+        wanted: Vec<PartitionReassignment>,
+    ) {
+        let request = ControllerRequest::AlterPartitionReassignments(wanted);
+        self.send_to_controller(now, Purpose::Reassignments { ctx }, request);
     }
 
     fn answer_create_topics(&mut self, ctx: RequestContext, results: &[CreateTopicResult]) {

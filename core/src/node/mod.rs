@@ -89,6 +89,7 @@ mod list_offsets;
 pub mod metadata_store;
 mod partitions;
 mod produce;
+mod reassign;
 mod roles;
 mod serving;
 mod sync;
@@ -386,6 +387,12 @@ impl<P: StorageProvider> Node<P> {
             RequestBody::CreateTopics(body) => self.handle_create_topics(now, ctx, &body),
             RequestBody::DeleteTopics(body) => self.handle_delete_topics(now, ctx, &body),
             RequestBody::CreatePartitions(body) => self.handle_create_partitions(now, ctx, &body),
+            RequestBody::AlterPartitionReassignments(body) => {
+                self.handle_alter_partition_reassignments(now, ctx, &body)
+            }
+            RequestBody::ListPartitionReassignments(body) => {
+                Some(self.handle_list_partition_reassignments(&body))
+            }
             RequestBody::DescribeConfigs(body) => {
                 Some(self.handle_describe_configs(&body, ctx.api_version))
             }

@@ -19,14 +19,16 @@
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{
-    AlterPartitionRequest, AlterPartitionResponse, ApiKey, ApiVersionsRequest, ApiVersionsResponse,
+    AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse, AlterPartitionRequest,
+    AlterPartitionResponse, ApiKey, ApiVersionsRequest, ApiVersionsResponse,
     BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerRegistrationRequest,
     BrokerRegistrationResponse, CreatePartitionsRequest, CreatePartitionsResponse,
     CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse,
     DescribeClusterRequest, DescribeClusterResponse, DescribeConfigsRequest,
     DescribeConfigsResponse, FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse,
-    MetadataRequest, MetadataResponse, OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse,
-    ProduceRequest, ProduceResponse,
+    ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse, MetadataRequest,
+    MetadataResponse, OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, ProduceRequest,
+    ProduceResponse,
 };
 use kafka_protocol::protocol::{Decodable, Encodable};
 
@@ -108,6 +110,8 @@ body_enum! {
         DeleteTopics(DeleteTopicsRequest),
         DescribeConfigs(DescribeConfigsRequest),
         CreatePartitions(CreatePartitionsRequest),
+        AlterPartitionReassignments(AlterPartitionReassignmentsRequest),
+        ListPartitionReassignments(ListPartitionReassignmentsRequest),
         DescribeCluster(DescribeClusterRequest),
         OffsetForLeaderEpoch(OffsetForLeaderEpochRequest),
     }
@@ -125,6 +129,8 @@ body_enum! {
         DeleteTopics(DeleteTopicsResponse),
         DescribeConfigs(DescribeConfigsResponse),
         CreatePartitions(CreatePartitionsResponse),
+        AlterPartitionReassignments(AlterPartitionReassignmentsResponse),
+        ListPartitionReassignments(ListPartitionReassignmentsResponse),
         DescribeCluster(DescribeClusterResponse),
         OffsetForLeaderEpoch(OffsetForLeaderEpochResponse),
     }

@@ -85,6 +85,8 @@ pub(crate) fn check_array_lengths(
         ApiKey::CreateTopics => skim.create_topics(),
         ApiKey::DeleteTopics => skim.delete_topics(),
         ApiKey::CreatePartitions => skim.create_partitions(),
+        ApiKey::AlterPartitionReassignments => skim.alter_partition_reassignments(),
+        ApiKey::ListPartitionReassignments => skim.list_partition_reassignments(),
         ApiKey::DescribeConfigs => skim.describe_configs(),
         ApiKey::OffsetForLeaderEpoch => skim.offset_for_leader_epoch(),
         ApiKey::AlterPartition => skim.alter_partition(),
@@ -367,6 +369,33 @@ impl Skimmer {
             s.tags()
         })?;
         self.skip(4 + 1)?;
+        self.tags()
+    }
+
+    fn alter_partition_reassignments(&mut self) -> Walk {
+        self.skip(4 + usize::from(self.version >= 1))?;
+        let partition_min = 4 + self.min_array() + self.min_tags();
+        let topic_min = self.min_string() + self.min_array() + self.min_tags();
+        self.array(topic_min, |s| {
+            s.string()?;
+            s.array(partition_min, |s| {
+                s.skip(4)?;
+                s.array(4, |s| s.skip(4))?;
+                s.tags()
+            })?;
+            s.tags()
+        })?;
+        self.tags()
+    }
+
+    fn list_partition_reassignments(&mut self) -> Walk {
+        self.skip(4)?;
+        let topic_min = self.min_string() + self.min_array() + self.min_tags();
+        self.array(topic_min, |s| {
+            s.string()?;
+            s.array(4, |s| s.skip(4))?;
+            s.tags()
+        })?;
         self.tags()
     }
 

@@ -36,6 +36,8 @@ pub(crate) fn check_response_array_lengths(
         ApiKey::DeleteTopics => skim.delete_topics_response(),
         ApiKey::DescribeConfigs => skim.describe_configs_response(),
         ApiKey::CreatePartitions => skim.create_partitions_response(),
+        ApiKey::AlterPartitionReassignments => skim.alter_partition_reassignments_response(),
+        ApiKey::ListPartitionReassignments => skim.list_partition_reassignments_response(),
         ApiKey::DescribeCluster => skim.describe_cluster_response(),
         ApiKey::OffsetForLeaderEpoch => skim.offset_for_leader_epoch_response(),
         ApiKey::AlterPartition => skim.alter_partition_response(),
@@ -232,6 +234,42 @@ impl Skimmer {
             s.string()?;
             s.skip(2)?;
             s.string()?;
+            s.tags()
+        })?;
+        self.tags()
+    }
+
+    fn alter_partition_reassignments_response(&mut self) -> Walk {
+        self.skip(4 + usize::from(self.version >= 1) + 2)?;
+        self.string()?;
+        let partition_min = 4 + 2 + self.min_string() + self.min_tags();
+        let topic_min = self.min_string() + self.min_array() + self.min_tags();
+        self.array(topic_min, |s| {
+            s.string()?;
+            s.array(partition_min, |s| {
+                s.skip(4 + 2)?;
+                s.string()?;
+                s.tags()
+            })?;
+            s.tags()
+        })?;
+        self.tags()
+    }
+
+    fn list_partition_reassignments_response(&mut self) -> Walk {
+        self.skip(4 + 2)?;
+        self.string()?;
+        let partition_min = 4 + 3 * self.min_array() + self.min_tags();
+        let topic_min = self.min_string() + self.min_array() + self.min_tags();
+        self.array(topic_min, |s| {
+            s.string()?;
+            s.array(partition_min, |s| {
+                s.skip(4)?;
+                for _ in 0..3 {
+                    s.array(4, |s| s.skip(4))?;
+                }
+                s.tags()
+            })?;
             s.tags()
         })?;
         self.tags()

@@ -28,6 +28,9 @@
 //!   4.0 removed the older versions too); the maxima are the latest versions.
 //! - **CreatePartitions 0–3, DescribeCluster 0–1.** DescribeCluster v2 (fenced brokers) is left
 //!   out.
+//! - **AlterPartitionReassignments 0, ListPartitionReassignments 0** (KIP-455, what
+//!   `kafka-reassign-partitions` sends). AlterPartitionReassignments v1 (KIP-860: refuse a
+//!   replication factor change unless allowed) is left out until the controller checks it.
 //!
 //! **Inter-broker table.** [`INTER_BROKER_APIS`] lists the broker-to-broker and
 //! broker-to-controller apis replication needs. It is never advertised in ApiVersions
@@ -84,7 +87,7 @@ const fn api(api_key: ApiKey, min_version: i16, max_version: i16) -> SupportedAp
 
 /// Every api the broker implements, ordered by api key. See the module docs for why each
 /// range is what it is.
-pub const SUPPORTED_APIS: [SupportedApi; 10] = [
+pub const SUPPORTED_APIS: [SupportedApi; 12] = [
     api(ApiKey::Produce, 3, 9),
     api(ApiKey::Fetch, 4, 12),
     api(ApiKey::ListOffsets, 1, 7),
@@ -94,6 +97,8 @@ pub const SUPPORTED_APIS: [SupportedApi; 10] = [
     api(ApiKey::DeleteTopics, 1, 6),
     api(ApiKey::DescribeConfigs, 1, 4),
     api(ApiKey::CreatePartitions, 0, 3),
+    api(ApiKey::AlterPartitionReassignments, 0, 0),
+    api(ApiKey::ListPartitionReassignments, 0, 0),
     api(ApiKey::DescribeCluster, 0, 1),
 ];
 

@@ -5,6 +5,12 @@
 #![allow(dead_code)]
 
 use bytes::{Buf, Bytes, BytesMut};
+use odradek_core::wire::kafka_protocol::messages::alter_partition_reassignments_request::{
+    ReassignablePartition, ReassignableTopic,
+};
+use odradek_core::wire::kafka_protocol::messages::alter_partition_reassignments_response::{
+    ReassignablePartitionResponse, ReassignableTopicResponse,
+};
 use odradek_core::wire::kafka_protocol::messages::create_partitions_request::{
     CreatePartitionsAssignment, CreatePartitionsTopic,
 };
@@ -18,6 +24,10 @@ use odradek_core::wire::kafka_protocol::messages::fetch_request::{
 };
 use odradek_core::wire::kafka_protocol::messages::list_offsets_request::{
     ListOffsetsPartition, ListOffsetsTopic,
+};
+use odradek_core::wire::kafka_protocol::messages::list_partition_reassignments_request::ListPartitionReassignmentsTopics;
+use odradek_core::wire::kafka_protocol::messages::list_partition_reassignments_response::{
+    OngoingPartitionReassignment, OngoingTopicReassignment,
 };
 use odradek_core::wire::kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use odradek_core::wire::kafka_protocol::messages::metadata_response::{
@@ -103,12 +113,38 @@ pub fn sample_request(api_key: ApiKey, v: i16) -> RequestBody {
         ApiKey::DeleteTopics => delete_topics(v).into(),
         ApiKey::DescribeConfigs => describe_configs(v).into(),
         ApiKey::CreatePartitions => create_partitions(v).into(),
+        ApiKey::AlterPartitionReassignments => alter_partition_reassignments().into(),
+        ApiKey::ListPartitionReassignments => ListPartitionReassignmentsRequest::default()
+            .with_timeout_ms(30_000)
+            .with_topics(Some(vec![ListPartitionReassignmentsTopics::default()
+                .with_name(topic("orders"))
+                .with_partition_indexes(vec![0, 2])]))
+            .into(),
         ApiKey::DescribeCluster => DescribeClusterRequest::default()
             .with_include_cluster_authorized_operations(true)
             .with_endpoint_type(if v >= 1 { 2 } else { 1 })
             .into(),
         other => panic!("no sample for {other:?}"),
     }
+}
+
+/// A move, a cancellation (null replicas) and a second topic.
+fn alter_partition_reassignments() -> AlterPartitionReassignmentsRequest {
+    let partition = |index: i32, replicas: Option<Vec<i32>>| {
+        ReassignablePartition::default()
+            .with_partition_index(index)
+            .with_replicas(replicas.map(|ids| ids.into_iter().map(BrokerId).collect()))
+    };
+    AlterPartitionReassignmentsRequest::default()
+        .with_timeout_ms(30_000)
+        .with_topics(vec![
+            ReassignableTopic::default()
+                .with_name(topic("orders"))
+                .with_partitions(vec![partition(0, Some(vec![2, 3, 1])), partition(1, None)]),
+            ReassignableTopic::default()
+                .with_name(topic("audit"))
+                .with_partitions(vec![partition(0, Some(vec![4]))]),
+        ])
 }
 
 fn produce(_v: i16) -> ProduceRequest {
@@ -373,6 +409,33 @@ pub fn sample_response(api_key: ApiKey, v: i16) -> ResponseBody {
                 .with_error_message(Some(text("no")));
             CreatePartitionsResponse::default()
                 .with_results(vec![result.clone(), result])
+                .into()
+        }
+        ApiKey::AlterPartitionReassignments => {
+            let partition = ReassignablePartitionResponse::default()
+                .with_partition_index(1)
+                .with_error_code(85)
+                .with_error_message(Some(text("no move")));
+            let result = ReassignableTopicResponse::default()
+                .with_name(topic("orders"))
+                .with_partitions(vec![partition.clone(), partition]);
+            AlterPartitionReassignmentsResponse::default()
+                .with_error_message(Some(text("partly")))
+                .with_responses(vec![result.clone(), result])
+                .into()
+        }
+        ApiKey::ListPartitionReassignments => {
+            let ids = |list: &[i32]| list.iter().copied().map(BrokerId).collect::<Vec<_>>();
+            let partition = OngoingPartitionReassignment::default()
+                .with_partition_index(3)
+                .with_replicas(ids(&[2, 3, 1]))
+                .with_adding_replicas(ids(&[3]))
+                .with_removing_replicas(ids(&[1]));
+            let result = OngoingTopicReassignment::default()
+                .with_name(topic("orders"))
+                .with_partitions(vec![partition.clone(), partition]);
+            ListPartitionReassignmentsResponse::default()
+                .with_topics(vec![result.clone(), result])
                 .into()
         }
         ApiKey::DescribeCluster => {
