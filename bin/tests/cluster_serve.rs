@@ -34,3 +34,29 @@ fn acknowledged_records_survive_a_sigkill_of_the_leader_and_its_restart() {
 
     assert_nothing_acknowledged_lost(&cluster, TOPIC, &acknowledged);
 }
+
+#[test]
+fn topics_are_still_created_after_a_controller_is_killed_and_it_rejoins_on_restart() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let mut cluster = Cluster::start(root.path(), 3);
+    // Node 1 initialises the quorum and usually leads it first; either way two of three
+    // controllers remain a majority.
+    cluster.kill(1);
+    // Fencing the dead broker (its session expires) needs an active controller: if node 1
+    // led the quorum, another was elected.
+    cluster.wait_for_brokers(2, Duration::from_secs(60));
+    create_replicated_topic(&cluster, "after-kill", 2, &[]);
+    let state = cluster.wait_for_isr("after-kill", 0, 2, Duration::from_secs(30));
+    assert!(
+        !state.isr.contains(&1),
+        "a dead broker cannot be in sync: {state:?}"
+    );
+    let acknowledged =
+        produce_acknowledged(&cluster, "after-kill", "x", 5, Duration::from_secs(60));
+    assert_nothing_acknowledged_lost(&cluster, "after-kill", &acknowledged);
+
+    cluster.restart(1);
+    cluster.wait_for_brokers(3, Duration::from_secs(60));
+    create_replicated_topic(&cluster, "after-restart", 3, &[]);
+    cluster.wait_for_isr("after-restart", 0, 3, Duration::from_secs(30));
+}
