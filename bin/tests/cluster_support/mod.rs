@@ -3,6 +3,7 @@
 //! and Produce calls a test needs to find leaders and record what was acknowledged.
 #![allow(dead_code)]
 
+pub mod history;
 pub mod proxy;
 
 use crate::serve_support::{
@@ -324,4 +325,39 @@ pub fn assert_nothing_acknowledged_lost(cluster: &Cluster, topic: &str, acknowle
         .filter(|v| !distinct.contains(v))
         .collect();
     assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+}
+
+/// Sends integer values `*next`, `*next + 1`, … to partition 0's current leader with
+/// acks=all, recording each in `history`, until `count` are acknowledged (a failed value is
+/// abandoned, not retried).
+pub fn produce_recorded(
+    cluster: &Cluster,
+    topic: &str,
+    history: &mut history::History,
+    next: &mut i64,
+    count: usize,
+    within: Duration,
+) {
+    let deadline = Instant::now() + within;
+    let mut acknowledged = 0;
+    while acknowledged < count {
+        assert!(
+            Instant::now() < deadline,
+            "only {acknowledged} of {count} records acknowledged in time; logs:\n{}",
+            cluster.logs()
+        );
+        let client = cluster
+            .partition_state(topic, 0)
+            .and_then(|state| try_connect(state.address));
+        let Some(mut client) = client else {
+            std::thread::sleep(Duration::from_millis(200));
+            continue;
+        };
+        *next += 1;
+        if history.send(&mut client, topic, ACKS_ALL, *next) {
+            acknowledged += 1;
+        } else {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
 }
