@@ -80,3 +80,17 @@ fn topics_are_still_created_after_a_controller_is_killed_and_it_rejoins_on_resta
     create_replicated_topic(&cluster, "after-restart", 3, &[]);
     cluster.wait_for_isr("after-restart", 0, 3, Duration::from_secs(30));
 }
+
+#[test]
+fn a_broker_outside_the_quorum_registers_and_new_topics_replicate_onto_it() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let mut cluster = Cluster::start(root.path(), 3);
+    // Node 4 is not in the controller quorum: a broker only.
+    cluster.restart(4);
+    cluster.wait_for_brokers(4, Duration::from_secs(60));
+    create_replicated_topic(&cluster, "wide", 4, &[("min.insync.replicas", "4")]);
+    let state = cluster.wait_for_isr("wide", 0, 4, Duration::from_secs(30));
+    assert!(state.isr.contains(&4), "{state:?}");
+    let acknowledged = produce_acknowledged(&cluster, "wide", "w", 10, Duration::from_secs(60));
+    assert_nothing_acknowledged_lost(&cluster, "wide", &acknowledged);
+}
