@@ -94,3 +94,26 @@ fn a_broker_outside_the_quorum_registers_and_new_topics_replicate_onto_it() {
     let acknowledged = produce_acknowledged(&cluster, "wide", "w", 10, Duration::from_secs(60));
     assert_nothing_acknowledged_lost(&cluster, "wide", &acknowledged);
 }
+
+#[test]
+fn a_whole_cluster_killed_and_restarted_keeps_its_topics_and_acknowledged_records() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let mut cluster = Cluster::start(root.path(), 3);
+    create_replicated_topic(&cluster, TOPIC, 3, &[("min.insync.replicas", "2")]);
+    cluster.wait_for_isr(TOPIC, 0, 3, Duration::from_secs(30));
+    let within = Duration::from_secs(90);
+    let mut acknowledged = produce_acknowledged(&cluster, TOPIC, "before", 20, within);
+
+    for id in 1..=3 {
+        cluster.kill(id);
+    }
+    for id in 1..=3 {
+        cluster.restart(id);
+    }
+    // The metadata (raft log) and the partition logs both come back from disk; leaders are
+    // elected again once the brokers' previous sessions expire.
+    cluster.wait_for_brokers(3, Duration::from_secs(60));
+    cluster.wait_for_isr(TOPIC, 0, 3, Duration::from_secs(60));
+    acknowledged.extend(produce_acknowledged(&cluster, TOPIC, "after", 20, within));
+    assert_nothing_acknowledged_lost(&cluster, TOPIC, &acknowledged);
+}
