@@ -35,14 +35,26 @@ fn is_running(pid: u32) -> bool {
     })
 }
 
+/// A base port whose nine ports (node i uses base+i-1, base+100+i-1 and base+200+i-1) are
+/// all free right now.
+fn free_port_block() -> u16 {
+    loop {
+        let base = cluster_support::free_port().min(60_000);
+        let all_free = [0, 1, 2, 100, 101, 102, 200, 201, 202]
+            .iter()
+            .all(|offset| std::net::TcpListener::bind(("127.0.0.1", base + offset)).is_ok());
+        if all_free {
+            return base;
+        }
+    }
+}
+
 #[test]
 fn cluster_up_forms_a_three_node_cluster_and_cluster_down_stops_it() {
     let root = tempfile::tempdir().expect("temp dir");
     let dir = root.path().join("cluster");
     let dir_text = dir.to_str().expect("utf-8 path");
-    // Node i uses base+i-1, base+100+i-1 and base+200+i-1: take a base from the ephemeral
-    // range, below where +202 could overflow.
-    let base = cluster_support::free_port().min(60_000);
+    let base = free_port_block();
     let base_text = base.to_string();
     let up = odradek(&[
         "cluster",

@@ -185,8 +185,10 @@ fn wait_until_formed(dir: &Path, nodes: u16, bootstrap: &[String]) -> Result<(),
             }
             if Instant::now() > deadline || running_pid(dir, id).is_none() {
                 let log = dir.join(format!("node-{id}.log"));
+                let text = fs::read_to_string(&log).unwrap_or_default();
+                let last = text.lines().last().unwrap_or("(empty log)");
                 return Err(CliError::Failed(format!(
-                    "node {id} did not start; see {}",
+                    "node {id} did not start ({}): {last}",
                     log.display()
                 )));
             }

@@ -61,6 +61,10 @@ pub struct ClusterConfig {
     /// Where the inter-broker listener binds (replication traffic from peer brokers); port
     /// 0 picks a free port. Default: the client listener's ip, port 0.
     pub inter_broker_listen: SocketAddr,
+    /// The `host:port` peers are told to replicate through (registered as the
+    /// `INTER_BROKER` listener); `None`: the bound inter-broker address. Set it when peers
+    /// reach this broker through a proxy or NAT.
+    pub inter_broker_advertised: Option<(String, u16)>,
 }
 
 impl ClusterConfig {
@@ -125,6 +129,10 @@ pub struct ServeFlags {
     /// Cluster mode: address the inter-broker listener binds (default: listen ip, port 0).
     #[arg(long)]
     pub inter_broker_listen: Option<String>,
+    /// Cluster mode: `host:port` peers replicate through (default: the bound inter-broker
+    /// address).
+    #[arg(long)]
+    pub inter_broker_advertised: Option<String>,
 }
 
 /// The file's `[cluster]` table.
@@ -133,6 +141,7 @@ pub struct ServeFlags {
 struct FileCluster {
     controller_quorum: Option<String>,
     inter_broker_listen: Option<String>,
+    inter_broker_advertised: Option<String>,
 }
 
 /// The TOML file's shape. Every key is optional; unknown keys are rejected.
@@ -206,8 +215,10 @@ fn apply_cluster(
         (flags.controller_quorum.as_deref()).or(file.and_then(|f| f.controller_quorum.as_deref()));
     let inter_broker = (flags.inter_broker_listen.as_deref())
         .or(file.and_then(|f| f.inter_broker_listen.as_deref()));
+    let advertised = (flags.inter_broker_advertised.as_deref())
+        .or(file.and_then(|f| f.inter_broker_advertised.as_deref()));
     let Some(quorum) = quorum else {
-        if inter_broker.is_some() {
+        if inter_broker.is_some() || advertised.is_some() {
             return Err(ConfigError::BadValue {
                 key: "inter_broker_listen",
                 detail: "needs a controller quorum (cluster mode)".to_string(),
@@ -229,9 +240,14 @@ fn apply_cluster(
         Some(text) => resolve_address("inter_broker_listen", text)?,
         None => SocketAddr::new(config.listen.ip(), 0),
     };
+    let inter_broker_advertised = match advertised {
+        Some(text) => Some(parse_host_port("inter_broker_advertised", text)?),
+        None => None,
+    };
     config.cluster = Some(ClusterConfig {
         controller_quorum,
         inter_broker_listen,
+        inter_broker_advertised,
     });
     Ok(())
 }
@@ -363,21 +379,25 @@ fn set_listen(config: &mut ServeConfig, listen: &str) -> Result<(), ConfigError>
 }
 
 fn set_advertised(config: &mut ServeConfig, advertised: &str) -> Result<(), ConfigError> {
+    let (host, port) = parse_host_port("advertised_listener", advertised)?;
+    config.advertised_host = host;
+    config.advertised_port = port;
+    Ok(())
+}
+
+/// `host:port` (brackets around an IPv6 host are dropped).
+fn parse_host_port(key: &'static str, text: &str) -> Result<(String, u16), ConfigError> {
     let bad = || ConfigError::BadValue {
-        key: "advertised_listener",
-        detail: format!("expected host:port, got {advertised:?}"),
+        key,
+        detail: format!("expected host:port, got {text:?}"),
     };
-    let (host, port) = advertised.rsplit_once(':').ok_or_else(bad)?;
+    let (host, port) = text.rsplit_once(':').ok_or_else(bad)?;
     let port: u16 = port.parse().map_err(|_| bad())?;
     if host.is_empty() {
         return Err(bad());
     }
-    config.advertised_host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    config.advertised_port = port;
-    Ok(())
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    Ok((host.to_string(), port))
 }
 
 /// `never`, `every-batch`, or a whole number of milliseconds.

@@ -218,3 +218,22 @@ fn bad_quorums_are_errors_naming_the_setting() {
     };
     assert!(resolve(&orphan).is_err());
 }
+
+#[test]
+fn the_inter_broker_advertised_address_is_parsed_and_needs_cluster_mode() {
+    let flags = ServeFlags {
+        controller_quorum: Some("1@127.0.0.1:9301".to_string()),
+        inter_broker_advertised: Some("proxy.local:7000".to_string()),
+        ..ServeFlags::default()
+    };
+    let cluster = resolve(&flags).unwrap().cluster.unwrap();
+    assert_eq!(
+        cluster.inter_broker_advertised,
+        Some(("proxy.local".to_string(), 7000))
+    );
+    let orphan = ServeFlags {
+        inter_broker_advertised: Some("127.0.0.1:7000".to_string()),
+        ..ServeFlags::default()
+    };
+    assert!(resolve(&orphan).is_err());
+}

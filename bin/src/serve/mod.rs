@@ -209,14 +209,16 @@ impl ClusterStart {
         let inter_broker_address = inter_broker
             .local_addr()
             .map_err(|e| bind_error(cluster.inter_broker_listen, e))?;
-        let host = match inter_broker_address.ip().is_unspecified() {
+        let bound_host = match inter_broker_address.ip().is_unspecified() {
             true => config.advertised_host.clone(),
             false => inter_broker_address.ip().to_string(),
         };
+        let (host, port) = (cluster.inter_broker_advertised.clone())
+            .unwrap_or((bound_host, inter_broker_address.port()));
         let inter_broker_listener = Listener {
             name: peers::INTER_BROKER_LISTENER.to_owned(),
             host,
-            port: inter_broker_address.port(),
+            port,
         };
         let controller = match cluster.is_controller(config.node_id) {
             true => Some(start_controller(config, cluster).await?),

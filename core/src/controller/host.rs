@@ -1,8 +1,8 @@
 //! [`ControllerHost`]: the active-controller logic a controller process runs over *any*
 //! [`MetadataLog`] — serving brokers' typed controller requests, answering commands only after
 //! their records commit, and running the broker-session timer. Production drives it over the
-//! openraft log (`bin`); it is pure (no clock, no OS, ordered maps only), so tests drive it
-//! over [`super::LocalMetadataLog`].
+//! openraft log (`bin/src/serve/controller.rs`), the simulator over its Raft quorum log
+//! (`sim/src/controllers`); it is pure (no clock, no OS, ordered maps only).
 //!
 //! # Contract
 //! - **Shape.** `handle_*` in, [`ControllerHost::poll_reply`] and

@@ -1,0 +1,122 @@
+//! A Jepsen-style history of the cluster tests' sends and final poll, checked with the
+//! queue checker (`odradek_jepsen::queue`): no acknowledged write lost, no duplicates,
+//! offsets consistent.
+//!
+//! Key = the partition (0), values = integers. A send the leader acknowledged is `ok` with
+//! its offset; one answered with an error, or whose connection failed, is `info` (it may or
+//! may not have been written); a send never made (no leader reachable) is not in the history.
+
+use crate::serve_support::{fetch_request, produce, Client, FETCH_V};
+use bytes::Buf;
+use odradek_core::record::{split_batches, RecordIter};
+use odradek_core::wire::ResponseBody;
+use odradek_jepsen::history::{read_history_str, Format};
+use odradek_jepsen::queue::{check, QueueOptions, QueueReport};
+use serde_json::{json, Value};
+use std::time::Instant;
+
+/// The consumer's process number (producers count up from 0).
+const CONSUMER: i64 = 1_000_000;
+
+/// The history being recorded, as JSON lines.
+pub struct History {
+    start: Instant,
+    lines: Vec<String>,
+    /// The producer's process number: a new one after every `info` (Jepsen's rule: a
+    /// process whose operation has an unknown outcome is crashed and never reused).
+    producer: i64,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History {
+            start: Instant::now(),
+            lines: Vec::new(),
+            producer: 0,
+        }
+    }
+}
+
+impl History {
+    fn op(&mut self, process: i64, op_type: &str, f: &str, value: Value) {
+        let line = json!({
+            "index": self.lines.len(),
+            "time": self.start.elapsed().as_nanos() as i64,
+            "process": process,
+            "type": op_type,
+            "f": f,
+            "value": value,
+        });
+        self.lines.push(line.to_string());
+    }
+
+    /// Sends `value` alone to partition 0 of `topic` with `acks`, recording it; true if
+    /// acknowledged.
+    pub fn send(&mut self, client: &mut Client, topic: &str, acks: i16, value: i64) -> bool {
+        let process = self.producer;
+        self.op(process, "invoke", "send", json!([["send", 0, value]]));
+        let (error_code, offset) = produce(client, topic, 0, acks, &[value.to_string()]);
+        if error_code == 0 {
+            self.op(process, "ok", "send", json!([["send", 0, [offset, value]]]));
+        } else {
+            self.op(process, "info", "send", json!([["send", 0, value]]));
+            self.producer += 1;
+        }
+        error_code == 0
+    }
+
+    /// Reads partition 0 from offset 0 to the high watermark through `client` (the
+    /// leader's) as one poll of a consumer assigned partition 0.
+    pub fn poll_everything(&mut self, client: &mut Client, topic: &str) {
+        self.op(CONSUMER, "invoke", "assign", json!([0]));
+        self.op(CONSUMER, "ok", "assign", json!([0]));
+        self.op(CONSUMER, "invoke", "poll", json!([["poll"]]));
+        let read = read_partition(client, topic);
+        let pairs: Vec<Value> = read.iter().map(|(o, v)| json!([o, v])).collect();
+        self.op(
+            CONSUMER,
+            "ok",
+            "poll",
+            json!([["poll", {"#map": [[0, pairs]]}]]),
+        );
+    }
+
+    /// The queue checker's report on the history.
+    pub fn check(&self) -> QueueReport {
+        let text = self.lines.join("\n");
+        let history = read_history_str(&text, Format::Jsonl).expect("a well-formed history");
+        check(&history, &QueueOptions::default()).expect("a checkable history")
+    }
+}
+
+/// Every (offset, integer value) of partition 0 below the high watermark.
+fn read_partition(client: &mut Client, topic: &str) -> Vec<(i64, i64)> {
+    let mut read = Vec::new();
+    let mut offset = 0i64;
+    loop {
+        let ResponseBody::Fetch(response) = client.call(FETCH_V, fetch_request(topic, 0, offset))
+        else {
+            panic!("not a Fetch response")
+        };
+        let data = &response.responses[0].partitions[0];
+        assert_eq!(data.error_code, 0, "fetch error: {data:?}");
+        let records = data.records.clone().unwrap_or_default();
+        if records.is_empty() {
+            return read;
+        }
+        for batch in split_batches(records).expect("valid batches") {
+            let base = (&batch[..8]).get_i64();
+            let mut iter = RecordIter::new(&batch).expect("a batch");
+            while let Some(record) = iter.next_record() {
+                let record = record.expect("a record");
+                let record_offset = base + record.offset_delta;
+                if record_offset >= offset {
+                    let value = record.value.expect("a value");
+                    let text = std::str::from_utf8(value).expect("utf-8");
+                    read.push((record_offset, text.parse().expect("an integer value")));
+                    offset = record_offset + 1;
+                }
+            }
+        }
+    }
+}
