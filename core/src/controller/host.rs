@@ -425,19 +425,7 @@ impl ControllerHost {
         partitions
             .iter()
             .map(|wanted| {
-                let image = self.controller.view();
-                let topic_id = image
-                    .topic_ids_by_name()
-                    .get(&wanted.topic)
-                    .copied()
-                    .ok_or_else(|| ControllerError::UnknownTopic {
-                        name: wanted.topic.clone(),
-                    })?;
-                let records = self.controller.reassign_partition(
-                    topic_id,
-                    PartitionIndex(wanted.partition),
-                    wanted.target.as_deref(),
-                )?;
+                let records = self.controller.reassign_by_name(wanted)?;
                 if !records.is_empty() {
                     self.propose(log, records)?;
                 }

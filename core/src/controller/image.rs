@@ -328,7 +328,24 @@ impl MetadataImage {
                 "leader epoch must grow by one exactly when the leader changes",
             ));
         }
-        if let Some(leader) = record.leader.filter(|l| self.fenced_brokers.contains(l)) {
+        if let Some(partition) = self.unfenced_leader_slot(topic_id, index, record.leader)? {
+            partition.leader = record.leader;
+            partition.isr = record.isr.clone();
+            partition.leader_epoch = record.leader_epoch;
+            partition.partition_epoch = record.partition_epoch;
+        }
+        Ok(())
+    }
+
+    /// The partition's slot for a change that makes `leader` lead, refused when that leader
+    /// is fenced.
+    fn unfenced_leader_slot(
+        &mut self,
+        topic_id: TopicId,
+        index: PartitionIndex,
+        leader: Option<BrokerId>,
+    ) -> Result<Option<&mut PartitionImage>, ApplyError> {
+        if let Some(leader) = leader.filter(|l| self.fenced_brokers.contains(l)) {
             return Err(ApplyError::FencedLeader {
                 broker_id: leader,
                 topic_id,
@@ -336,17 +353,10 @@ impl MetadataImage {
             });
         }
         let slot = usize::try_from(index.0).ok();
-        if let Some(partition) = self
+        Ok(self
             .topics
             .get_mut(&topic_id)
-            .and_then(|t| slot.and_then(|i| t.partitions.get_mut(i)))
-        {
-            partition.leader = record.leader;
-            partition.isr = record.isr.clone();
-            partition.leader_epoch = record.leader_epoch;
-            partition.partition_epoch = record.partition_epoch;
-        }
-        Ok(())
+            .and_then(|t| slot.and_then(|i| t.partitions.get_mut(i))))
     }
 
     fn apply_partition_reassignment(
@@ -393,19 +403,7 @@ impl MetadataImage {
         {
             return Err(ApplyError::UnregisteredBroker { broker_id });
         }
-        if let Some(leader) = record.leader.filter(|l| self.fenced_brokers.contains(l)) {
-            return Err(ApplyError::FencedLeader {
-                broker_id: leader,
-                topic_id,
-                partition: index,
-            });
-        }
-        let slot = usize::try_from(index.0).ok();
-        if let Some(partition) = self
-            .topics
-            .get_mut(&topic_id)
-            .and_then(|t| slot.and_then(|i| t.partitions.get_mut(i)))
-        {
+        if let Some(partition) = self.unfenced_leader_slot(topic_id, index, record.leader)? {
             partition.replicas = record.replicas.clone();
             partition.adding_replicas = record.adding_replicas.clone();
             partition.removing_replicas = record.removing_replicas.clone();

@@ -26,6 +26,7 @@
 //! Why completion waits for the whole target in the ISR: only then does every copy that
 //! acknowledged writes stay behind, so `acks=all` records survive the move.
 
+use super::broker_api::PartitionReassignment;
 use super::error::ControllerError;
 use super::ids::{BrokerId, PartitionIndex, TopicId};
 use super::image::PartitionImage;
@@ -95,6 +96,27 @@ impl Controller {
             records.push(MetadataRecord::PartitionReassignment(done));
         }
         Ok(records)
+    }
+
+    /// [`Controller::reassign_partition`] for a partition named by topic name, as
+    /// AlterPartitionReassignments names it.
+    pub fn reassign_by_name(
+        &self,
+        wanted: &PartitionReassignment,
+    ) -> Result<Vec<MetadataRecord>, ControllerError> {
+        let topic_id = self
+            .view()
+            .topic_ids_by_name()
+            .get(&wanted.topic)
+            .copied()
+            .ok_or_else(|| ControllerError::UnknownTopic {
+                name: wanted.topic.clone(),
+            })?;
+        self.reassign_partition(
+            topic_id,
+            PartitionIndex(wanted.partition),
+            wanted.target.as_deref(),
+        )
     }
 
     /// The record completing the running reassignment of a partition in state `after`, if

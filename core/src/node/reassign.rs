@@ -18,7 +18,7 @@
 use super::cluster::{str_bytes, topic_name};
 use super::errors::controller_error_code;
 use super::{Node, RequestContext};
-use crate::controller::{BrokerId, ControllerError, PartitionIndex, PartitionReassignment};
+use crate::controller::{BrokerId, ControllerError, PartitionReassignment};
 use crate::storage::StorageProvider;
 use crate::time::Now;
 use crate::wire::ResponseBody;
@@ -58,19 +58,7 @@ impl<P: StorageProvider> Node<P> {
         now: Now,
         wanted: &PartitionReassignment,
     ) -> Result<(), ControllerError> {
-        let image = self.controller.image();
-        let topic_id = image
-            .topic_ids_by_name()
-            .get(&wanted.topic)
-            .copied()
-            .ok_or_else(|| ControllerError::UnknownTopic {
-                name: wanted.topic.clone(),
-            })?;
-        let records = self.controller.reassign_partition(
-            topic_id,
-            PartitionIndex(wanted.partition),
-            wanted.target.as_deref(),
-        )?;
+        let records = self.controller.reassign_by_name(wanted)?;
         self.commit_metadata(now, records)
             .map_err(|_| super::admin::storage_failure())
     }
