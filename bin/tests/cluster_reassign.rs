@@ -8,12 +8,19 @@
 //! among them, the moved-away broker has deleted the partition's directory, and the history
 //! — every send plus a final read from the new leader — passes the queue checker (no
 //! acknowledged write lost, no duplicate).
+//!
+//! Also: a move the controller refuses exits 1 with Kafka's error name; a move onto a
+//! stopped (still registered) broker never completes, so `--wait` times out, the move is
+//! listed, and `--cancel` restores the old replicas without losing acknowledged records.
 
 mod cluster_support;
 mod serve_support;
 
 use cluster_support::history::History;
-use cluster_support::{create_replicated_topic, produce_recorded, try_connect, Cluster};
+use cluster_support::{
+    assert_nothing_acknowledged_lost, create_replicated_topic, produce_acknowledged,
+    produce_recorded, try_connect, Cluster,
+};
 use odradek_jepsen::verdict::Validity;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -220,4 +227,80 @@ fn a_move_the_controller_refuses_prints_kafkas_error_and_exits_1() {
         "{}",
         text(&bad_flags)
     );
+}
+
+/// Polls `odradek partitions list-reassignments` until its output satisfies `wanted`.
+fn wait_for_listing(bootstrap: &str, wanted: impl Fn(&str) -> bool, within: Duration) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        let listed = odradek(&[
+            "partitions",
+            "list-reassignments",
+            "--bootstrap-server",
+            bootstrap,
+        ]);
+        assert_eq!(listed.status.code(), Some(0), "{}", text(&listed));
+        let stdout = String::from_utf8_lossy(&listed.stdout).to_string();
+        if wanted(&stdout) {
+            return stdout;
+        }
+        assert!(Instant::now() < deadline, "last listing: {stdout}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_move_onto_a_stopped_broker_stays_listed_until_it_is_cancelled() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let mut cluster = Cluster::start(root.path(), 3);
+    create_replicated_topic(&cluster, TOPIC, 3, &[("min.insync.replicas", "2")]);
+    cluster.wait_for_isr(TOPIC, 0, 3, Duration::from_secs(30));
+    cluster.restart(4);
+    cluster.wait_for_brokers(4, Duration::from_secs(60));
+    // Still registered (until its session expires), but it will never catch up.
+    cluster.kill(4);
+    let bootstrap = cluster.live_addresses()[0].to_string();
+    let within = Duration::from_secs(60);
+    let mut acknowledged = produce_acknowledged(&cluster, TOPIC, "before", 10, within);
+    let reassign = |extra: &[&str]| {
+        let base = [
+            "partitions",
+            "reassign",
+            "--bootstrap-server",
+            &bootstrap,
+            "--topic",
+            TOPIC,
+            "--partition",
+            "0",
+        ];
+        odradek(&[&base[..], extra].concat())
+    };
+
+    let waited = reassign(&["--replicas", "1,2,4", "--wait", "--timeout-secs", "3"]);
+    assert_eq!(waited.status.code(), Some(1), "{}", text(&waited));
+    assert!(
+        String::from_utf8_lossy(&waited.stderr).contains("still running after 3 s"),
+        "{}",
+        text(&waited)
+    );
+    let running = wait_for_listing(&bootstrap, |out| out.contains("moving-0:"), within);
+    assert_eq!(
+        running,
+        "Current partition reassignments:\nmoving-0: replicas: 1,2,4,3. adding: 4. removing: 3.\n"
+    );
+    acknowledged.extend(produce_acknowledged(&cluster, TOPIC, "during", 10, within));
+
+    let cancelled = reassign(&["--cancel"]);
+    assert_eq!(cancelled.status.code(), Some(0), "{}", text(&cancelled));
+    wait_for_listing(&bootstrap, |out| out.starts_with("No partition"), within);
+    let metadata = cluster.metadata(&[TOPIC]).expect("metadata");
+    let mut replicas: Vec<i32> = metadata.topics[0].partitions[0]
+        .replica_nodes
+        .iter()
+        .map(|b| b.0)
+        .collect();
+    replicas.sort();
+    assert_eq!(replicas, vec![1, 2, 3], "the old replica set is back");
+    acknowledged.extend(produce_acknowledged(&cluster, TOPIC, "after", 10, within));
+    assert_nothing_acknowledged_lost(&cluster, TOPIC, &acknowledged);
 }
