@@ -26,6 +26,9 @@ enum Command {
     Topics(odradek::console::topics::TopicsArgs),
     /// Produce stdin lines to a topic (like kafka-console-producer.sh).
     Produce(odradek::console::produce::ProduceArgs),
+    /// Move a partition onto other brokers, cancel a move, list running moves (like
+    /// kafka-reassign-partitions.sh).
+    Partitions(odradek::console::partitions::PartitionsArgs),
     /// Print a topic's records (like kafka-console-consumer.sh), by assignment.
     Consume(odradek::console::consume::ConsumeArgs),
     /// Load-generate against a Kafka broker (Odradek or any other): produce, fixed-rate
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Check(args) => ExitCode::from(check::run(&args)),
         Command::Topics(args) => ExitCode::from(odradek::console::topics::run(&args)),
         Command::Produce(args) => ExitCode::from(odradek::console::produce::run(&args)),
+        Command::Partitions(args) => ExitCode::from(odradek::console::partitions::run(&args)),
         Command::Consume(args) => ExitCode::from(odradek::console::consume::run(&args)),
         Command::Bench(args) => ExitCode::from(odradek::bench::run(&args)),
         Command::Serve(flags) => odradek::serve::run(&flags),

@@ -11,6 +11,7 @@
 pub mod consume;
 pub mod decompress;
 pub mod format;
+pub mod partitions;
 pub mod produce;
 pub mod topics;
 
