@@ -186,3 +186,42 @@ fn bad_targets_are_refused_with_invalid_replica_assignment_or_unknown_partition(
         Err(ControllerError::UnknownPartition { .. })
     ));
 }
+
+/// Seed 6500: a move added a broker, the ISR shrank to that added broker alone, and a new
+/// target left it out: the partition lost its only in-sync copy and never had a leader
+/// again. A replacement that drops every in-sync replica is now refused.
+#[test]
+fn a_new_target_that_drops_every_in_sync_replica_is_refused() {
+    let (mut controller, mut log, t) = setup();
+    let started = reassign(&controller, t, Some(&[3, 1])).unwrap();
+    assert_eq!(
+        started,
+        vec![reassignment(
+            t,
+            &[3, 1, 0, 2],
+            &[3],
+            &[0, 2],
+            &[0, 1, 2],
+            0,
+            (1, 1)
+        )]
+    );
+    commit(&mut controller, &mut log, started);
+    // Elections leave the added broker 3 as the only replica in sync.
+    commit(
+        &mut controller,
+        &mut log,
+        vec![change(t, 0, Some(3), &[3], 2, 2)],
+    );
+    assert!(partition(&controller, t).is_reassigning());
+    assert_eq!(
+        reassign(&controller, t, Some(&[0, 2])),
+        Err(ControllerError::InvalidReplicaAssignment {
+            partition: Some(PartitionIndex(0)),
+            reason: "the new replica set drops every in-sync replica",
+        })
+    );
+    let keeps_three = reassign(&controller, t, Some(&[3, 2])).unwrap();
+    commit(&mut controller, &mut log, keeps_three);
+    assert_eq!(partition(&controller, t).leader, Some(BrokerId(3)));
+}

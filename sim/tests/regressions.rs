@@ -147,3 +147,16 @@ fn seed_1108_a_reopened_follower_still_holds_what_it_synced_before_the_crash() {
     let result = run(&options);
     assert!(result.passed(), "{:?}", result.failure);
 }
+
+/// Postmortem (the first 10,000-seed sweep with partition moves): a move added brokers 2
+/// and 0 to a partition, crashes shrank its ISR to broker 2 alone, and a second move whose
+/// target left broker 2 out replaced the first: the ISR became empty and the partition never
+/// had a leader again (liveness). The controller now refuses a replacement that drops every
+/// in-sync replica.
+#[test]
+fn seed_6500_a_move_may_not_drop_every_in_sync_replica() {
+    let options = options_from_seed(6500, &FaultSelection::default());
+    assert!(options.has(odradek_sim::FaultKind::MovePartition));
+    let result = run(&options);
+    assert!(result.passed(), "{:?}", result.failure);
+}

@@ -19,7 +19,9 @@
 //! - A target equal to the current replica set with nothing running changes nothing. A new
 //!   target while one runs replaces it, counted from the original replicas.
 //! - Refused: unknown partition, an empty target, a broker named twice, an unregistered
-//!   broker (INVALID_REPLICA_ASSIGNMENT); never a leader that is fenced.
+//!   broker, a replacement that would drop every in-sync replica (seed 6500: the only copy
+//!   in sync was a replica the running move had added) (INVALID_REPLICA_ASSIGNMENT); never
+//!   a leader that is fenced.
 //!
 //! With [`PlantedBug::ReassignmentCompletesEarly`] a move completes as soon as it starts.
 //!
@@ -76,6 +78,13 @@ impl Controller {
             return Ok(Vec::new());
         }
         let mut started = start_record(topic_id, partition, current, &original, target);
+        if started.isr.is_empty() && !current.isr.is_empty() {
+            // Replacing a running move can drop replicas it added; never every copy in sync.
+            return Err(ControllerError::InvalidReplicaAssignment {
+                partition: Some(partition),
+                reason: "the new replica set drops every in-sync replica",
+            });
+        }
         if started.leader.is_none() && current.leader.is_some() {
             // Replacing a running reassignment dropped the leader (an added replica).
             started.leader = started
