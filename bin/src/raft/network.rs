@@ -38,7 +38,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
+#[cfg(not(madsim))]
+use tokio::task::JoinSet;
 
 /// The largest frame either side accepts (snapshot chunks are the big ones).
 pub const FRAME_LEN_MAX: usize = 64 * 1024 * 1024;
@@ -86,7 +88,9 @@ async fn write_frame<T: Serialize>(stream: &mut TcpStream, message: &T) -> io::R
     let mut frame = Vec::with_capacity(4 + payload.len());
     frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
     frame.extend_from_slice(&payload);
-    stream.write_all(&frame).await
+    stream.write_all(&frame).await?;
+    // A no-op for tokio's socket; madsim's sends what was written only on flush.
+    stream.flush().await
 }
 
 /// Reads one frame; `None` if the peer closed the connection between frames.
@@ -133,7 +137,7 @@ impl RaftNetworkFactory<MetadataRaftTypes> for QuorumNetwork {
             cluster_id: self.cluster_id.clone(),
             target,
             addr: node.addr.clone(),
-            stream: None,
+            stream: std::sync::Mutex::new(None),
         }
     }
 }
@@ -144,7 +148,9 @@ pub struct QuorumConnection {
     cluster_id: String,
     target: u64,
     addr: String,
-    stream: Option<TcpStream>,
+    /// Behind a mutex (only ever reached through `&mut self`, so never contended) because
+    /// openraft wants a `Sync` connection and madsim's simulated stream is not `Sync`.
+    stream: std::sync::Mutex<Option<TcpStream>>,
 }
 
 /// Why a call failed before a response arrived.
@@ -182,20 +188,26 @@ impl QuorumConnection {
             ))),
         };
         if result.is_err() {
-            self.stream = None;
+            *self.stream_slot() = None;
         }
         result
     }
 
+    fn stream_slot(&mut self) -> &mut Option<TcpStream> {
+        self.stream
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     async fn exchange(&mut self, request: &RpcEnvelope) -> Result<RpcResponse, CallError> {
-        if self.stream.is_none() {
+        if self.stream_slot().is_none() {
             let stream = TcpStream::connect(&self.addr)
                 .await
                 .map_err(CallError::Unreachable)?;
             stream.set_nodelay(true).map_err(CallError::Network)?;
-            self.stream = Some(stream);
+            *self.stream_slot() = Some(stream);
         }
-        let Some(stream) = self.stream.as_mut() else {
+        let Some(stream) = self.stream_slot().as_mut() else {
             return Err(CallError::Network(io::Error::other("no connection")));
         };
         write_frame(stream, request)
@@ -389,6 +401,41 @@ async fn serve_connection(
         if let Err(error) = write_frame(&mut stream, &response).await {
             tracing::debug!(%peer, %error, "closing raft connection");
             return;
+        }
+    }
+}
+
+/// madsim has no `JoinSet`: the accept loop's connection tasks, aborted together when the
+/// loop ends (finished ones are forgotten at the next spawn).
+#[cfg(madsim)]
+struct JoinSet(Vec<JoinHandle<()>>);
+
+#[cfg(madsim)]
+impl JoinSet {
+    fn new() -> JoinSet {
+        JoinSet(Vec::new())
+    }
+
+    fn spawn(&mut self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.0.retain(|handle| !handle.is_finished());
+        self.0.push(tokio::spawn(task));
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Never completes: finished tasks are forgotten in `spawn` instead.
+    async fn join_next(&mut self) -> Option<()> {
+        std::future::pending().await
+    }
+}
+
+#[cfg(madsim)]
+impl Drop for JoinSet {
+    fn drop(&mut self) {
+        for handle in &self.0 {
+            handle.abort();
         }
     }
 }

@@ -12,15 +12,18 @@
 //!   every partition is fsynced through the logs' own handles, and the connections close after
 //!   writing what they were handed (waiting at most [`CLOSE_GRACE`]).
 //!
+//! - Syncs go to the [`DiskWorker`] thread (real files), or, with [`Syncer::Inline`] (a
+//!   simulated disk under madsim, where no OS thread may run), are performed in the loop
+//!   through the log's own storage before the next output is dispatched.
+//!
 //! No protocol decisions happen here: everything is the node's.
 
 use super::connection::{Event, Outbound};
 use super::disk::{DiskWorker, SyncJob};
 use super::peers::PeerLinks;
-use crate::storage::FileStorageProvider;
 use odradek_core::controller::{ControllerEnvelope, ControllerRequest};
 use odradek_core::node::{ConnectionId, Node, NodeInput, NodeOutput};
-use odradek_core::storage::Storage;
+use odradek_core::storage::{Storage, StorageProvider};
 use odradek_core::time::{Mono, Now};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -70,13 +73,22 @@ struct Peer {
     outbound: mpsc::Sender<Outbound>,
 }
 
+/// Who performs the node's syncs.
+#[derive(Debug)]
+pub enum Syncer {
+    /// The disk worker thread (real files; group commit).
+    Worker(DiskWorker),
+    /// The loop itself, through the log's storage (a simulated disk under madsim).
+    Inline,
+}
+
 /// The node and everything its loop routes to.
-pub struct Broker {
-    node: Node<FileStorageProvider>,
+pub struct Broker<P: StorageProvider> {
+    node: Node<P>,
     clock: Clock,
     data_dir: PathBuf,
     peers: BTreeMap<ConnectionId, Peer>,
-    disk: DiskWorker,
+    disk: Syncer,
     syncs_outstanding: usize,
     cluster: Option<ClusterLinks>,
 }
@@ -97,14 +109,9 @@ pub struct Inbox {
     pub completions: mpsc::UnboundedReceiver<NodeInput>,
 }
 
-impl Broker {
+impl<P: StorageProvider> Broker<P> {
     /// A broker around an opened node.
-    pub fn new(
-        node: Node<FileStorageProvider>,
-        clock: Clock,
-        data_dir: PathBuf,
-        disk: DiskWorker,
-    ) -> Broker {
+    pub fn new(node: Node<P>, clock: Clock, data_dir: PathBuf, disk: Syncer) -> Broker<P> {
         Broker {
             node,
             clock,
@@ -117,7 +124,7 @@ impl Broker {
     }
 
     /// Cluster mode: routes the node's controller and peer requests through `links`.
-    pub fn with_cluster(mut self, links: ClusterLinks) -> Broker {
+    pub fn with_cluster(mut self, links: ClusterLinks) -> Broker<P> {
         self.cluster = Some(links);
         self
     }
@@ -275,7 +282,17 @@ impl Broker {
     }
 
     fn submit_sync(&mut self, job: SyncJob) {
-        match self.disk.submit(job) {
+        let worker = match &self.disk {
+            Syncer::Worker(worker) => worker,
+            Syncer::Inline => {
+                let now = self.clock.now();
+                if let Err(error) = self.node.perform_sync(now, &job.partition, &job.request) {
+                    tracing::error!(%job.partition.topic, job.partition.partition, %error, "sync failed");
+                }
+                return;
+            }
+        };
+        match worker.submit(job) {
             Ok(()) => self.syncs_outstanding += 1,
             Err(job) => {
                 tracing::error!("disk worker gone; failing a sync");
@@ -311,7 +328,8 @@ impl Broker {
         );
         let deadline = Instant::now() + SHUTDOWN_GRACE;
         while self.responses_owed() + self.syncs_outstanding > 0 {
-            let turn = tokio::time::timeout_at(deadline, self.next_turn(inbox)).await;
+            let left = deadline.saturating_duration_since(Instant::now());
+            let turn = tokio::time::timeout(left, self.next_turn(inbox)).await;
             if !matches!(turn, Ok(true)) {
                 tracing::warn!(
                     responses_owed = self.responses_owed(),
@@ -329,7 +347,9 @@ impl Broker {
         }
         wait_for_closes(closing, &mut inbox.events).await;
         let Broker { disk, .. } = self;
-        disk.finish();
+        if let Syncer::Worker(worker) = disk {
+            worker.finish();
+        }
         tracing::info!("shutdown complete");
     }
 
@@ -360,7 +380,8 @@ impl Broker {
 async fn wait_for_closes(mut closing: BTreeSet<ConnectionId>, events: &mut mpsc::Receiver<Event>) {
     let deadline = Instant::now() + CLOSE_GRACE;
     while !closing.is_empty() {
-        match tokio::time::timeout_at(deadline, events.recv()).await {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, events.recv()).await {
             Ok(Some(Event::Input(input))) => {
                 if let NodeInput::ConnectionClosed { connection } = *input {
                     closing.remove(&connection);

@@ -41,6 +41,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, Sleep};
 
+use super::socket::{readable as readable_socket, try_read, ReadStash};
+
 /// Most requests per connection awaiting their response before reading pauses.
 pub const IN_FLIGHT_MAX: usize = 128;
 /// Capacity of a connection's outbound channel (responses plus a close).
@@ -170,6 +172,7 @@ pub async fn accept_loop(
             inter_broker: settings.inter_broker,
             in_flight: 0,
             idle: settings.max_idle.map(IdleTimer::new),
+            stash: ReadStash::default(),
         };
         tokio::spawn(task.run(stream, responses));
     }
@@ -184,6 +187,7 @@ struct ConnectionTask {
     inter_broker: bool,
     in_flight: usize,
     idle: Option<IdleTimer>,
+    stash: ReadStash,
 }
 
 impl ConnectionTask {
@@ -225,7 +229,7 @@ impl ConnectionTask {
                     Some(Outbound::Close) => return "closed by the broker".to_owned(),
                     None => return "broker shutting down".to_owned(),
                 },
-                ready = stream.readable(), if readable => {
+                ready = readable_socket(stream, &mut self.stash), if readable => {
                     if let Err(error) = ready {
                         return format!("read failed: {error}");
                     }
@@ -277,9 +281,9 @@ impl ConnectionTask {
 
     /// Moves what the socket has into the frame decoder, through a stack buffer (so an idle
     /// connection holds no read buffer). False at end of stream.
-    fn read_available(&mut self, stream: &TcpStream) -> std::io::Result<bool> {
+    fn read_available(&mut self, stream: &mut TcpStream) -> std::io::Result<bool> {
         let mut chunk = [0u8; READ_CHUNK];
-        match stream.try_read(&mut chunk) {
+        match try_read(stream, &mut self.stash, &mut chunk) {
             Ok(0) => Ok(false),
             Ok(read) => {
                 self.decoder.push(&chunk[..read]);
@@ -388,7 +392,8 @@ async fn write_frames(stream: &mut TcpStream, frames: &[BytesMut]) -> std::io::R
         }
         IoSlice::advance_slices(&mut rest, written);
     }
-    Ok(())
+    // A no-op for tokio's socket; madsim's sends what was written only on flush.
+    stream.flush().await
 }
 
 #[cfg(test)]

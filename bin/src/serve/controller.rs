@@ -36,7 +36,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -271,7 +270,7 @@ impl Connection {
             client,
             ..
         } = self;
-        let (mut reader, mut writer) = stream.into_split();
+        let (mut reader, mut writer) = super::socket::split(stream);
         let (replies, mut outgoing) = mpsc::unbounded_channel::<Vec<u8>>();
         if commands
             .send(HostCommand::Connect { client, replies })
@@ -281,7 +280,7 @@ impl Connection {
         }
         let write = tokio::spawn(async move {
             while let Some(frame) = outgoing.recv().await {
-                if writer.write_all(&frame).await.is_err() {
+                if super::socket::write_all(&mut writer, &frame).await.is_err() {
                     return;
                 }
             }

@@ -18,13 +18,12 @@
 use super::connection::Event;
 use super::controller::BrokerToController;
 use super::frames::{encode_frame, read_frame};
+use super::socket::WriteHalf as OwnedWriteHalf;
 use odradek_core::controller::{ControllerEnvelope, ControllerRequest, ControllerResponse};
 use odradek_core::node::NodeInput;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -86,7 +85,7 @@ pub async fn run(
                     cluster_id: channel.cluster_id.clone(),
                 };
                 let written = match (link.as_mut(), encode_frame(&frame)) {
-                    (Some(open), Ok(bytes)) => open.writer.write_all(&bytes).await.is_ok(),
+                    (Some(open), Ok(bytes)) => super::socket::write_all(&mut open.writer, &bytes).await.is_ok(),
                     _ => false,
                 };
                 if !written {
@@ -155,7 +154,7 @@ type Answers = mpsc::UnboundedSender<(u64, Option<ControllerResponse>, u64)>;
 
 impl Link {
     fn open(stream: TcpStream, generation: u64, answers: Answers) -> Link {
-        let (mut read, writer) = stream.into_split();
+        let (mut read, writer) = super::socket::split(stream);
         let reader = tokio::spawn(async move {
             loop {
                 match read_frame::<_, ControllerEnvelope<ControllerResponse>>(&mut read).await {

@@ -10,7 +10,7 @@ use crate::raft::FRAME_LEN_MAX;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::io;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
 /// Encodes `message` as one frame.
 pub fn encode_frame<T: Serialize>(message: &T) -> io::Result<Vec<u8>> {
@@ -30,7 +30,7 @@ where
     W: AsyncWrite + Unpin,
     T: Serialize,
 {
-    stream.write_all(&encode_frame(message)?).await
+    super::socket::write_all(stream, &encode_frame(message)?).await
 }
 
 /// Reads one frame's payload; `None` if the peer closed the connection between frames.

@@ -25,6 +25,15 @@
 //! controller (`controller`), started before the broker and shut down after it; its raft
 //! files live in `<data>/__cluster_metadata-0/raft`. The
 //! stdout line then ends with ` inter-broker <address>` (and ` controller <address>`).
+//!
+//! # Under madsim (`RUSTFLAGS="--cfg madsim"`)
+//! `tokio` is madsim's simulated tokio: sockets, timers and tasks are simulated and
+//! deterministic by seed. [`serve_standalone`] runs a standalone broker on any
+//! [`StorageProvider`] (a `SimDisk` in tests) with syncs performed in the loop
+//! ([`Syncer::Inline`]): the real files and the disk worker thread are not used there (no OS
+//! thread or real file may be touched in a simulation). Cluster mode compiles but does not
+//! run under madsim yet: openraft's `TokioRuntime` spawns on real tokio. Signals are
+//! madsim's ctrl-c (`Handle::send_ctrl_c`).
 
 pub mod broker;
 pub mod connection;
@@ -33,10 +42,11 @@ pub mod controller_client;
 pub mod disk;
 pub mod frames;
 pub mod peers;
+pub mod socket;
 
 use crate::config::{self, ConfigError, ServeConfig, ServeFlags};
 use crate::storage::FileStorageProvider;
-use broker::{Broker, Clock, ClusterLinks, Inbox};
+use broker::{Broker, Clock, ClusterLinks, Inbox, Syncer};
 use connection::{accept_loop, ConnectionSettings, INTER_BROKER_FIRST_CONNECTION_ID};
 use controller::{ControllerProcess, ControllerSettings};
 use disk::DiskWorker;
@@ -46,11 +56,13 @@ use odradek_core::controller::{BrokerId, IncarnationId, Listener};
 use odradek_core::log::{FlushPolicy, LogConfig};
 use odradek_core::node::BrokerClusterConfig;
 use odradek_core::node::{Node, NodeConfig, NodeError, NodeOutput};
+use odradek_core::storage::StorageProvider;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+#[cfg(not(madsim))]
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::{mpsc, watch};
 
@@ -126,7 +138,7 @@ fn init_logging() {
 
 /// Serves `config` until SIGINT or SIGTERM.
 pub async fn serve(mut config: ServeConfig) -> Result<(), ServeError> {
-    let listener = bind(config.listen)?;
+    let listener = bind(config.listen).await?;
     let bound = listener
         .local_addr()
         .map_err(|e| bind_error(config.listen, e))?;
@@ -140,7 +152,12 @@ pub async fn serve(mut config: ServeConfig) -> Result<(), ServeError> {
         Some(cluster) => Some(ClusterStart::begin(&config, cluster).await?),
         None => None,
     };
-    let node = open_node(&config, &clock, cluster.as_ref())?;
+    let provider =
+        FileStorageProvider::open(&config.data_dir).map_err(|e| ServeError::DataDir {
+            path: config.data_dir.clone(),
+            detail: e.to_string(),
+        })?;
+    let node = open_node(&config, &clock, cluster.as_ref(), provider)?;
     let (events_tx, events) = mpsc::channel(EVENTS_CAPACITY);
     let (completions_tx, completions) = mpsc::unbounded_channel();
     let disk = DiskWorker::spawn(completions_tx).map_err(ServeError::Startup)?;
@@ -157,7 +174,7 @@ pub async fn serve(mut config: ServeConfig) -> Result<(), ServeError> {
         settings,
         stop.clone(),
     ));
-    let mut broker = Broker::new(node, clock, config.data_dir.clone(), disk);
+    let mut broker = Broker::new(node, clock, config.data_dir.clone(), Syncer::Worker(disk));
     let mut line = announcement(&config, bound);
     if let Some(start) = cluster.as_mut() {
         let inter_broker_settings = ConnectionSettings {
@@ -182,7 +199,51 @@ pub async fn serve(mut config: ServeConfig) -> Result<(), ServeError> {
     Ok(())
 }
 
-fn bind(address: SocketAddr) -> Result<tokio::net::TcpListener, ServeError> {
+/// Serves a standalone broker (no cluster) on `provider` until `shutdown` resolves, with
+/// syncs performed in the loop: the entry of level-2 simulation, where `provider` is a
+/// simulated disk. Otherwise the same pieces as [`serve`]: bind, open and recover the node,
+/// the acceptor, the broker task and its graceful drain.
+pub async fn serve_standalone<P: StorageProvider>(
+    mut config: ServeConfig,
+    provider: P,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), ServeError> {
+    let listener = bind(config.listen).await?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| bind_error(config.listen, e))?;
+    if config.advertised_port == 0 {
+        config.advertised_port = bound.port();
+    }
+    let clock = Clock::start();
+    let node = open_node(&config, &clock, None, provider)?;
+    let (events_tx, events) = mpsc::channel(EVENTS_CAPACITY);
+    let (_completions_tx, completions) = mpsc::unbounded_channel();
+    let (stop_accepting, stop) = watch::channel(false);
+    let settings = ConnectionSettings {
+        max_request_bytes: config.max_request_bytes,
+        max_idle: config.connections_max_idle,
+        first_connection_id: 0,
+        inter_broker: false,
+    };
+    tokio::spawn(accept_loop(listener, events_tx, settings, stop));
+    let broker = Broker::new(node, clock, config.data_dir.clone(), Syncer::Inline);
+    tracing::info!("{}", announcement(&config, bound));
+    let mut inbox = Inbox {
+        events,
+        completions,
+    };
+    broker.run(&mut inbox, shutdown, &stop_accepting).await;
+    Ok(())
+}
+
+#[cfg(madsim)]
+async fn bind(address: SocketAddr) -> Result<tokio::net::TcpListener, ServeError> {
+    (tokio::net::TcpListener::bind(address).await).map_err(|source| bind_error(address, source))
+}
+
+#[cfg(not(madsim))]
+async fn bind(address: SocketAddr) -> Result<tokio::net::TcpListener, ServeError> {
     let std_listener = std::net::TcpListener::bind(address)
         .and_then(|l| l.set_nonblocking(true).map(|()| l))
         .map_err(|source| bind_error(address, source))?;
@@ -205,7 +266,7 @@ impl ClusterStart {
         config: &ServeConfig,
         cluster: &config::ClusterConfig,
     ) -> Result<ClusterStart, ServeError> {
-        let inter_broker = bind(cluster.inter_broker_listen)?;
+        let inter_broker = bind(cluster.inter_broker_listen).await?;
         let inter_broker_address = inter_broker
             .local_addr()
             .map_err(|e| bind_error(cluster.inter_broker_listen, e))?;
@@ -328,17 +389,16 @@ fn bind_error(address: SocketAddr, source: std::io::Error) -> ServeError {
     ServeError::Bind { address, source }
 }
 
-fn open_node(
+fn open_node<P: StorageProvider>(
     config: &ServeConfig,
     clock: &Clock,
     cluster: Option<&ClusterStart>,
-) -> Result<Node<FileStorageProvider>, ServeError> {
+    provider: P,
+) -> Result<Node<P>, ServeError> {
     let unusable = |detail: String| ServeError::DataDir {
         path: config.data_dir.clone(),
         detail,
     };
-    let provider =
-        FileStorageProvider::open(&config.data_dir).map_err(|e| unusable(e.to_string()))?;
     let mut node_config = node_config(config, controller_seed());
     node_config.cluster = cluster.map(ClusterStart::broker_config);
     let mut node = Node::open(provider, node_config, clock.now())
@@ -350,7 +410,7 @@ fn open_node(
 /// Recovery asks to sync each recovered tail before serving it (a syncing topic's high
 /// watermark is its durable offset). Doing that before accepting connections means the
 /// first fetch after a restart already sees every recovered record.
-fn sync_recovered_tails(node: &mut Node<FileStorageProvider>, clock: &Clock) {
+fn sync_recovered_tails<P: StorageProvider>(node: &mut Node<P>, clock: &Clock) {
     while let Some(output) = node.poll_output() {
         if let NodeOutput::Sync { partition, request } = output {
             if let Err(error) = node.perform_sync(clock.now(), &partition, &request) {
@@ -432,11 +492,13 @@ pub fn node_config(config: &ServeConfig, seed: u64) -> NodeConfig {
 }
 
 /// SIGINT and SIGTERM, installed before serving so a failure is a startup error.
+#[cfg(not(madsim))]
 struct Signals {
     interrupt: Signal,
     terminate: Signal,
 }
 
+#[cfg(not(madsim))]
 impl Signals {
     fn install() -> Result<Signals, ServeError> {
         Ok(Signals {
@@ -451,5 +513,21 @@ impl Signals {
             _ = self.terminate.recv() => "SIGTERM",
         };
         tracing::info!("received {name}: shutting down gracefully");
+    }
+}
+
+/// Under madsim: ctrl-c only (what `Handle::send_ctrl_c` delivers).
+#[cfg(madsim)]
+struct Signals;
+
+#[cfg(madsim)]
+impl Signals {
+    fn install() -> Result<Signals, ServeError> {
+        Ok(Signals)
+    }
+
+    async fn received(&mut self) {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("received ctrl-c: shutting down gracefully");
     }
 }

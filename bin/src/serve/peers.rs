@@ -18,6 +18,7 @@
 //! [`NodeOutput::ToBroker`]: odradek_core::node::NodeOutput::ToBroker
 
 use super::connection::Event;
+use super::socket::ReadHalf as OwnedReadHalf;
 use bytes::BytesMut;
 use odradek_core::controller::{BrokerId, MetadataImage};
 use odradek_core::node::{NodeInput, NodeResponse};
@@ -25,8 +26,7 @@ use odradek_core::wire::kafka_protocol::messages::ApiKey;
 use odradek_core::wire::{decode_response, encode_request, DecodedRequest, FrameDecoder};
 use std::collections::BTreeMap;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -119,7 +119,7 @@ impl LinkTask {
             }
         };
         let _ = stream.set_nodelay(true);
-        let (read, mut write) = stream.into_split();
+        let (read, mut write) = super::socket::split(stream);
         let (expect_tx, expect_rx) = mpsc::unbounded_channel::<Expected>();
         let reader = tokio::spawn(read_responses(
             read,
@@ -140,7 +140,9 @@ impl LinkTask {
                 request.api_version,
                 request.correlation_id(),
             );
-            if expect_tx.send(expected).is_err() || write.write_all(&frame).await.is_err() {
+            if expect_tx.send(expected).is_err()
+                || super::socket::write_all(&mut write, &frame).await.is_err()
+            {
                 break;
             }
             if reader.is_finished() {
