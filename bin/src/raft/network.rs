@@ -36,7 +36,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 #[cfg(not(madsim))]
@@ -80,39 +80,15 @@ pub enum RpcResponse {
     InstallSnapshot(Result<InstallSnapshotResponse<u64>, RaftError<u64, InstallSnapshotError>>),
 }
 
+/// Writes `message` as one frame (the framing `crate::serve::frames` owns for both the raft
+/// and the controller RPCs).
 async fn write_frame<T: Serialize>(stream: &mut TcpStream, message: &T) -> io::Result<()> {
-    let payload = serde_json::to_vec(message).map_err(io::Error::other)?;
-    if payload.len() > FRAME_LEN_MAX {
-        return Err(io::Error::other("frame over the size limit"));
-    }
-    let mut frame = Vec::with_capacity(4 + payload.len());
-    frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    frame.extend_from_slice(&payload);
-    stream.write_all(&frame).await?;
-    // A no-op for tokio's socket; madsim's sends what was written only on flush.
-    stream.flush().await
+    crate::serve::frames::write_frame(stream, message).await
 }
 
 /// Reads one frame; `None` if the peer closed the connection between frames.
 async fn read_frame<T: DeserializeOwned>(stream: &mut TcpStream) -> io::Result<Option<T>> {
-    let mut len = [0u8; 4];
-    match stream.read_exact(&mut len).await {
-        Ok(_) => {}
-        Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(error) => return Err(error),
-    }
-    let len = u32::from_be_bytes(len) as usize;
-    if len > FRAME_LEN_MAX {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "frame too large",
-        ));
-    }
-    let mut payload = vec![0u8; len];
-    stream.read_exact(&mut payload).await?;
-    serde_json::from_slice(&payload)
-        .map(Some)
-        .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))
+    crate::serve::frames::read_frame(stream).await
 }
 
 /// Creates a [`QuorumConnection`] per target; the target's address is the `addr` of its
