@@ -4,7 +4,8 @@
 //! killed with SIGKILL mid-stream and later restarted; every acknowledged record must be read
 //! back, once, from whoever leads at the end: the recorded history (sends, and a final poll
 //! from the leader) passes the queue checker (no lost write, no duplicate, consistent
-//! offsets).
+//! offsets). A SIGTERM instead of a SIGKILL is a controlled shutdown: leadership moves before
+//! the process exits.
 
 mod cluster_support;
 mod serve_support;
@@ -115,5 +116,41 @@ fn a_whole_cluster_killed_and_restarted_keeps_its_topics_and_acknowledged_record
     cluster.wait_for_brokers(3, Duration::from_secs(60));
     cluster.wait_for_isr(TOPIC, 0, 3, Duration::from_secs(60));
     acknowledged.extend(produce_acknowledged(&cluster, TOPIC, "after", 20, within));
+    assert_nothing_acknowledged_lost(&cluster, TOPIC, &acknowledged);
+}
+
+#[test]
+fn a_sigterm_hands_leadership_over_before_the_process_exits_instead_of_after_its_session() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let mut cluster = Cluster::start(root.path(), 3);
+    create_replicated_topic(&cluster, TOPIC, 3, &[("min.insync.replicas", "2")]);
+    let first = cluster.wait_for_isr(TOPIC, 0, 3, Duration::from_secs(30));
+    let within = Duration::from_secs(90);
+    let mut acknowledged = produce_acknowledged(&cluster, TOPIC, "before", 10, within);
+
+    let (status, log) = cluster.terminate(first.leader);
+    assert!(status.success(), "{status:?}\n{log}");
+    assert!(log.contains("controlled shutdown done"), "{log}");
+    // The controller fenced it before it exited: the others learn that within their
+    // metadata fetch interval, far sooner than the 9 s session a SIGKILL leaves behind.
+    let moved = std::time::Instant::now();
+    let after = loop {
+        let state = cluster.partition_state(TOPIC, 0);
+        if let Some(state) = state.filter(|s| s.leader != first.leader) {
+            break state;
+        }
+        assert!(
+            moved.elapsed() < Duration::from_secs(3),
+            "{}",
+            cluster.logs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!after.isr.contains(&first.leader), "{after:?}");
+    acknowledged.extend(produce_acknowledged(&cluster, TOPIC, "during", 10, within));
+
+    cluster.restart(first.leader);
+    cluster.wait_for_isr(TOPIC, 0, 3, Duration::from_secs(60));
+    acknowledged.extend(produce_acknowledged(&cluster, TOPIC, "after", 10, within));
     assert_nothing_acknowledged_lost(&cluster, TOPIC, &acknowledged);
 }

@@ -629,3 +629,49 @@ fn a_partition_moved_off_its_leader_keeps_every_acknowledged_record_and_the_old_
     assert_eq!(fetch.responses[0].partitions[0].high_watermark, 3);
     cluster.check_invariants();
 }
+
+#[test]
+fn a_controlled_shutdown_hands_leadership_over_long_before_the_session_would_expire() {
+    let mut cluster = Cluster::start(3_000);
+    create_topic(&mut cluster, 0, &[]);
+    let stopping = leader_index(&cluster);
+    let now = cluster.now;
+    cluster.nodes[stopping].begin_controlled_shutdown(now);
+    assert!(!cluster.nodes[stopping].controlled_shutdown_done());
+    let took = cluster.run_until(SESSION_TIMEOUT_MS, |c| {
+        c.nodes[stopping].controlled_shutdown_done()
+    });
+    assert!(took < SESSION_TIMEOUT_MS / 10, "took {took} ms");
+    let partition = cluster.partition(TOPIC, 0);
+    assert!(cluster.image().is_fenced(broker(stopping)));
+    assert_ne!(partition.leader, Some(broker(stopping)));
+    assert!(!partition.isr.contains(&broker(stopping)));
+    let (known_leader, ..) = cluster.replica_state(stopping, &tp()).unwrap();
+    assert_eq!(
+        known_leader, partition.leader,
+        "the stopping broker knows it"
+    );
+    let new_leader = leader_index(&cluster);
+    cluster.run_until(100, |c| {
+        c.replica_state(new_leader, &tp())
+            .is_some_and(|s| s.0 == partition.leader)
+    });
+    let records = batch(1_000, &["after"]);
+    let response = cluster.call(new_leader, 9, produce_request(TOPIC, 0, -1, records), 500);
+    assert_eq!(produce_error_and_offset(&response), (0, 0));
+    cluster.run_ms(50);
+    assert!(
+        cluster.nodes[stopping].controlled_shutdown_done(),
+        "its heartbeats keep asking, so it stays fenced"
+    );
+    assert!(cluster.image().is_fenced(broker(stopping)));
+    cluster.check_invariants();
+}
+
+#[test]
+fn a_standalone_broker_may_stop_at_once() {
+    let mut harness = node_support::Harness::new();
+    let now = harness.now;
+    harness.node.begin_controlled_shutdown(now);
+    assert!(harness.node.controlled_shutdown_done());
+}

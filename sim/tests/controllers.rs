@@ -201,7 +201,13 @@ fn a_broker_that_stops_heartbeating_is_fenced_after_the_session_timeout() {
         .all(|(_, _, p)| p.leader != Some(BrokerId(3))));
 
     let back = pump.call_active(3, heartbeat(3));
-    assert_eq!(back, ControllerResponse::Heartbeat { fenced: false });
+    assert_eq!(
+        back,
+        ControllerResponse::Heartbeat {
+            fenced: false,
+            should_shut_down: false
+        }
+    );
 }
 
 /// Fences and unfences broker 3 so a partition it led has a newer leader epoch; returns
@@ -218,7 +224,10 @@ fn stale_alter_partition(pump: &mut Pump) -> AlterPartitionRequest {
     pump.run_with_heartbeats(1_500, &[1, 2], 200);
     assert_eq!(
         pump.call_active(3, heartbeat(3)),
-        ControllerResponse::Heartbeat { fenced: false }
+        ControllerResponse::Heartbeat {
+            fenced: false,
+            should_shut_down: false
+        }
     );
     let leader = pump.active().unwrap();
     let now = pump.hosts[&leader]

@@ -129,7 +129,9 @@ fn assert_acknowledged_commands_committed(
             ControllerResponse::Registered => {
                 has(&|r| matches!(r, MetadataRecord::RegisterBroker(b) if b.broker_id == broker))
             }
-            ControllerResponse::Heartbeat { fenced } => fenced_in(known, broker) == Some(*fenced),
+            ControllerResponse::Heartbeat { fenced, .. } => {
+                fenced_in(known, broker) == Some(*fenced)
+            }
             ControllerResponse::CreateTopics(results) => results.iter().all(|result| {
                 let Ok(created) = &result.result else {
                     return true;

@@ -7,7 +7,9 @@
 //!   runs the node's timers if due, then drains [`Node::poll_output`] and dispatches every
 //!   output: a response is encoded and handed to its connection, a close closes the connection
 //!   after the responses before it, a sync goes to the disk worker.
-//! - Shutdown: the acceptor stops, requests in flight are finished (until no connection owes a
+//! - Shutdown: in cluster mode, first a controlled shutdown (the node asks the controller
+//!   to move its leadership away and keeps serving until it is done, at most
+//!   [`CONTROLLED_SHUTDOWN_GRACE`]); then the acceptor stops, requests in flight are finished (until no connection owes a
 //!   response and no sync is outstanding, or [`SHUTDOWN_GRACE`] passed), then every file of
 //!   every partition is fsynced through the logs' own handles, and the connections close after
 //!   writing what they were handed (waiting at most [`CLOSE_GRACE`]).
@@ -34,6 +36,8 @@ use tokio::time::Instant;
 
 /// Most queued events handled in one turn after the one that woke it.
 pub const EVENTS_PER_TURN: usize = 256;
+/// Longest wait for the controller to confirm a controlled shutdown (cluster mode).
+pub const CONTROLLED_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Longest wait for requests in flight when shutting down.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Longest wait for connections to write their last responses when shutting down.
@@ -145,8 +149,38 @@ impl<P: StorageProvider> Broker<P> {
                 turn = self.next_turn(inbox) => if !turn { break },
             }
         }
+        self.controlled_shutdown(inbox).await;
         let _ = stop_accepting.send(true);
         self.drain(inbox).await;
+    }
+
+    /// Cluster mode: asks the controller to move this broker's leadership and ISR
+    /// memberships elsewhere and keeps serving (clients learn the new leaders from
+    /// NOT_LEADER_OR_FOLLOWER and Metadata) until that is done or
+    /// [`CONTROLLED_SHUTDOWN_GRACE`] passed, as a Kafka broker does before it stops.
+    async fn controlled_shutdown(&mut self, inbox: &mut Inbox) {
+        if self.cluster.is_none() {
+            return;
+        }
+        let started = Instant::now();
+        self.node.begin_controlled_shutdown(self.clock.now());
+        self.dispatch();
+        let deadline = started + CONTROLLED_SHUTDOWN_GRACE;
+        while !self.node.controlled_shutdown_done() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let turn = tokio::time::timeout(left, self.next_turn(inbox)).await;
+            if !matches!(turn, Ok(true)) {
+                tracing::warn!(
+                    "controlled shutdown not confirmed by the controller in time; stopping anyway"
+                );
+                return;
+            }
+        }
+        let waited_ms = started.elapsed().as_millis();
+        tracing::info!(
+            waited_ms,
+            "controlled shutdown done: this broker leads nothing"
+        );
     }
 
     /// Waits for the next event and handles it; false when every input channel closed.

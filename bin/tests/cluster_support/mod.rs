@@ -111,6 +111,12 @@ impl Cluster {
         }
     }
 
+    /// SIGTERM of node `id` (by PID), waiting for it to exit; its exit status and log.
+    pub fn terminate(&mut self, id: i32) -> (std::process::ExitStatus, String) {
+        let process = self.nodes.get_mut(&id).and_then(Option::take);
+        process.expect("running").terminate_with_log()
+    }
+
     /// The client address of every running node.
     pub fn live_addresses(&self) -> Vec<SocketAddr> {
         self.nodes

@@ -104,6 +104,16 @@ impl ServeProcess {
         self.signal("TERM")
     }
 
+    /// SIGTERM, then waits (up to 20 s) for the exit; the exit status and the whole log.
+    pub fn terminate_with_log(self) -> (ExitStatus, String) {
+        let log_path = self.log_path.clone();
+        let status = self.terminate();
+        (
+            status,
+            std::fs::read_to_string(log_path).unwrap_or_default(),
+        )
+    }
+
     /// Sends the signal `name` (e.g. `INT`), then waits (up to 20 s) for the exit status.
     pub fn signal(mut self, name: &str) -> ExitStatus {
         let mut child = self.child.take().expect("running");

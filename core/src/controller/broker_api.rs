@@ -45,6 +45,11 @@ pub enum ControllerRequest {
         incarnation: IncarnationId,
         /// The last metadata offset the broker applied (Kafka's `current_metadata_offset`).
         applied_offset: Option<MetadataOffset>,
+        /// The broker is stopping and asks to be taken out of every ISR and leadership
+        /// first (KRaft's controlled shutdown, `want_shut_down`): the controller fences it
+        /// now instead of when its session expires, and keeps it fenced while it asks.
+        #[serde(default)]
+        want_shut_down: bool,
     },
     /// A leader asks for a new ISR (AlterPartition).
     AlterPartition(AlterPartitionRequest),
@@ -108,6 +113,10 @@ pub enum ControllerResponse {
     Heartbeat {
         /// Whether the broker is still fenced.
         fenced: bool,
+        /// A controlled shutdown is done: the broker asked for it and is now fenced, so it
+        /// leads nothing and is in no ISR it could leave short (KRaft's `should_shut_down`).
+        #[serde(default)]
+        should_shut_down: bool,
     },
     /// The AlterPartition's outcome: the partition's committed leader epoch, partition
     /// epoch and ISR after the change, or why it was refused.

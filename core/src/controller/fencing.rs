@@ -12,6 +12,11 @@
 //!   BROKER_ID_NOT_REGISTERED, from another incarnation STALE_BROKER_EPOCH. The first
 //!   heartbeat of a fenced incarnation unfences it (`UnfenceBroker`) and elects leaders for
 //!   leaderless partitions it can now lead.
+//! - **Controlled shutdown** ([`Controller::handle_controlled_shutdown`]): a heartbeat that
+//!   says the broker is stopping fences it at once, with the same records as a session
+//!   expiry, so leadership moves before the process exits instead of a session timeout
+//!   later. It stays fenced while its heartbeats keep asking (a stopping broker asks in
+//!   every one); a plain heartbeat of the same run would unfence it as usual.
 //! - **Fencing** ([`Controller::handle_timeout`]): a broker whose session is older than
 //!   `broker.session.timeout.ms` is fenced: `PartitionChange` records take it out of every
 //!   ISR (never emptying one: the last member stays, the leader becomes none) and elect new
@@ -79,8 +84,53 @@ impl Controller {
         broker_id: BrokerId,
         incarnation: IncarnationId,
     ) -> Result<Vec<MetadataRecord>, ControllerError> {
-        let view = self.view();
-        let registered = view
+        self.renew_session(now, broker_id, incarnation)?;
+        if !self.view().is_fenced(broker_id) {
+            return Ok(Vec::new());
+        }
+        let mut batch = ChangeBatch::new(self.view());
+        batch.push(MetadataRecord::UnfenceBroker(BrokerFencingRecord {
+            broker_id,
+            incarnation,
+        }));
+        push_leaderless_elections(&mut batch, &self.config);
+        Ok(batch.into_records())
+    }
+
+    /// A heartbeat with `want_shut_down` (KRaft's controlled shutdown): renews the session
+    /// like [`Controller::handle_heartbeat`] and, if the broker is unfenced, returns the
+    /// records that fence it now: out of every ISR (never emptying one), new leaders for
+    /// what it led, then `FenceBroker`, exactly as a session expiry would. A fenced broker
+    /// stays fenced (no records): a stopping broker must not be given leadership again.
+    pub fn handle_controlled_shutdown(
+        &mut self,
+        now: Now,
+        broker_id: BrokerId,
+        incarnation: IncarnationId,
+    ) -> Result<Vec<MetadataRecord>, ControllerError> {
+        self.renew_session(now, broker_id, incarnation)?;
+        if self.view().is_fenced(broker_id) {
+            return Ok(Vec::new());
+        }
+        let mut batch = ChangeBatch::new(self.view());
+        push_fencing_changes(&mut batch, &self.config, broker_id);
+        batch.push(MetadataRecord::FenceBroker(BrokerFencingRecord {
+            broker_id,
+            incarnation,
+        }));
+        Ok(batch.into_records())
+    }
+
+    /// Renews `broker_id`'s session for `incarnation`, which must be the registered one
+    /// (BROKER_ID_NOT_REGISTERED or STALE_BROKER_EPOCH otherwise).
+    fn renew_session(
+        &mut self,
+        now: Now,
+        broker_id: BrokerId,
+        incarnation: IncarnationId,
+    ) -> Result<(), ControllerError> {
+        let registered = self
+            .view()
             .brokers()
             .get(&broker_id)
             .ok_or(ControllerError::BrokerNotRegistered { broker_id })?
@@ -92,25 +142,13 @@ impl Controller {
                 registered,
             });
         }
-        let fenced = view.is_fenced(broker_id);
         let expires_at = now.mono.plus_millis(self.config.broker_session_timeout_ms);
-        self.sessions.insert(
-            broker_id,
-            BrokerSession {
-                incarnation,
-                expires_at,
-            },
-        );
-        if !fenced {
-            return Ok(Vec::new());
-        }
-        let mut batch = ChangeBatch::new(self.view());
-        batch.push(MetadataRecord::UnfenceBroker(BrokerFencingRecord {
-            broker_id,
+        let session = BrokerSession {
             incarnation,
-        }));
-        push_leaderless_elections(&mut batch, &self.config);
-        Ok(batch.into_records())
+            expires_at,
+        };
+        self.sessions.insert(broker_id, session);
+        Ok(())
     }
 
     /// Fences every unfenced broker whose session expired by `now`; returns the records (one

@@ -79,6 +79,7 @@ enum Awaited {
     Registered,
     Heartbeat {
         broker_id: BrokerId,
+        want_shut_down: bool,
     },
     AlterPartition {
         topic_id: TopicId,
@@ -302,12 +303,20 @@ impl ControllerHost {
             ControllerRequest::Heartbeat {
                 broker_id,
                 incarnation,
+                want_shut_down,
                 ..
-            } => (
-                self.controller
-                    .handle_heartbeat(now, broker_id, incarnation),
-                Awaited::Heartbeat { broker_id },
-            ),
+            } => {
+                let result = if want_shut_down {
+                    (self.controller).handle_controlled_shutdown(now, broker_id, incarnation)
+                } else {
+                    (self.controller).handle_heartbeat(now, broker_id, incarnation)
+                };
+                let awaited = Awaited::Heartbeat {
+                    broker_id,
+                    want_shut_down,
+                };
+                (result, awaited)
+            }
             ControllerRequest::AlterPartition(request) => (
                 self.controller.alter_partition(&request),
                 Awaited::AlterPartition {
@@ -555,8 +564,12 @@ impl ControllerHost {
         let image = self.controller.image();
         match awaited {
             Awaited::Registered => ControllerResponse::Registered,
-            Awaited::Heartbeat { broker_id } => ControllerResponse::Heartbeat {
+            Awaited::Heartbeat {
+                broker_id,
+                want_shut_down,
+            } => ControllerResponse::Heartbeat {
                 fenced: image.is_fenced(broker_id),
+                should_shut_down: want_shut_down && image.is_fenced(broker_id),
             },
             Awaited::AlterPartition {
                 topic_id,

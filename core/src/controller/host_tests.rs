@@ -167,3 +167,50 @@ fn a_fetch_returns_the_committed_records_after_the_brokers_offset() {
         .collect();
     assert_eq!(counts, vec![1, 2]);
 }
+
+fn heartbeat(broker: i32, want_shut_down: bool) -> ControllerEnvelope<ControllerRequest> {
+    ControllerEnvelope {
+        correlation_id: 11,
+        body: ControllerRequest::Heartbeat {
+            broker_id: BrokerId(broker),
+            incarnation: IncarnationId(1),
+            applied_offset: None,
+            want_shut_down,
+        },
+    }
+}
+
+#[test]
+fn a_controlled_shutdown_is_granted_only_once_the_fencing_commits() {
+    let (mut host, mut log) = (host(), ManualLog::led());
+    host.handle_request(Now::ZERO, &mut log, 1, register(1));
+    host.handle_request(Now::ZERO, &mut log, 1, heartbeat(1, false));
+    log.commit_all();
+    host.settle(&mut log);
+    let unfenced = ControllerResponse::Heartbeat {
+        fenced: false,
+        should_shut_down: false,
+    };
+    assert_eq!(replies(&mut host).last().unwrap().envelope.body, unfenced);
+    host.handle_request(Now::ZERO, &mut log, 1, heartbeat(1, true));
+    assert_eq!(replies(&mut host), vec![], "not before the fencing commits");
+    log.commit_all();
+    host.settle(&mut log);
+    let granted = ControllerResponse::Heartbeat {
+        fenced: true,
+        should_shut_down: true,
+    };
+    assert_eq!(replies(&mut host)[0].envelope.body, granted);
+    host.handle_request(Now::ZERO, &mut log, 1, heartbeat(1, false));
+    log.commit_all();
+    host.settle(&mut log);
+    let body = &replies(&mut host)[0].envelope.body;
+    assert_eq!(
+        *body,
+        ControllerResponse::Heartbeat {
+            fenced: false,
+            should_shut_down: false
+        },
+        "a plain heartbeat of the same run unfences it again (the broker stopped asking)"
+    );
+}

@@ -81,6 +81,10 @@ pub(super) struct ClusterState {
     metadata_due: Mono,
     caught_up: bool,
     metadata_error: Option<String>,
+    /// A controlled shutdown was asked for: every heartbeat says `want_shut_down`.
+    shutting_down: bool,
+    /// The controller answered `should_shut_down`.
+    shutdown_granted: bool,
     pub(super) fetcher: super::fetcher::FetcherState,
 }
 
@@ -100,6 +104,8 @@ impl ClusterState {
             metadata_due: now.mono,
             caught_up: false,
             metadata_error: None,
+            shutting_down: false,
+            shutdown_granted: false,
             fetcher,
         }
     }
@@ -126,6 +132,40 @@ impl<P: StorageProvider> Node<P> {
         self.cluster
             .as_ref()
             .is_none_or(|c| c.registered && !c.fenced)
+    }
+
+    /// Starts a controlled shutdown (cluster mode; KRaft's `want_shut_down`): from now on
+    /// every heartbeat, the first one at once, asks the controller to move this broker's
+    /// leadership and ISR memberships to other brokers before it stops. The driver keeps
+    /// running the node until [`Node::controlled_shutdown_done`] (or its own deadline),
+    /// then stops it.
+    pub fn begin_controlled_shutdown(&mut self, now: Now) {
+        self.state_version += 1;
+        let Some(cluster) = self.cluster.as_mut() else {
+            return;
+        };
+        cluster.shutting_down = true;
+        cluster.heartbeat_due = now.mono;
+        // A heartbeat in flight asks for the old thing; ask again now.
+        cluster
+            .calls
+            .retain(|_, call| !matches!(call.purpose, Purpose::Heartbeat));
+        self.controller_tick(now);
+    }
+
+    /// Whether the broker may stop without taking leadership with it: always standalone
+    /// and for a broker that never registered; otherwise once the controller answered
+    /// `should_shut_down` and this broker's own image shows it fenced (it learned it leads
+    /// nothing, so it no longer acts as a leader).
+    pub fn controlled_shutdown_done(&self) -> bool {
+        let Some(cluster) = self.cluster.as_ref() else {
+            return true;
+        };
+        if !cluster.registered {
+            return true;
+        }
+        let broker_id = cluster.config.broker_id;
+        cluster.shutdown_granted && self.controller.image().is_fenced(broker_id)
     }
 
     /// A metadata record that could not be applied (cluster mode): the broker stopped
@@ -228,6 +268,7 @@ impl<P: StorageProvider> Node<P> {
             broker_id: cluster.config.broker_id,
             incarnation: cluster.config.incarnation,
             applied_offset: self.controller.image().last_applied_offset(),
+            want_shut_down: cluster.shutting_down,
         };
         self.send_to_controller(now, Purpose::Heartbeat, request);
     }
@@ -287,8 +328,18 @@ impl<P: StorageProvider> Node<P> {
                 cluster.registered = true;
                 cluster.heartbeat_due = now.mono;
             }
-            (Purpose::Heartbeat, ControllerResponse::Heartbeat { fenced }) => {
+            (
+                Purpose::Heartbeat,
+                ControllerResponse::Heartbeat {
+                    fenced,
+                    should_shut_down,
+                },
+            ) => {
                 cluster.fenced = fenced;
+                if should_shut_down && !cluster.shutdown_granted {
+                    cluster.shutdown_granted = true;
+                    self.fetch_metadata_soon(now); // learn the fencing to stop leading
+                }
             }
             (Purpose::Heartbeat, ControllerResponse::Refused(_)) => {
                 // Stale or unknown incarnation: the controller lost our registration.

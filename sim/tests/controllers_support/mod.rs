@@ -112,6 +112,7 @@ pub fn heartbeat(id: i32) -> ControllerRequest {
         broker_id: BrokerId(id),
         incarnation: incarnation(id),
         applied_offset: None,
+        want_shut_down: false,
     }
 }
 
@@ -378,7 +379,10 @@ impl Pump {
         for &broker in brokers {
             assert_eq!(
                 self.call_active(broker, heartbeat(broker)),
-                ControllerResponse::Heartbeat { fenced: false }
+                ControllerResponse::Heartbeat {
+                    fenced: false,
+                    should_shut_down: false
+                }
             );
         }
     }
