@@ -56,11 +56,15 @@ pub enum FaultKind {
     /// An operator moves a partition's replicas onto other brokers (KIP-455 reassignment,
     /// Jepsen's Redpanda `move-partition` nemesis), or cancels a running move. Clusters only.
     MovePartition,
+    /// A broker stops gracefully: it asks the controller to move its leadership and ISR
+    /// memberships away (KRaft's controlled shutdown), keeps serving a while, exits (its
+    /// process dies, the machine keeps its page cache), and restarts later. Clusters only.
+    ControlledShutdown,
 }
 
 impl FaultKind {
     /// Every fault kind, in declaration order.
-    pub const ALL: [FaultKind; 20] = [
+    pub const ALL: [FaultKind; 21] = [
         FaultKind::NetworkDelay,
         FaultKind::NetworkDrop,
         FaultKind::NetworkDuplicate,
@@ -81,6 +85,7 @@ impl FaultKind {
         FaultKind::ClockSkew,
         FaultKind::ClockJump,
         FaultKind::MovePartition,
+        FaultKind::ControlledShutdown,
     ];
 
     /// The kebab-case name (`--faults`, summaries, nemesis ops).
@@ -106,6 +111,7 @@ impl FaultKind {
             FaultKind::ClockSkew => "clock-skew",
             FaultKind::ClockJump => "clock-jump",
             FaultKind::MovePartition => "move-partition",
+            FaultKind::ControlledShutdown => "controlled-shutdown",
         }
     }
 
@@ -315,7 +321,7 @@ pub fn options_from_seed(seed: u64, selection: &FaultSelection) -> Options {
 
 /// Fault kinds added after seeds were published, drawn after every other knob so that a
 /// seed's earlier draws stay what they were.
-const DRAWN_LAST: [FaultKind; 1] = [FaultKind::MovePartition];
+const DRAWN_LAST: [FaultKind; 2] = [FaultKind::MovePartition, FaultKind::ControlledShutdown];
 
 /// The values a seed draws `min.insync.replicas` from, uniformly (so 2 is twice as likely).
 pub const MIN_INSYNC_DRAW: [i32; 4] = [1, 2, 2, 3];

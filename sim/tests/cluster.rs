@@ -114,3 +114,21 @@ fn partitions_moved_onto_other_brokers_complete_and_lose_no_acknowledged_write()
     }
     assert!(completed > 0, "no move completed in 4 seeds");
 }
+
+#[test]
+fn brokers_stopped_by_controlled_shutdown_hand_over_leadership_and_lose_no_acknowledged_write() {
+    let mut done = 0;
+    for seed in 0..4 {
+        let faults = [FaultKind::ControlledShutdown, FaultKind::Crash];
+        let options = cluster_options(seed, 3, &faults);
+        let result = run(&options);
+        assert!(
+            result.failure.is_none(),
+            "seed {seed}: {}",
+            result.failure.map(|f| f.to_string()).unwrap_or_default()
+        );
+        let count = |name: &str| result.summary.faults.get(name).copied().unwrap_or(0);
+        done += count("controlled-shutdown-done");
+    }
+    assert!(done > 0, "no controlled shutdown finished in 4 seeds");
+}

@@ -155,6 +155,14 @@ impl World {
                 self.nemesis_op("move-partition", Value::Str(value));
                 self.move_partition(topic, partition, target)?;
             }
+            NemesisAction::BeginControlledShutdown { node } => {
+                self.begin_controlled_shutdown(node)?;
+                self.nemesis_op("controlled-shutdown", Value::Int(node as i64));
+            }
+            NemesisAction::StopAfterControlledShutdown { node } => {
+                self.stop_after_controlled_shutdown(node);
+                self.nemesis_op("kill", Value::Int(node as i64));
+            }
         }
         Ok(())
     }
@@ -197,6 +205,33 @@ impl World {
             _ => {}
         }
         Ok(())
+    }
+
+    /// The broker asks the controller to move its leadership away (a node that is down
+    /// has nothing to shut down).
+    fn begin_controlled_shutdown(&mut self, node: usize) -> Result<(), String> {
+        let now = self.hosts[node].now(self.now);
+        let Some(broker) = self.hosts[node].node.as_mut() else {
+            return Ok(());
+        };
+        broker.begin_controlled_shutdown(now);
+        self.count("controlled-shutdown", 1);
+        self.drain_node(node)
+    }
+
+    /// The process exits: counted as done if the controller confirmed the hand-over and
+    /// the broker knows it leads nothing, as forced otherwise (serve's grace ran out).
+    fn stop_after_controlled_shutdown(&mut self, node: usize) {
+        let Some(broker) = self.hosts[node].node.as_ref() else {
+            return;
+        };
+        let outcome = if broker.controlled_shutdown_done() {
+            "controlled-shutdown-done"
+        } else {
+            "controlled-shutdown-forced"
+        };
+        self.count(outcome, 1);
+        self.crash(node, false);
     }
 
     fn crash(&mut self, node: usize, power_loss: bool) {

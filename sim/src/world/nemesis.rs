@@ -118,6 +118,17 @@ pub enum NemesisAction {
         /// The new replica set.
         target: Option<Vec<i32>>,
     },
+    /// A broker starts a controlled shutdown (SIGTERM in `odradek serve`).
+    BeginControlledShutdown {
+        /// The broker.
+        node: usize,
+    },
+    /// The broker's process exits after its controlled shutdown (done or not: serve stops
+    /// after its grace period either way); the machine keeps its page cache.
+    StopAfterControlledShutdown {
+        /// The broker.
+        node: usize,
+    },
 }
 
 /// The endpoint number of node `node`.
@@ -143,6 +154,7 @@ pub fn draw_schedule(options: &Options, rng: &mut ChaCha8Rng) -> Vec<(Mono, Neme
         FaultKind::RestartStorm,
         FaultKind::ClockJump,
         FaultKind::MovePartition,
+        FaultKind::ControlledShutdown,
     ]
     .into_iter()
     .filter(|kind| options.has(*kind))
@@ -203,6 +215,12 @@ impl Planner<'_> {
                 let action = self.move_partition(rng);
                 self.push(at, action);
             }
+            FaultKind::ControlledShutdown if self.options.is_cluster() => {
+                let node = rng.random_range(0..self.options.nodes);
+                if at >= self.node_free_at[node] {
+                    self.controlled_shutdown(node, at, rng);
+                }
+            }
             _ => {}
         }
     }
@@ -224,6 +242,18 @@ impl Planner<'_> {
             partition,
             target,
         }
+    }
+
+    /// A graceful restart of broker `node`: the shutdown starts at `at`, the process exits
+    /// up to 3 s later (serve's grace is 10 s; the hand-over usually takes milliseconds),
+    /// and restarts after a down time like a crash's.
+    fn controlled_shutdown(&mut self, node: usize, at: u64, rng: &mut ChaCha8Rng) {
+        let exit = at + rng.random_range(20 * MS..=3_000 * MS);
+        let restart = exit + rng.random_range(10 * MS..=2_000 * MS);
+        self.push(at, NemesisAction::BeginControlledShutdown { node });
+        self.push(exit, NemesisAction::StopAfterControlledShutdown { node });
+        self.push(restart, NemesisAction::Restart { node });
+        self.node_free_at[node] = restart + rng.random_range(MS..=100 * MS);
     }
 
     fn push(&mut self, at: u64, action: NemesisAction) {
@@ -384,6 +414,34 @@ mod tests {
                 }
             }
             assert!(down.iter().all(|d| !d), "seed {seed}: a node left down");
+        }
+    }
+
+    #[test]
+    fn a_controlled_shutdown_begins_then_stops_then_restarts_its_broker_alone() {
+        for seed in 0..20 {
+            // 0 running, 1 shutting down, 2 stopped
+            let mut state: Vec<u8> = vec![0; 8];
+            let mut began = 0;
+            let faults = [FaultKind::ControlledShutdown, FaultKind::Crash];
+            for (_, action) in schedule(&faults, seed) {
+                let (node, from, to) = match action {
+                    NemesisAction::BeginControlledShutdown { node } => {
+                        began += 1;
+                        (node, 0, 1)
+                    }
+                    NemesisAction::StopAfterControlledShutdown { node } => (node, 1, 2),
+                    NemesisAction::Crash { node, .. } => (node, 0, 2),
+                    NemesisAction::Restart { node } => (node, 2, 0),
+                    other => panic!("unexpected action {other:?}"),
+                };
+                assert_eq!(state[node], from, "seed {seed}: {action:?} out of turn");
+                state[node] = to;
+            }
+            assert!(
+                state.iter().all(|s| *s == 0),
+                "seed {seed}: a node left down"
+            );
         }
     }
 
