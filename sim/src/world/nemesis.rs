@@ -442,6 +442,7 @@ mod tests {
                 state.iter().all(|s| *s == 0),
                 "seed {seed}: a node left down"
             );
+            assert!(began > 0, "seed {seed}: no controlled shutdown drawn");
         }
     }
 
