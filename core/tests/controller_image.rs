@@ -74,9 +74,9 @@ fn apply_to_base(record: MetadataRecord) -> Result<(), ApplyError> {
     result
 }
 
-fn partition_state_error(record: MetadataRecord) -> &'static str {
+fn partition_state_error(record: MetadataRecord) -> String {
     match apply_to_base(record) {
-        Err(ApplyError::InvalidPartitionState { reason, .. }) => reason,
+        Err(ApplyError::InvalidPartitionState { reason, .. }) => reason.into_owned(),
         other => panic!("expected InvalidPartitionState, got {other:?}"),
     }
 }

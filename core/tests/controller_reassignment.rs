@@ -218,7 +218,7 @@ fn a_new_target_that_drops_every_in_sync_replica_is_refused() {
         reassign(&controller, t, Some(&[0, 2])),
         Err(ControllerError::InvalidReplicaAssignment {
             partition: Some(PartitionIndex(0)),
-            reason: "the new replica set drops every in-sync replica",
+            reason: "the new replica set drops every in-sync replica".into(),
         })
     );
     let keeps_three = reassign(&controller, t, Some(&[3, 2])).unwrap();

@@ -47,7 +47,7 @@ impl Controller {
         for change in changes {
             if !keys.insert(change.key.as_str()) {
                 return Err(ControllerError::InvalidRequest {
-                    reason: "config key given more than once",
+                    reason: "config key given more than once".into(),
                 });
             }
             let value = match &change.operation {

@@ -165,10 +165,10 @@ pub fn validate_topic_config(key: &str, value: Option<&str>) -> Result<String, C
     let definition = topic_config_def(key).ok_or_else(|| ControllerError::UnknownConfig {
         key: key.to_owned(),
     })?;
-    let invalid = |reason| ControllerError::InvalidConfigValue {
+    let invalid = |reason: &'static str| ControllerError::InvalidConfigValue {
         key: key.to_owned(),
         value: value.map(str::to_owned),
-        reason,
+        reason: reason.into(),
     };
     let value = value.ok_or_else(|| invalid("a value is required"))?.trim();
     match definition.config_type {
@@ -214,13 +214,13 @@ fn validate_cleanup_policy(key: &str, value: &str) -> Result<String, ControllerE
         return Err(ControllerError::UnsupportedConfigValue {
             key: key.to_owned(),
             value: value.to_owned(),
-            reason: "log compaction is not implemented; only cleanup.policy=delete",
+            reason: "log compaction is not implemented; only cleanup.policy=delete".into(),
         });
     }
     Err(ControllerError::InvalidConfigValue {
         key: key.to_owned(),
         value: Some(value.to_owned()),
-        reason: "expected delete or compact",
+        reason: "expected delete or compact".into(),
     })
 }
 

@@ -3,6 +3,13 @@
 //! [`ApplyError`] is a record that cannot be applied to the image: since the controller only
 //! logs records it validated, it means a corrupt log or a bug, and the image is left unchanged.
 
+use std::borrow::Cow;
+
+/// Why a command or record was refused, in words: a static text where the controller made
+/// it, an owned one where it was decoded (it crosses the wire between brokers and
+/// controllers in `odradek serve`).
+pub type Reason = Cow<'static, str>;
+
 use super::ids::{
     BrokerId, IncarnationId, LeaderEpoch, MetadataOffset, PartitionEpoch, PartitionIndex, TopicId,
 };
@@ -73,9 +80,7 @@ pub enum ControllerError {
         /// The count asked for.
         requested: i32,
         /// Why it was refused.
-        /// (Not carried over the wire: a decoded error has an empty reason.)
-        #[serde(skip_deserializing)]
-        reason: &'static str,
+        reason: Reason,
     },
     /// → INVALID_REPLICATION_FACTOR (38).
     #[error("invalid replication factor {requested}: {available_brokers} brokers available")]
@@ -91,9 +96,7 @@ pub enum ControllerError {
         /// The partition whose assignment is wrong, if one is to blame.
         partition: Option<PartitionIndex>,
         /// Why it was refused.
-        /// (Not carried over the wire: a decoded error has an empty reason.)
-        #[serde(skip_deserializing)]
-        reason: &'static str,
+        reason: Reason,
     },
     /// → INVALID_REPLICA_ASSIGNMENT (39): an assignment names a broker that is not registered.
     #[error("replica assignment names unknown broker {broker_id}")]
@@ -115,9 +118,7 @@ pub enum ControllerError {
         /// The rejected value (`None` for a null value).
         value: Option<String>,
         /// What is allowed.
-        /// (Not carried over the wire: a decoded error has an empty reason.)
-        #[serde(skip_deserializing)]
-        reason: &'static str,
+        reason: Reason,
     },
     /// → INVALID_CONFIG (40): a valid Kafka setting Odradek does not implement yet
     /// (e.g. `cleanup.policy=compact`), refused rather than silently ignored.
@@ -128,18 +129,14 @@ pub enum ControllerError {
         /// The value.
         value: String,
         /// What is missing.
-        /// (Not carried over the wire: a decoded error has an empty reason.)
-        #[serde(skip_deserializing)]
-        reason: &'static str,
+        reason: Reason,
     },
     /// → INVALID_REQUEST (42): the request is malformed as a whole, e.g. a topic named twice,
     /// a config key given twice, or explicit assignments together with a partition count.
     #[error("invalid request: {reason}")]
     InvalidRequest {
         /// What is wrong.
-        /// (Not carried over the wire: a decoded error has an empty reason.)
-        #[serde(skip_deserializing)]
-        reason: &'static str,
+        reason: Reason,
     },
     /// → INVALID_REQUEST (42): a broker registration with a negative id or no listener.
     #[error("invalid registration of broker {broker_id}: {reason}")]
@@ -147,9 +144,7 @@ pub enum ControllerError {
         /// The broker.
         broker_id: BrokerId,
         /// What is wrong.
-        /// (Not carried over the wire: a decoded error has an empty reason.)
-        #[serde(skip_deserializing)]
-        reason: &'static str,
+        reason: Reason,
     },
     /// → NOT_CONTROLLER (41): the metadata log refused the proposal because this node is not
     /// (or no longer) the quorum leader. Never returned by the single-node log.
@@ -222,9 +217,7 @@ pub enum ControllerError {
         /// The ineligible broker.
         broker_id: BrokerId,
         /// Why.
-        /// (Not carried over the wire: a decoded error has an empty reason.)
-        #[serde(skip_deserializing)]
-        reason: &'static str,
+        reason: Reason,
     },
     /// → PREFERRED_LEADER_NOT_AVAILABLE (80): the preferred replica is fenced or out of sync.
     #[error("preferred leader {preferred} is not an unfenced ISR member")]
@@ -323,9 +316,7 @@ pub enum ApplyError {
         /// The partition.
         partition: PartitionIndex,
         /// Which rule is broken.
-        /// (Not carried over the wire: a decoded error has an empty reason.)
-        #[serde(skip_deserializing)]
-        reason: &'static str,
+        reason: Reason,
     },
     /// A replica is on a broker that is not registered.
     #[error("replica on unregistered broker {broker_id}")]
@@ -348,9 +339,7 @@ pub enum ApplyError {
         /// The partition.
         partition: PartitionIndex,
         /// Which rule is broken.
-        /// (Not carried over the wire: a decoded error has an empty reason.)
-        #[serde(skip_deserializing)]
-        reason: &'static str,
+        reason: Reason,
     },
     /// A fencing record names an unregistered broker or another incarnation, fences a fenced
     /// broker or unfences an unfenced one.
@@ -359,9 +348,7 @@ pub enum ApplyError {
         /// The broker.
         broker_id: BrokerId,
         /// Which rule is broken.
-        /// (Not carried over the wire: a decoded error has an empty reason.)
-        #[serde(skip_deserializing)]
-        reason: &'static str,
+        reason: Reason,
     },
     /// A record would leave a fenced broker leading a partition.
     #[error("fenced broker {broker_id} would lead partition {partition} of {topic_id}")]

@@ -217,9 +217,9 @@ impl Controller {
 }
 
 fn validate_registration(registration: &BrokerRegistration) -> Result<(), ControllerError> {
-    let invalid = |reason| ControllerError::InvalidBrokerRegistration {
+    let invalid = |reason: &'static str| ControllerError::InvalidBrokerRegistration {
         broker_id: registration.broker_id,
-        reason,
+        reason: reason.into(),
     };
     if registration.broker_id.0 < 0 {
         return Err(invalid("broker ids are non-negative"));

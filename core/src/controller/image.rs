@@ -271,7 +271,10 @@ impl MetadataImage {
         fence: bool,
     ) -> Result<(), ApplyError> {
         let broker_id = record.broker_id;
-        let invalid = |reason| ApplyError::InvalidBrokerFencing { broker_id, reason };
+        let invalid = |reason: &'static str| ApplyError::InvalidBrokerFencing {
+            broker_id,
+            reason: reason.into(),
+        };
         let registration = self
             .brokers
             .get(&broker_id)
@@ -300,18 +303,18 @@ impl MetadataImage {
         let current = self
             .partition(topic_id, index)
             .ok_or(ApplyError::UnknownTopicId { topic_id })?;
-        let invalid = |reason| ApplyError::InvalidPartitionChange {
+        let invalid = |reason: &'static str| ApplyError::InvalidPartitionChange {
             topic_id,
             partition: index,
-            reason,
+            reason: reason.into(),
         };
-        check_partition_shape(&current.replicas, &record.isr, record.leader).map_err(|reason| {
-            ApplyError::InvalidPartitionState {
+        check_partition_shape(&current.replicas, &record.isr, record.leader).map_err(
+            |reason: &'static str| ApplyError::InvalidPartitionState {
                 topic_id,
                 partition: index,
-                reason,
-            }
-        })?;
+                reason: reason.into(),
+            },
+        )?;
         if record.leader == current.leader && record.isr == current.isr {
             return Err(invalid("changes nothing"));
         }
@@ -367,18 +370,18 @@ impl MetadataImage {
         let current = self
             .partition(topic_id, index)
             .ok_or(ApplyError::UnknownTopicId { topic_id })?;
-        let invalid = |reason| ApplyError::InvalidPartitionChange {
+        let invalid = |reason: &'static str| ApplyError::InvalidPartitionChange {
             topic_id,
             partition: index,
-            reason,
+            reason: reason.into(),
         };
-        check_partition_shape(&record.replicas, &record.isr, record.leader).map_err(|reason| {
-            ApplyError::InvalidPartitionState {
+        check_partition_shape(&record.replicas, &record.isr, record.leader).map_err(
+            |reason: &'static str| ApplyError::InvalidPartitionState {
                 topic_id,
                 partition: index,
-                reason,
-            }
-        })?;
+                reason: reason.into(),
+            },
+        )?;
         let within = |list: &[BrokerId]| list.iter().all(|b| record.replicas.contains(b));
         let disjoint = !record
             .adding_replicas
@@ -459,10 +462,10 @@ impl MetadataImage {
                 expected,
             });
         }
-        let invalid = |reason| ApplyError::InvalidPartitionState {
+        let invalid = |reason: &'static str| ApplyError::InvalidPartitionState {
             topic_id,
             partition: record.partition,
-            reason,
+            reason: reason.into(),
         };
         check_partition_shape(&record.replicas, &record.isr, record.leader).map_err(invalid)?;
         if record.leader_epoch.0 < 0 || record.partition_epoch.0 < 0 {

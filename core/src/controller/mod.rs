@@ -119,7 +119,7 @@ impl Controller {
         if config.num_partitions < 1 {
             return Err(ControllerError::InvalidPartitions {
                 requested: config.num_partitions,
-                reason: "num.partitions must be at least 1",
+                reason: "num.partitions must be at least 1".into(),
             });
         }
         if config.default_replication_factor < 1 {

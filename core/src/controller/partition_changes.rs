@@ -155,26 +155,26 @@ impl Controller {
     ) -> Result<(), ControllerError> {
         if new_isr.iter().collect::<BTreeSet<_>>().len() != new_isr.len() {
             return Err(ControllerError::InvalidRequest {
-                reason: "the new ISR names a broker twice",
+                reason: "the new ISR names a broker twice".into(),
             });
         }
         for &broker_id in new_isr {
             if !current.replicas.contains(&broker_id) {
                 return Err(ControllerError::IneligibleReplica {
                     broker_id,
-                    reason: "not a replica of the partition",
+                    reason: "not a replica of the partition".into(),
                 });
             }
             if !self.view().is_unfenced(broker_id) {
                 return Err(ControllerError::IneligibleReplica {
                     broker_id,
-                    reason: "fenced",
+                    reason: "fenced".into(),
                 });
             }
         }
         if !current.leader.is_some_and(|l| new_isr.contains(&l)) {
             return Err(ControllerError::InvalidRequest {
-                reason: "the new ISR must include the leader",
+                reason: "the new ISR must include the leader".into(),
             });
         }
         Ok(())

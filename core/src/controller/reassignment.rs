@@ -68,7 +68,7 @@ impl Controller {
             let record = self.finish(topic_id, partition, current, &original).ok_or(
                 ControllerError::InvalidReplicaAssignment {
                     partition: Some(partition),
-                    reason: "no in-sync original replica could lead",
+                    reason: "no in-sync original replica could lead".into(),
                 },
             )?;
             return Ok(vec![MetadataRecord::PartitionReassignment(record)]);
@@ -82,7 +82,7 @@ impl Controller {
             // Replacing a running move can drop replicas it added; never every copy in sync.
             return Err(ControllerError::InvalidReplicaAssignment {
                 partition: Some(partition),
-                reason: "the new replica set drops every in-sync replica",
+                reason: "the new replica set drops every in-sync replica".into(),
             });
         }
         if started.leader.is_none() && current.leader.is_some() {
@@ -95,7 +95,7 @@ impl Controller {
             if started.leader.is_none() {
                 return Err(ControllerError::InvalidReplicaAssignment {
                     partition: Some(partition),
-                    reason: "no in-sync replica of the new set could lead",
+                    reason: "no in-sync replica of the new set could lead".into(),
                 });
             }
         }
@@ -198,9 +198,9 @@ impl Controller {
         partition: PartitionIndex,
         target: &[BrokerId],
     ) -> Result<(), ControllerError> {
-        let invalid = |reason| ControllerError::InvalidReplicaAssignment {
+        let invalid = |reason: &'static str| ControllerError::InvalidReplicaAssignment {
             partition: Some(partition),
-            reason,
+            reason: reason.into(),
         };
         if target.is_empty() {
             return Err(invalid("the target replica set is empty"));

@@ -178,7 +178,7 @@ impl Controller {
                 let named = requests.iter().filter(|r| r.name == request.name).count();
                 let result = if named > 1 {
                     Err(ControllerError::InvalidRequest {
-                        reason: "topic named more than once in the request",
+                        reason: "topic named more than once in the request".into(),
                     })
                 } else {
                     self.create_topic(request, &mut ids, validate_only)
@@ -232,7 +232,8 @@ impl Controller {
         } else {
             if request.num_partitions != -1 || request.replication_factor != -1 {
                 return Err(ControllerError::InvalidRequest {
-                    reason: "explicit assignments need num_partitions and replication_factor -1",
+                    reason: "explicit assignments need num_partitions and replication_factor -1"
+                        .into(),
                 });
             }
             Some(self.validate_explicit_assignments(&request.assignments)?)
@@ -297,13 +298,13 @@ impl Controller {
         if count < 1 {
             return Err(ControllerError::InvalidPartitions {
                 requested,
-                reason: "must be at least 1 (or -1 for the broker default)",
+                reason: "must be at least 1 (or -1 for the broker default)".into(),
             });
         }
         if count > PARTITIONS_PER_TOPIC_MAX {
             return Err(ControllerError::InvalidPartitions {
                 requested,
-                reason: "more than PARTITIONS_PER_TOPIC_MAX (10000)",
+                reason: "more than PARTITIONS_PER_TOPIC_MAX (10000)".into(),
             });
         }
         Ok(count as usize)
@@ -347,7 +348,7 @@ impl Controller {
         if count as i64 > i64::from(PARTITIONS_PER_TOPIC_MAX) {
             return Err(ControllerError::InvalidPartitions {
                 requested: i32::try_from(count).unwrap_or(i32::MAX),
-                reason: "more than PARTITIONS_PER_TOPIC_MAX (10000)",
+                reason: "more than PARTITIONS_PER_TOPIC_MAX (10000)".into(),
             });
         }
         let plan: Vec<Vec<BrokerId>> = by_partition.values().map(|b| (*b).clone()).collect();
@@ -408,7 +409,7 @@ impl Controller {
                     let named = resolved.iter().filter(|r| *r == &Ok(topic_id)).count();
                     if named > 1 {
                         return Err(ControllerError::InvalidRequest {
-                            reason: "topic named more than once in the request",
+                            reason: "topic named more than once in the request".into(),
                         });
                     }
                     let name = self
@@ -466,13 +467,13 @@ impl Controller {
         if new_total <= current as i32 {
             return Err(ControllerError::InvalidPartitions {
                 requested: new_total,
-                reason: "the partition count can only increase",
+                reason: "the partition count can only increase".into(),
             });
         }
         if new_total > PARTITIONS_PER_TOPIC_MAX {
             return Err(ControllerError::InvalidPartitions {
                 requested: new_total,
-                reason: "more than PARTITIONS_PER_TOPIC_MAX (10000)",
+                reason: "more than PARTITIONS_PER_TOPIC_MAX (10000)".into(),
             });
         }
         let added = new_total as usize - current;
@@ -515,7 +516,7 @@ impl Controller {
 fn bad_assignment(partition: PartitionIndex, reason: &'static str) -> ControllerError {
     ControllerError::InvalidReplicaAssignment {
         partition: Some(partition),
-        reason,
+        reason: reason.into(),
     }
 }
 
@@ -528,7 +529,7 @@ fn validate_new_configs(
         let value = validate_topic_config(key, value.as_deref())?;
         if validated.insert(key.clone(), value).is_some() {
             return Err(ControllerError::InvalidRequest {
-                reason: "config key given more than once",
+                reason: "config key given more than once".into(),
             });
         }
     }

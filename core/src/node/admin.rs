@@ -40,7 +40,7 @@ const RESOURCE_BROKER: i8 = 4;
 
 pub(super) fn storage_failure() -> ControllerError {
     ControllerError::InvalidRequest {
-        reason: "the metadata log could not be written",
+        reason: "the metadata log could not be written".into(),
     }
 }
 

@@ -146,9 +146,7 @@ impl<P: StorageProvider> Node<P> {
         }
         let created = self.controller.auto_create_topic(name)?;
         self.commit_metadata(now, created.records)
-            .map_err(|_| ControllerError::InvalidRequest {
-                reason: "the metadata log could not be written",
-            })
+            .map_err(|_| super::admin::storage_failure())
     }
 
     /// (id, host, port, rack) of every registered, unfenced broker's first listener.
