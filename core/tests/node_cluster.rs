@@ -16,6 +16,7 @@ use odradek_core::wire::kafka_protocol::messages::create_topics_request::{
 use odradek_core::wire::kafka_protocol::messages::delete_topics_request::DeleteTopicState;
 use odradek_core::wire::kafka_protocol::messages::{
     CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
+    ListPartitionReassignmentsRequest,
 };
 use odradek_core::wire::{KafkaErrorCode, ResponseBody};
 
@@ -628,6 +629,71 @@ fn a_partition_moved_off_its_leader_keeps_every_acknowledged_record_and_the_old_
     };
     assert_eq!(fetch.responses[0].partitions[0].high_watermark, 3);
     cluster.check_invariants();
+}
+
+/// Lists every running move through broker `via`, as (partition, replicas, adding).
+fn list_moves_via(cluster: &mut Cluster, via: usize) -> Vec<(i32, Vec<i32>, Vec<i32>)> {
+    let request = ListPartitionReassignmentsRequest::default().with_topics(None);
+    let correlation = cluster.send(via, 1, 0, request);
+    assert!(
+        cluster.take_response(correlation).is_none(),
+        "answered by the controller, not at once from the broker's image"
+    );
+    cluster.run_until(100, |c| {
+        c.responses
+            .iter()
+            .any(|(_, _, r)| r.correlation_id == correlation)
+    });
+    let response = cluster.take_response(correlation).unwrap();
+    let ResponseBody::ListPartitionReassignments(list) = response.body else {
+        panic!("{response:?}")
+    };
+    let ids = |list: &[odradek_core::wire::kafka_protocol::messages::BrokerId]| {
+        list.iter().map(|b| b.0).collect::<Vec<i32>>()
+    };
+    list.topics
+        .iter()
+        .flat_map(|t| t.partitions.iter())
+        .map(|p| (p.partition_index, ids(&p.replicas), ids(&p.adding_replicas)))
+        .collect()
+}
+
+#[test]
+fn a_forwarded_list_partition_reassignments_shows_the_running_move_until_it_completes() {
+    let mut cluster = Cluster::start(3_000);
+    let request = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
+        .with_name(name("pair"))
+        .with_num_partitions(1)
+        .with_replication_factor(2)]);
+    cluster.call(0, 7, request, 100);
+    let tp = TopicPartition::new("pair", 0);
+    cluster.run_until(1_000, |c| {
+        let leader = c.partition("pair", 0).leader;
+        leader.is_some_and(|l| {
+            c.replica_state(index_of(l), &tp)
+                .is_some_and(|s| s.0 == leader)
+        })
+    });
+    let replicas = cluster.partition("pair", 0).replicas;
+    let outsider = (0..3).find(|i| !replicas.contains(&broker(*i))).unwrap();
+    let (kept, dropped) = (replicas[0].0, replicas[1].0);
+    let asked = index_of(replicas[0]);
+    assert_eq!(list_moves_via(&mut cluster, asked), vec![]);
+    cluster.isolate(outsider);
+    let target = [kept, broker(outsider).0];
+    cluster.reassign_at_controller("pair", 0, &target);
+    assert_eq!(
+        list_moves_via(&mut cluster, asked),
+        vec![(
+            0,
+            vec![kept, broker(outsider).0, dropped],
+            vec![broker(outsider).0]
+        )],
+        "the new replica cannot catch up while it is cut off"
+    );
+    cluster.heal();
+    cluster.run_until(5_000, |c| !c.partition("pair", 0).is_reassigning());
+    assert_eq!(list_moves_via(&mut cluster, asked), vec![]);
 }
 
 #[test]

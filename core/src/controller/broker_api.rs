@@ -28,7 +28,7 @@
 use super::{
     AlterPartitionRequest, BrokerId, BrokerRegistration, CommittedRecord, ControllerError,
     CreateTopicRequest, CreateTopicResult, DeleteTopicResult, IncarnationId, LeaderEpoch,
-    MetadataOffset, PartitionEpoch, TopicRef,
+    MetadataOffset, OngoingReassignment, PartitionEpoch, ReassignmentQuery, TopicRef,
 };
 
 /// A broker's request to the controller.
@@ -69,6 +69,9 @@ pub enum ControllerRequest {
     /// AlterPartitionReassignments (KIP-455): start, replace or cancel the reassignment of
     /// each named partition, in request order.
     AlterPartitionReassignments(Vec<PartitionReassignment>),
+    /// ListPartitionReassignments forwarded from a client (KIP-590): the running moves of
+    /// the named topics and partitions (`None`: all), from the controller's committed image.
+    ListPartitionReassignments(Option<Vec<ReassignmentQuery>>),
 }
 
 /// One partition of an AlterPartitionReassignments.
@@ -135,6 +138,8 @@ pub enum ControllerResponse {
     /// The outcome of each partition of an AlterPartitionReassignments, in request order
     /// (`Ok` once the start, replacement or cancellation committed).
     AlterPartitionReassignments(Vec<Result<(), ControllerError>>),
+    /// The running moves asked about.
+    ListPartitionReassignments(Vec<OngoingReassignment>),
     /// A registration or heartbeat refused (stale incarnation, unknown broker, …).
     Refused(ControllerError),
 }

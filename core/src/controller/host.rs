@@ -17,7 +17,8 @@
 //!   term's blank entry).
 //! - **Every committed record is applied**, in offset order, to the host's Controller (a
 //!   follower keeps an image too) and kept in a committed list. Only the active host answers
-//!   `FetchMetadata` (from that list); others answer `NotController`, because a follower may
+//!   `FetchMetadata` (from that list) and `ListPartitionReassignments` (from its committed
+//!   image); others answer `NotController`, because a follower may
 //!   know only a prefix of the log and a broker taking a short answer for the whole log would
 //!   delete the logs of topics it has not heard of yet.
 //! - **Leadership changes.** When the reported term changes, every pending command is
@@ -263,6 +264,12 @@ impl ControllerHost {
                 let results = self.reassign_partitions(log, &partitions);
                 self.await_batches(client, correlation_id, Awaited::Reassignments(results));
             }
+            ControllerRequest::ListPartitionReassignments(query) => {
+                let image = self.controller.image();
+                let ongoing = image.ongoing_reassignments(query.as_deref());
+                let response = ControllerResponse::ListPartitionReassignments(ongoing);
+                self.reply(client, correlation_id, response);
+            }
             command => self.handle_command(now, log, client, correlation_id, command),
         }
         self.settle(log);
@@ -328,7 +335,8 @@ impl ControllerHost {
             | ControllerRequest::CreateTopics(_)
             | ControllerRequest::DeleteTopics(_)
             | ControllerRequest::CreatePartitions(_)
-            | ControllerRequest::AlterPartitionReassignments(_) => return,
+            | ControllerRequest::AlterPartitionReassignments(_)
+            | ControllerRequest::ListPartitionReassignments(_) => return,
         };
         if self.pending.len() >= PENDING_ANSWERS_MAX {
             let error = self.pending_full();

@@ -50,6 +50,7 @@ mod metadata_log;
 mod partition_changes;
 mod proposal_offsets;
 mod reassignment;
+mod reassignment_list;
 mod record;
 mod topics;
 
@@ -78,6 +79,7 @@ pub use image::{MetadataImage, PartitionImage, TopicImage};
 pub use metadata_log::{CommittedRecord, LocalMetadataLog, MetadataLog, MetadataLogError};
 pub use partition_changes::AlterPartitionRequest;
 pub use proposal_offsets::{judge_proposal, ProposalHeader, ProposalVerdict, SkipReason};
+pub use reassignment_list::{OngoingReassignment, ReassignmentQuery};
 pub use record::{
     BrokerFencingRecord, BrokerRegistration, ConfigRecord, Listener, MetadataRecord,
     PartitionChangeRecord, PartitionReassignmentRecord, PartitionRecord, RemoveTopicRecord,

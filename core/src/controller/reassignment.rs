@@ -4,7 +4,8 @@
 //! # Contract
 //! - [`Controller::reassign_partition`] with a target starts a reassignment: the replica set
 //!   becomes the target followed by the replicas to remove, `adding_replicas` the target
-//!   members not in sync and `removing_replicas` the replicas not in the target. The leader
+//!   members not among the original replicas and `removing_replicas` the original replicas
+//!   not in the target (a reordering of the same brokers moves nothing). The leader
 //!   and ISR stay; the leader epoch is bumped (one [`PartitionReassignmentRecord`]), so the
 //!   leader starts tracking the new followers and the new replicas start fetching.
 //! - The reassignment completes as soon as every target replica is in the ISR: in the same

@@ -36,7 +36,8 @@ use crate::controller::{
     AlterPartitionRequest, AlterPartitionResult, BrokerRegistration, CommittedRecord,
     ControllerEnvelope, ControllerError, ControllerRequest, ControllerResponse,
     CreatePartitionsResult, CreatePartitionsTopic, CreateTopicRequest, CreateTopicResult,
-    DeleteTopicResult, Listener, PartitionIndex, PartitionReassignment, TopicRef,
+    DeleteTopicResult, Listener, PartitionIndex, PartitionReassignment, ReassignmentQuery,
+    TopicRef,
 };
 use crate::replication::AlterPartition;
 use crate::storage::StorageProvider;
@@ -59,6 +60,7 @@ enum Purpose {
     DeleteTopics { ctx: RequestContext },
     CreatePartitions { ctx: RequestContext },
     Reassignments { ctx: RequestContext },
+    ListReassignments { ctx: RequestContext },
 }
 
 /// A controller request awaiting its answer.
@@ -420,6 +422,12 @@ impl<P: StorageProvider> Node<P> {
                 let results = vec![Err(error); wanted.len()];
                 self.respond(ctx, reassign::reassignments_response(&wanted, &results));
             }
+            (
+                Purpose::ListReassignments { ctx },
+                ControllerResponse::ListPartitionReassignments(ongoing),
+            ) => {
+                self.respond(ctx, reassign::list_reassignments_response(&ongoing));
+            }
             (Purpose::AlterPartition(tp), ControllerResponse::Refused(error)) => {
                 self.handle_alter_partition_answer(now, &tp, Err(error));
             }
@@ -570,6 +578,17 @@ impl<P: StorageProvider> Node<P> {
     ) {
         let request = ControllerRequest::AlterPartitionReassignments(wanted);
         self.send_to_controller(now, Purpose::Reassignments { ctx }, request);
+    }
+
+    /// Forwards a client's ListPartitionReassignments to the controller (KIP-590).
+    pub(super) fn forward_list_reassignments(
+        &mut self,
+        now: Now,
+        ctx: RequestContext,
+        query: Option<Vec<ReassignmentQuery>>,
+    ) {
+        let request = ControllerRequest::ListPartitionReassignments(query);
+        self.send_to_controller(now, Purpose::ListReassignments { ctx }, request);
     }
 
     fn answer_create_topics(&mut self, ctx: RequestContext, results: &[CreateTopicResult]) {

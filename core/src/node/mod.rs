@@ -391,7 +391,7 @@ impl<P: StorageProvider> Node<P> {
                 self.handle_alter_partition_reassignments(now, ctx, &body)
             }
             RequestBody::ListPartitionReassignments(body) => {
-                Some(self.handle_list_partition_reassignments(&body))
+                self.handle_list_partition_reassignments(now, ctx, &body)
             }
             RequestBody::DescribeConfigs(body) => {
                 Some(self.handle_describe_configs(&body, ctx.api_version))

@@ -10,15 +10,19 @@
 //!   partition of the request, in request order, each with its own error code
 //!   (`controller_error_code`); a move that started answers 0 — it completes later, when the
 //!   new replicas are in sync (`crate::controller` module `reassignment`).
-//! - ListPartitionReassignments answers from this broker's metadata image: every partition
-//!   of the named topics (all topics when the list is null) with a move running, with its
-//!   replicas, adding and removing replicas. Unknown topics and partitions are skipped, as
-//!   Kafka's controller does.
+//! - ListPartitionReassignments: every partition of the named topics (all topics when the
+//!   list is null) with a move running, with its replicas, adding and removing replicas
+//!   (`MetadataImage::ongoing_reassignments`). Standalone from the local image; in cluster
+//!   mode forwarded to the controller (KIP-590) and answered from its committed image, so a
+//!   move shows as soon as the request that started it was answered, even on a broker whose
+//!   own image still lags.
 
 use super::cluster::{str_bytes, topic_name};
 use super::errors::controller_error_code;
 use super::{Node, RequestContext};
-use crate::controller::{BrokerId, ControllerError, PartitionReassignment};
+use crate::controller::{
+    BrokerId, ControllerError, OngoingReassignment, PartitionReassignment, ReassignmentQuery,
+};
 use crate::storage::StorageProvider;
 use crate::time::Now;
 use crate::wire::ResponseBody;
@@ -65,52 +69,53 @@ impl<P: StorageProvider> Node<P> {
 
     /// See the module docs.
     pub(super) fn handle_list_partition_reassignments(
-        &self,
+        &mut self,
+        now: Now,
+        ctx: RequestContext,
         request: &ListPartitionReassignmentsRequest,
-    ) -> ResponseBody {
-        let image = self.controller.image();
-        let named: Option<Vec<(String, Vec<i32>)>> = request.topics.as_ref().map(|topics| {
+    ) -> Option<ResponseBody> {
+        let query: Option<Vec<ReassignmentQuery>> = request.topics.as_ref().map(|topics| {
             topics
                 .iter()
-                .map(|t| (t.name.0.to_string(), t.partition_indexes.clone()))
+                .map(|t| ReassignmentQuery {
+                    topic: t.name.0.to_string(),
+                    partitions: t.partition_indexes.clone(),
+                })
                 .collect()
         });
-        let mut topics = Vec::new();
-        for topic in image.topics().values() {
-            let wanted = match &named {
-                None => None,
-                Some(named) => match named.iter().find(|(name, _)| *name == topic.name) {
-                    Some((_, partitions)) => Some(partitions),
-                    None => continue,
-                },
-            };
-            let partitions: Vec<OngoingPartitionReassignment> = topic
-                .partitions
-                .iter()
-                .enumerate()
-                .filter(|(index, p)| {
-                    p.is_reassigning() && wanted.is_none_or(|w| w.contains(&(*index as i32)))
-                })
-                .map(|(index, p)| {
-                    OngoingPartitionReassignment::default()
-                        .with_partition_index(index as i32)
-                        .with_replicas(wire_ids(&p.replicas))
-                        .with_adding_replicas(wire_ids(&p.adding_replicas))
-                        .with_removing_replicas(wire_ids(&p.removing_replicas))
-                })
-                .collect();
-            if !partitions.is_empty() {
-                topics.push(
-                    OngoingTopicReassignment::default()
-                        .with_name(topic_name(&topic.name))
-                        .with_partitions(partitions),
-                );
-            }
+        if self.cluster.is_some() {
+            self.forward_list_reassignments(now, ctx, query);
+            return None;
         }
-        ResponseBody::ListPartitionReassignments(
-            ListPartitionReassignmentsResponse::default().with_topics(topics),
-        )
+        let ongoing = self
+            .controller
+            .image()
+            .ongoing_reassignments(query.as_deref());
+        Some(list_reassignments_response(&ongoing))
     }
+}
+
+/// The ListPartitionReassignments answer: the running moves grouped by topic.
+pub(super) fn list_reassignments_response(ongoing: &[OngoingReassignment]) -> ResponseBody {
+    let mut topics: Vec<OngoingTopicReassignment> = Vec::new();
+    for one in ongoing {
+        let partition = OngoingPartitionReassignment::default()
+            .with_partition_index(one.partition)
+            .with_replicas(wire_ids(&one.replicas))
+            .with_adding_replicas(wire_ids(&one.adding))
+            .with_removing_replicas(wire_ids(&one.removing));
+        match topics.last_mut() {
+            Some(last) if last.name.0.as_str() == one.topic => last.partitions.push(partition),
+            _ => topics.push(
+                OngoingTopicReassignment::default()
+                    .with_name(topic_name(&one.topic))
+                    .with_partitions(vec![partition]),
+            ),
+        }
+    }
+    ResponseBody::ListPartitionReassignments(
+        ListPartitionReassignmentsResponse::default().with_topics(topics),
+    )
 }
 
 /// The partitions a request names, in order.
