@@ -1,6 +1,6 @@
 //! Partition reassignment at the controller (KIP-455): the exact records of a start, of the
 //! AlterPartition that completes it, of a move off the leader, of a cancellation; the
-//! refusals; and that every record applies (committed through the image's own checks).
+//! refusals (a replication factor change only when allowed, KIP-860); and that every record applies (committed through the image's own checks).
 
 mod controller_support;
 
@@ -8,7 +8,7 @@ use controller_support::*;
 use odradek_core::controller::{
     AlterPartitionRequest, BrokerId, Controller, ControllerConfig, ControllerError, LeaderEpoch,
     LocalMetadataLog, MetadataRecord, PartitionEpoch, PartitionImage, PartitionIndex,
-    PartitionReassignmentRecord, TopicId,
+    PartitionReassignment, PartitionReassignmentRecord, TopicId,
 };
 
 /// Brokers 0..4 and topic "t" with one partition on [0, 1, 2]: leader 0, epochs 0.
@@ -224,4 +224,45 @@ fn a_new_target_that_drops_every_in_sync_replica_is_refused() {
     let keeps_three = reassign(&controller, t, Some(&[3, 2])).unwrap();
     commit(&mut controller, &mut log, keeps_three);
     assert_eq!(partition(&controller, t).leader, Some(BrokerId(3)));
+}
+
+fn by_name(target: Option<&[i32]>, allow_change: bool) -> PartitionReassignment {
+    PartitionReassignment {
+        topic: "t".to_owned(),
+        partition: 0,
+        target: target.map(ids),
+        allow_replication_factor_change: allow_change,
+    }
+}
+
+#[test]
+fn a_move_that_changes_the_replication_factor_is_refused_unless_the_request_allows_it() {
+    let (mut controller, mut log, t) = setup();
+    assert_eq!(
+        controller.reassign_by_name(&by_name(Some(&[0, 1, 2, 3]), false)),
+        Err(ControllerError::ReplicationFactorChangeNotAllowed {
+            partition: PartitionIndex(0),
+            current: 3,
+            requested: 4,
+        })
+    );
+    assert!(controller
+        .reassign_by_name(&by_name(Some(&[0, 1, 2, 3]), true))
+        .is_ok_and(|records| !records.is_empty()));
+    let same_size = controller
+        .reassign_by_name(&by_name(Some(&[3, 1, 2]), false))
+        .expect("three replicas for three");
+    commit(&mut controller, &mut log, same_size);
+    assert_eq!(partition(&controller, t).adding_replicas, ids(&[3]));
+    // While it runs, the factor is the original replicas' (3): a 2-replica target is a
+    // change, and a cancel is never one.
+    assert!(matches!(
+        controller.reassign_by_name(&by_name(Some(&[1, 2]), false)),
+        Err(ControllerError::ReplicationFactorChangeNotAllowed {
+            current: 3,
+            requested: 2,
+            ..
+        })
+    ));
+    assert!(controller.reassign_by_name(&by_name(None, false)).is_ok());
 }

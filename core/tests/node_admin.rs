@@ -1,4 +1,5 @@
-//! ApiVersions, Metadata, topic administration and ListOffsets through the node.
+//! ApiVersions, Metadata, topic administration, partition moves and ListOffsets through the
+//! node.
 
 mod node_support;
 
@@ -428,4 +429,44 @@ fn list_offsets_latest_is_the_durable_offset_when_the_topic_syncs() {
     assert_eq!(latest(&mut h), 0, "nothing is durable before the sync");
     h.perform_syncs(&syncs);
     assert_eq!(latest(&mut h), 2);
+}
+
+/// The per-partition error code and message of an AlterPartitionReassignments v1 moving
+/// partition 0 of `topic` onto `replicas`.
+fn move_v1(h: &mut Harness, topic: &str, replicas: &[i32], allow_change: bool) -> (i16, String) {
+    use odradek_core::wire::kafka_protocol::messages::alter_partition_reassignments_request::{
+        ReassignablePartition, ReassignableTopic,
+    };
+    use odradek_core::wire::kafka_protocol::messages::AlterPartitionReassignmentsRequest;
+    let partition = ReassignablePartition::default()
+        .with_partition_index(0)
+        .with_replicas(Some(replicas.iter().map(|b| BrokerId(*b)).collect()));
+    let request = AlterPartitionReassignmentsRequest::default()
+        .with_allow_replication_factor_change(allow_change)
+        .with_topics(vec![ReassignableTopic::default()
+            .with_name(name(topic))
+            .with_partitions(vec![partition])]);
+    let ResponseBody::AlterPartitionReassignments(response) = h.call(1, request) else {
+        panic!()
+    };
+    assert_eq!(response.allow_replication_factor_change, allow_change);
+    let answer = &response.responses[0].partitions[0];
+    let message = answer.error_message.as_ref().map(|m| m.to_string());
+    (answer.error_code, message.unwrap_or_default())
+}
+
+#[test]
+fn alter_partition_reassignments_v1_refuses_a_replication_factor_change_unless_allowed() {
+    let mut h = Harness::new();
+    h.create_topic("moved", 1, &[]);
+    let (code, message) = move_v1(&mut h, "moved", &[0, 1], false);
+    assert_eq!(code, 38, "INVALID_REPLICATION_FACTOR: {message}");
+    assert!(message.contains("does not allow"), "{message}");
+    let (code, message) = move_v1(&mut h, "moved", &[0, 1], true);
+    assert_eq!(
+        code, 39,
+        "allowed, then INVALID_REPLICA_ASSIGNMENT: {message}"
+    );
+    assert!(message.contains("unknown broker 1"), "{message}");
+    assert_eq!(move_v1(&mut h, "moved", &[0], false).0, 0);
 }

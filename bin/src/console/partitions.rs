@@ -4,7 +4,9 @@
 //! Contract:
 //! - `reassign --topic T --partition N --replicas 2,3,4` sends AlterPartitionReassignments
 //!   (KIP-455) to the bootstrap server, which forwards it to the controller; `--cancel`
-//!   instead of `--replicas` sends a null replica list, which cancels a running move. A move
+//!   instead of `--replicas` sends a null replica list, which cancels a running move;
+//!   `--disallow-replication-factor-change` sends v1's flag (KIP-860), so a target of
+//!   another size than the current replicas is refused (INVALID_REPLICATION_FACTOR). A move
 //!   the controller refuses prints Kafka's error name and the controller's message and gives
 //!   exit status 1. With `--wait`, the tool then polls ListPartitionReassignments and
 //!   Metadata until the move is no longer running and the replicas are the target (exit 1 if
@@ -83,6 +85,10 @@ pub struct ReassignArgs {
     /// Cancel the partition's running move instead (its replicas go back to the old set).
     #[arg(long)]
     pub cancel: bool,
+    /// Refuse the move if it would change the partition's replication factor (KIP-860;
+    /// Kafka's flag of the same name).
+    #[arg(long, conflicts_with = "cancel")]
+    pub disallow_replication_factor_change: bool,
     /// After starting the move, wait until it is complete.
     #[arg(long, conflicts_with = "cancel")]
     pub wait: bool,
@@ -196,6 +202,7 @@ pub fn alter_request(args: &ReassignArgs) -> AlterPartitionReassignmentsRequest 
         .with_replicas(replicas);
     AlterPartitionReassignmentsRequest::default()
         .with_timeout_ms(ADMIN_TIMEOUT_MS)
+        .with_allow_replication_factor_change(!args.disallow_replication_factor_change)
         .with_topics(vec![ReassignableTopic::default()
             .with_name(topic_name(&args.topic))
             .with_partitions(vec![partition])])

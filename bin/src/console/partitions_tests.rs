@@ -137,6 +137,17 @@ fn a_move_sends_the_target_replicas_and_a_cancel_sends_none() {
         "--cancel",
     ]));
     assert_eq!(cancelling.topics[0].partitions[0].replicas, None);
+    assert!(moving.allow_replication_factor_change);
+    let strict = alter_request(&reassign_args(&[
+        "--topic",
+        "orders",
+        "--partition",
+        "3",
+        "--replicas",
+        "4,2",
+        "--disallow-replication-factor-change",
+    ]));
+    assert!(!strict.allow_replication_factor_change);
 }
 
 fn alter_response(code: i16, message: Option<&str>) -> AlterPartitionReassignmentsResponse {

@@ -83,6 +83,14 @@ pub struct PartitionReassignment {
     pub partition: i32,
     /// The target replicas, preferred leader first; `None` cancels a running reassignment.
     pub target: Option<Vec<BrokerId>>,
+    /// Whether the target may have another replication factor than the partition's
+    /// (KIP-860, AlterPartitionReassignments v1; always allowed in v0).
+    #[serde(default = "allowed")]
+    pub allow_replication_factor_change: bool,
+}
+
+fn allowed() -> bool {
+    true
 }
 
 /// One topic of a forwarded CreatePartitions.

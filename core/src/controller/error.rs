@@ -90,6 +90,20 @@ pub enum ControllerError {
         /// How many brokers can hold replicas.
         available_brokers: usize,
     },
+    /// → INVALID_REPLICATION_FACTOR (38): a move with another replication factor than the
+    /// partition's, while the request did not allow that (KIP-860).
+    #[error(
+        "partition {partition:?} has {current} replicas and the move asks for {requested}, \
+         but the request does not allow a replication factor change"
+    )]
+    ReplicationFactorChangeNotAllowed {
+        /// The partition.
+        partition: PartitionIndex,
+        /// Its replication factor (the original replicas while a move runs).
+        current: usize,
+        /// The target's.
+        requested: usize,
+    },
     /// → INVALID_REPLICA_ASSIGNMENT (39).
     #[error("invalid replica assignment for partition {partition:?}: {reason}")]
     InvalidReplicaAssignment {

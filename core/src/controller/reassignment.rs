@@ -19,6 +19,9 @@
 //!   when none runs.
 //! - A target equal to the current replica set with nothing running changes nothing. A new
 //!   target while one runs replaces it, counted from the original replicas.
+//! - [`Controller::reassign_by_name`] (what AlterPartitionReassignments calls) refuses a
+//!   target whose size differs from the original replicas' when the request does not allow
+//!   a replication factor change (KIP-860, v1; INVALID_REPLICATION_FACTOR).
 //! - Refused: unknown partition, an empty target, a broker named twice, an unregistered
 //!   broker, a replacement that would drop every in-sync replica (seed 6500: the only copy
 //!   in sync was a replica the running move had added) (INVALID_REPLICA_ASSIGNMENT); never
@@ -122,11 +125,24 @@ impl Controller {
             .ok_or_else(|| ControllerError::UnknownTopic {
                 name: wanted.topic.clone(),
             })?;
-        self.reassign_partition(
-            topic_id,
-            PartitionIndex(wanted.partition),
-            wanted.target.as_deref(),
-        )
+        let partition = PartitionIndex(wanted.partition);
+        if let (Some(target), false) = (&wanted.target, wanted.allow_replication_factor_change) {
+            let current = self.view().partition(topic_id, partition).ok_or(
+                ControllerError::UnknownPartition {
+                    topic_id,
+                    partition,
+                },
+            )?;
+            let original = current.replicas.len() - current.adding_replicas.len();
+            if target.len() != original {
+                return Err(ControllerError::ReplicationFactorChangeNotAllowed {
+                    partition,
+                    current: original,
+                    requested: target.len(),
+                });
+            }
+        }
+        self.reassign_partition(topic_id, partition, wanted.target.as_deref())
     }
 
     /// The record completing the running reassignment of a partition in state `after`, if

@@ -38,7 +38,8 @@ pub fn controller_error_code(error: &ControllerError) -> i16 {
         }
         ControllerError::UnknownTopicId { .. } => KafkaErrorCode::UnknownTopicId,
         ControllerError::InvalidPartitions { .. } => KafkaErrorCode::InvalidPartitions,
-        ControllerError::InvalidReplicationFactor { .. } => {
+        ControllerError::InvalidReplicationFactor { .. }
+        | ControllerError::ReplicationFactorChangeNotAllowed { .. } => {
             KafkaErrorCode::InvalidReplicationFactor
         }
         ControllerError::InvalidReplicaAssignment { .. }

@@ -131,6 +131,7 @@ fn reassignments_of(request: &AlterPartitionReassignmentsRequest) -> Vec<Partiti
                     .replicas
                     .as_ref()
                     .map(|ids| ids.iter().map(|id| BrokerId(id.0)).collect()),
+                allow_replication_factor_change: request.allow_replication_factor_change,
             })
         })
         .collect()
@@ -160,8 +161,14 @@ pub(super) fn reassignments_response(
             ),
         }
     }
+    // v1 echoes the request's flag (every partition carries it; an empty request allowed).
+    let allow = wanted
+        .first()
+        .is_none_or(|w| w.allow_replication_factor_change);
     ResponseBody::AlterPartitionReassignments(
-        AlterPartitionReassignmentsResponse::default().with_responses(topics),
+        AlterPartitionReassignmentsResponse::default()
+            .with_allow_replication_factor_change(allow)
+            .with_responses(topics),
     )
 }
 

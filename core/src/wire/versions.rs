@@ -28,9 +28,9 @@
 //!   4.0 removed the older versions too); the maxima are the latest versions.
 //! - **CreatePartitions 0–3, DescribeCluster 0–1.** DescribeCluster v2 (fenced brokers) is left
 //!   out.
-//! - **AlterPartitionReassignments 0, ListPartitionReassignments 0** (KIP-455, what
-//!   `kafka-reassign-partitions` sends). AlterPartitionReassignments v1 (KIP-860: refuse a
-//!   replication factor change unless allowed) is left out until the controller checks it.
+//! - **AlterPartitionReassignments 0–1, ListPartitionReassignments 0** (KIP-455, what
+//!   `kafka-reassign-partitions` sends; v1 is KIP-860: a move that changes the replication
+//!   factor is refused unless the request allows it).
 //!
 //! **Inter-broker table.** [`INTER_BROKER_APIS`] lists the broker-to-broker and
 //! broker-to-controller apis replication needs. It is never advertised in ApiVersions
@@ -97,7 +97,7 @@ pub const SUPPORTED_APIS: [SupportedApi; 12] = [
     api(ApiKey::DeleteTopics, 1, 6),
     api(ApiKey::DescribeConfigs, 1, 4),
     api(ApiKey::CreatePartitions, 0, 3),
-    api(ApiKey::AlterPartitionReassignments, 0, 0),
+    api(ApiKey::AlterPartitionReassignments, 0, 1),
     api(ApiKey::ListPartitionReassignments, 0, 0),
     api(ApiKey::DescribeCluster, 0, 1),
 ];

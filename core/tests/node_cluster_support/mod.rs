@@ -455,6 +455,7 @@ impl Cluster {
             topic: topic.to_owned(),
             partition,
             target: Some(target.iter().copied().map(BrokerId).collect()),
+            allow_replication_factor_change: true,
         };
         let envelope = ControllerEnvelope {
             correlation_id: 0,

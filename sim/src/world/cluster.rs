@@ -74,6 +74,7 @@ impl World {
             topic: topic.to_owned(),
             partition,
             target: target.map(|brokers| brokers.into_iter().map(BrokerId).collect()),
+            allow_replication_factor_change: true,
         };
         let envelope = ControllerEnvelope {
             correlation_id: 0,
