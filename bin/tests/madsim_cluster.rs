@@ -24,6 +24,7 @@ mod serve_support;
 
 use cluster_support::create_topic_request;
 use cluster_support::history::History;
+use madsim::rand::Rng;
 use madsim::runtime::{Handle, NodeHandle};
 use madsim::task::NodeId;
 use madsim_support::{read_partition, Client};
@@ -37,7 +38,7 @@ use odradek_sim::disk::{SimDisk, SimDiskProvider};
 use serve_support::{metadata_request, produce_request, CREATE_TOPICS_V, METADATA_V, PRODUCE_V};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -232,12 +233,30 @@ async fn create_topic() {
     panic!("the topic was never created")
 }
 
-/// Sends integers 1, 2, … one at a time with acks=all to the current leader until `stop`,
-/// recording each send in `history`; a send that fails is never retried.
-async fn produce_continuously(history: Arc<Mutex<History>>, stop: Arc<AtomicBool>) {
+/// What the producer has done so far, for the test to check the cluster kept serving.
+#[derive(Default)]
+struct Progress {
+    /// Set by the test to end the producer.
+    stop: AtomicBool,
+    /// The last value sent (values count up from 1).
+    sent: AtomicI64,
+    /// The last value acknowledged.
+    acknowledged: AtomicI64,
+}
+
+impl Progress {
+    /// Whether a value sent after `mark` (a `sent` reading) was acknowledged.
+    fn acknowledged_since(&self, mark: i64) -> bool {
+        self.acknowledged.load(Ordering::Relaxed) > mark
+    }
+}
+
+/// Sends integers 1, 2, … one at a time with acks=all to the current leader until told to
+/// stop, recording each send in `history`; a send that fails is never retried.
+async fn produce_continuously(history: Arc<Mutex<History>>, progress: Arc<Progress>) {
     let mut value = 0i64;
     let mut leader: Option<(i32, Client)> = None;
-    while !stop.load(Ordering::Relaxed) {
+    while !progress.stop.load(Ordering::Relaxed) {
         let Some((id, mut client)) = leader.take() else {
             if let Some(view) = partition_state().await {
                 if let Ok(client) = Client::connect(client_address(view.leader)).await {
@@ -248,6 +267,7 @@ async fn produce_continuously(history: Arc<Mutex<History>>, stop: Arc<AtomicBool
             continue;
         };
         value += 1;
+        progress.sent.store(value, Ordering::Relaxed);
         let process = history.lock().unwrap().invoke_send(value);
         let request = produce_request(TOPIC, 0, ACKS_ALL, &[value.to_string()]);
         let offset = match client.call(PRODUCE_V, request).await {
@@ -263,6 +283,7 @@ async fn produce_continuously(history: Arc<Mutex<History>>, stop: Arc<AtomicBool
             .unwrap()
             .complete_send(process, value, offset);
         if offset.is_some() {
+            progress.acknowledged.store(value, Ordering::Relaxed);
             leader = Some((id, client));
         }
         madsim::time::sleep(Duration::from_millis(20)).await;
@@ -308,33 +329,42 @@ async fn a_replicated_partition_loses_no_acknowledged_write_through_a_leader_kil
     setup.await.expect("the setup task");
 
     let history = Arc::new(Mutex::new(History::default()));
-    let stop = Arc::new(AtomicBool::new(false));
+    let progress = Arc::new(Progress::default());
     let producer = (cluster.client).spawn(produce_continuously(
         Arc::clone(&history),
-        Arc::clone(&stop),
+        Arc::clone(&progress),
     ));
     // Each phase lasts its base time plus up to a second drawn from the seed. The broker
-    // session timeout (9 s) decides when a dead or cut-off leader is replaced.
-    let mut jitter = seed;
-    let mut pause = |base_ms: u64| {
-        jitter = jitter
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        madsim::time::sleep(Duration::from_millis(base_ms + (jitter >> 33) % 1000))
+    // session timeout (9 s) decides when a dead or cut-off leader is replaced, so the
+    // phases with a dead or cut-off leader outlast it.
+    let pause = |base_ms: u64| {
+        let jitter = madsim::rand::thread_rng().gen_range(0..1000);
+        madsim::time::sleep(Duration::from_millis(base_ms + jitter))
     };
+    let mark = || progress.sent.load(Ordering::Relaxed);
 
     pause(500).await;
     let killed = current_leader(&cluster).await;
     cluster.kill(killed);
+    let killed_at = mark();
     pause(12_000).await;
+    assert!(
+        progress.acknowledged_since(killed_at),
+        "seed {seed}: nothing acknowledged after leader {killed} was killed"
+    );
     cluster.restart(killed);
     pause(8_000).await;
     let isolated = current_leader(&cluster).await;
     cluster.isolate_from_brokers(isolated, true);
     pause(12_000).await;
     cluster.isolate_from_brokers(isolated, false);
+    let healed_at = mark();
     pause(8_000).await;
-    stop.store(true, Ordering::Relaxed);
+    assert!(
+        progress.acknowledged_since(healed_at),
+        "seed {seed}: nothing acknowledged after the partition healed"
+    );
+    progress.stop.store(true, Ordering::Relaxed);
     producer.await.expect("the producer task");
 
     let read = cluster.client.spawn(read_back_from_leader()).await;
