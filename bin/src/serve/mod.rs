@@ -65,7 +65,7 @@ use odradek_core::node::BrokerClusterConfig;
 use odradek_core::node::{Node, NodeConfig, NodeError, NodeOutput};
 use odradek_core::storage::StorageProvider;
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -484,11 +484,20 @@ fn announcement(config: &ServeConfig, bound: SocketAddr) -> String {
     )
 }
 
+/// Logs the serving line and prints it on stdout (tests of the real process parse it).
+#[cfg(not(madsim))]
 fn announce(line: &str) {
+    use std::io::Write;
     tracing::info!("{line}");
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "{line}");
     let _ = stdout.flush();
+}
+
+/// Under madsim: logged only (many simulated nodes share the test's stdout).
+#[cfg(madsim)]
+fn announce(line: &str) {
+    tracing::info!("{line}");
 }
 
 /// A seed for the controller's draws (topic ids) that differs between runs.

@@ -97,6 +97,15 @@ impl History {
         );
     }
 
+    /// A fingerprint of the whole history (std's `DefaultHasher::new()` has fixed keys), for
+    /// comparing two runs that should be identical.
+    pub fn digest(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        self.lines.hash(&mut hasher);
+        hasher.finish()
+    }
+
     /// The queue checker's report on the history.
     pub fn check(&self) -> QueueReport {
         let text = self.lines.join("\n");
