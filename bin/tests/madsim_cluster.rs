@@ -14,7 +14,8 @@
 //! is retried), offsets consistent.
 //!
 //! The test also asserts liveness: writes are acknowledged again after the kill (once the
-//! dead leader's session expired) and within [`RECOVERY_MAX`] of the heal.
+//! dead leader's session expired), while the leader is cut off (once the majority side
+//! fenced it and elected another), and within [`RECOVERY_MAX`] of the heal.
 //!
 //! Only built with `RUSTFLAGS="--cfg madsim"`. Seeds: `MADSIM_TEST_SEED` (default 0).
 //! Determinism holds per process, not per thread: openraft's unbiased `tokio::select!` draws
@@ -381,7 +382,14 @@ async fn a_replicated_partition_loses_no_acknowledged_write_through_a_leader_kil
     pause(8_000).await;
     let isolated = current_leader(&cluster).await;
     cluster.isolate_from_brokers(isolated, true);
-    pause(12_000).await;
+    let isolated_at = mark();
+    // Longer than a raft election, the brokers' controller answer timeout (2 s) and the
+    // cut-off leader's session timeout together: the majority side elects a new leader.
+    pause(20_000).await;
+    assert!(
+        progress.acknowledged_since(isolated_at),
+        "seed {seed}: nothing acknowledged while leader {isolated} was cut off"
+    );
     cluster.isolate_from_brokers(isolated, false);
     let healed_at = mark();
     let recovery = wait_for_acknowledgement_since(&progress, healed_at, RECOVERY_MAX).await;
