@@ -20,6 +20,8 @@
 //!   JSON frames over TCP.
 //! - [`ControllerQuorumNode`] (`node.rs`): config, start (initialising a fresh cluster from
 //!   the lowest voter id), shutdown.
+//! - `MadsimRuntime` (`runtime.rs`, `--cfg madsim` only): openraft's async runtime on
+//!   madsim's tasks, clock and seeded randomness.
 //!
 //! # Offsets (the contract of [`MetadataLog`] on offsets)
 //! A proposal ([`MetadataProposal`]) names the leader term it was made in and the metadata
@@ -41,8 +43,8 @@
 //! The controller is a deterministic machine over a synchronous log (so the simulator can
 //! drive it); openraft is async. The facade keeps the controller synchronous and non-blocking
 //! (every method is a channel send, a watch read or a short mutex hold), safe to call from a
-//! tokio task. The async runtime is one type alias ([`MetadataRuntime`]) so a madsim build
-//! can swap in its own.
+//! tokio task. The async runtime is one type alias ([`MetadataRuntime`]), which the madsim
+//! build points at its own.
 //!
 //! [`MetadataLog`]: odradek_core::controller::MetadataLog
 //! [`MetadataLog::leader_term`]: odradek_core::controller::MetadataLog::leader_term
@@ -52,6 +54,8 @@ mod log_store;
 mod metadata_log;
 mod network;
 mod node;
+#[cfg(madsim)]
+mod runtime;
 mod state_machine;
 mod storage;
 
@@ -63,6 +67,8 @@ pub use network::{
     FRAME_LEN_MAX,
 };
 pub use node::{ControllerQuorumConfig, ControllerQuorumNode, QuorumNodeError};
+#[cfg(madsim)]
+pub use runtime::{Elapsed, MadsimInstant, MadsimRuntime, MadsimTimeout};
 pub use state_machine::{AppliedRecords, MetadataStateMachine};
 pub use storage::{RaftStorage, RAFT_DIRECTORY};
 
@@ -72,9 +78,14 @@ use std::io::Cursor;
 /// A controller node's id in the metadata quorum.
 pub type ControllerNodeId = u64;
 
-/// The async runtime openraft runs on. Tokio in production; the madsim build (issue 7) will
-/// point this alias at a runtime whose `spawn` goes through madsim.
+/// The async runtime openraft runs on: tokio in production.
+#[cfg(not(madsim))]
 pub type MetadataRuntime = openraft::TokioRuntime;
+
+/// The async runtime openraft runs on: madsim's tasks, clock and seeded randomness under
+/// `--cfg madsim` (openraft's own `TokioRuntime` would call the real tokio).
+#[cfg(madsim)]
+pub type MetadataRuntime = MadsimRuntime;
 
 openraft::declare_raft_types!(
     /// openraft's type configuration for the metadata quorum.

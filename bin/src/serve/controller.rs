@@ -26,7 +26,7 @@
 use super::broker::Clock;
 use super::frames::{decode_payload, encode_frame, read_payload, write_frame};
 use crate::raft::{ControllerQuorumConfig, ControllerQuorumNode, MetadataRaft};
-use crate::raft::{QuorumNodeError, RpcEnvelope, RpcRequest, RpcResponse};
+use crate::raft::{QuorumNodeError, RaftStorage, RpcEnvelope, RpcRequest, RpcResponse};
 use odradek_core::controller::{
     ControllerConfig, ControllerEnvelope, ControllerHost, ControllerRequest, ControllerResponse,
 };
@@ -61,8 +61,8 @@ pub struct ControllerSettings {
     pub node_id: i32,
     /// Every voter's raft/controller address.
     pub voters: BTreeMap<i32, SocketAddr>,
-    /// Where the raft files live.
-    pub data_dir: PathBuf,
+    /// The raft files (a real directory, or a simulated disk's).
+    pub raft_storage: RaftStorage,
     /// The Controller's configuration (topic defaults, seed).
     pub controller: ControllerConfig,
 }
@@ -132,10 +132,11 @@ impl ControllerProcess {
             &settings.cluster_id,
             settings.node_id as u64,
             voters,
-            settings.data_dir.clone(),
+            PathBuf::new(),
         );
         let host = ControllerHost::new(settings.controller.clone())?;
-        let node = ControllerQuorumNode::start_on(config, unused).await?;
+        let node =
+            ControllerQuorumNode::start_on_storage(config, unused, settings.raft_storage).await?;
         let raft = node.raft().clone();
         let (commands, inbox) = mpsc::unbounded_channel();
         let (stop, stopped) = oneshot::channel();

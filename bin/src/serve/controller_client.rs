@@ -8,8 +8,12 @@
 //!   is a voter, else the lowest id). Requests are written as [`BrokerToController`] frames;
 //!   answers (in any order: the controller answers commands when they commit) are handed to
 //!   the node task as they arrive.
-//! - **Finding the active controller.** A `NotController` answer, a refused connection or a
-//!   broken one moves the guess to the next voter (round robin) and drops the connection.
+//! - **Finding the active controller.** A `NotController` answer, a refused connection, a
+//!   broken one, or one that has left requests unanswered for [`ANSWER_TIMEOUT`] moves the
+//!   guess to the next voter (round robin) and drops the connection. The last case is a
+//!   controller cut off by a network partition: its connection neither answers nor breaks,
+//!   and without the timeout every broker would stay on it, never reaching the controller
+//!   the majority elected (which then fences them all for missing heartbeats).
 //!   Requests written to a dropped connection, or handed over while no connection is up, are
 //!   lost: the node resends every unanswered request on its own timer, so the channel needs
 //!   no queue of its own beyond the one being connected.
@@ -32,6 +36,10 @@ use tokio::task::JoinHandle;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 /// Pause after a failed connection attempt before trying the next controller.
 pub const RECONNECT_DELAY: Duration = Duration::from_millis(100);
+/// How long a connection may leave requests unanswered (no answer at all since the oldest
+/// unanswered one was written) before the controller is given up (Kafka's
+/// `controller.quorum.request.timeout.ms` default).
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The channel's settings.
 #[derive(Clone, Debug)]
@@ -77,18 +85,16 @@ pub async fn run(
                 }
             }
         }
+        let silence_deadline = link.as_ref().and_then(Link::answer_deadline);
         tokio::select! {
+            () = sleep_until_some(silence_deadline) => {
+                tracing::info!(controller = ids[guess], "controller silent; trying the next one");
+                link = None;
+                guess = (guess + 1) % ids.len();
+            }
             request = requests.recv() => {
                 let Some(envelope) = request else { return };
-                let frame = BrokerToController {
-                    controller_request: envelope,
-                    cluster_id: channel.cluster_id.clone(),
-                };
-                let written = match (link.as_mut(), encode_frame(&frame)) {
-                    (Some(open), Ok(bytes)) => super::socket::write_all(&mut open.writer, &bytes).await.is_ok(),
-                    _ => false,
-                };
-                if !written {
+                if !forward(link.as_mut(), &channel.cluster_id, envelope).await {
                     link = None;
                     guess = (guess + 1) % ids.len();
                 }
@@ -96,6 +102,9 @@ pub async fn run(
             Some((link_generation, answer, correlation_id)) = answers.recv() => {
                 if link_generation != generation {
                     continue; // an answer on a connection already dropped
+                }
+                if let Some(open) = link.as_mut() {
+                    open.answered();
                 }
                 let Some(body) = answer else {
                     link = None; // the connection broke
@@ -112,6 +121,22 @@ pub async fn run(
                 }
             }
         }
+    }
+}
+
+/// Writes `envelope` on the link; false if there is none or the write failed.
+async fn forward(
+    link: Option<&mut Link>,
+    cluster_id: &str,
+    envelope: ControllerEnvelope<ControllerRequest>,
+) -> bool {
+    let frame = BrokerToController {
+        controller_request: envelope,
+        cluster_id: cluster_id.to_owned(),
+    };
+    match (link, encode_frame(&frame)) {
+        (Some(open), Ok(bytes)) => open.send(&bytes).await,
+        _ => false,
     }
 }
 
@@ -143,11 +168,26 @@ async fn connect(address: SocketAddr) -> Option<TcpStream> {
     }
 }
 
-/// One open connection: the write half, and a reader task forwarding answers tagged with
-/// the connection's generation (`None` body: the connection ended).
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// One open connection: the write half, a reader task forwarding answers tagged with the
+/// connection's generation (`None` body: the connection ended), and how long it has been
+/// silent.
 struct Link {
     writer: OwnedWriteHalf,
     reader: JoinHandle<()>,
+    /// Requests written and not yet matched by an answer (answers are counted, not paired:
+    /// any answer shows the controller is alive).
+    unanswered: usize,
+    /// Since when the link owes an answer: the write of a request while none was owed, or
+    /// the last answer.
+    owed_since: tokio::time::Instant,
 }
 
 type Answers = mpsc::UnboundedSender<(u64, Option<ControllerResponse>, u64)>;
@@ -171,7 +211,34 @@ impl Link {
                 }
             }
         });
-        Link { writer, reader }
+        Link {
+            writer,
+            reader,
+            unanswered: 0,
+            owed_since: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Writes one request frame; false if the connection failed.
+    async fn send(&mut self, frame: &[u8]) -> bool {
+        if self.unanswered == 0 {
+            self.owed_since = tokio::time::Instant::now();
+        }
+        self.unanswered += 1;
+        super::socket::write_all(&mut self.writer, frame)
+            .await
+            .is_ok()
+    }
+
+    /// An answer arrived: the controller is alive.
+    fn answered(&mut self) {
+        self.unanswered = self.unanswered.saturating_sub(1);
+        self.owed_since = tokio::time::Instant::now();
+    }
+
+    /// When the link counts as silent, if it owes an answer.
+    fn answer_deadline(&self) -> Option<tokio::time::Instant> {
+        (self.unanswered > 0).then_some(self.owed_since + ANSWER_TIMEOUT)
     }
 }
 

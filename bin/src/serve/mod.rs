@@ -26,14 +26,20 @@
 //! files live in `<data>/__cluster_metadata-0/raft`. The
 //! stdout line then ends with ` inter-broker <address>` (and ` controller <address>`).
 //!
+//! # Entry points
+//! [`serve`] opens the real pieces (signals, the data directory, the disk worker thread) and
+//! hands them to [`serve_on`], the one implementation of both modes, which takes any
+//! [`StorageProvider`] and, for a controller, any [`RaftStorage`]. [`serve_standalone`] is
+//! `serve_on` for one broker with syncs in the loop.
+//!
 //! # Under madsim (`RUSTFLAGS="--cfg madsim"`)
 //! `tokio` is madsim's simulated tokio: sockets, timers and tasks are simulated and
-//! deterministic by seed. [`serve_standalone`] runs a standalone broker on any
-//! [`StorageProvider`] (a `SimDisk` in tests) with syncs performed in the loop
-//! ([`Syncer::Inline`]): the real files and the disk worker thread are not used there (no OS
-//! thread or real file may be touched in a simulation). Cluster mode compiles but does not
-//! run under madsim yet: openraft's `TokioRuntime` spawns on real tokio. Signals are
-//! madsim's ctrl-c (`Handle::send_ctrl_c`).
+//! deterministic by seed, and openraft runs on [`crate::raft::MetadataRuntime`]'s madsim
+//! runtime. Level-2 simulation calls [`serve_on`] (or [`serve_standalone`]) with a `SimDisk`
+//! provider, the raft files in a directory of the same disk, and [`SyncMode::Inline`]: the
+//! real files and the disk worker thread are not used there (no OS thread or real file may
+//! be touched in a simulation). Incarnations and controller seeds are drawn from madsim's
+//! seeded generator. Signals are madsim's ctrl-c (`Handle::send_ctrl_c`).
 
 pub mod broker;
 pub mod connection;
@@ -45,6 +51,7 @@ pub mod peers;
 pub mod socket;
 
 use crate::config::{self, ConfigError, ServeConfig, ServeFlags};
+use crate::raft::RaftStorage;
 use crate::storage::FileStorageProvider;
 use broker::{Broker, Clock, ClusterLinks, Inbox, Syncer};
 use connection::{accept_loop, ConnectionSettings, INTER_BROKER_FIRST_CONNECTION_ID};
@@ -58,7 +65,7 @@ use odradek_core::node::BrokerClusterConfig;
 use odradek_core::node::{Node, NodeConfig, NodeError, NodeOutput};
 use odradek_core::storage::StorageProvider;
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -136,8 +143,72 @@ fn init_logging() {
         .try_init();
 }
 
-/// Serves `config` until SIGINT or SIGTERM.
-pub async fn serve(mut config: ServeConfig) -> Result<(), ServeError> {
+/// Who performs a node's syncs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncMode {
+    /// The disk worker thread, with group commit (real files).
+    Worker,
+    /// The broker loop itself, through the log's storage (a simulated disk: no OS thread
+    /// may run inside a simulation).
+    Inline,
+}
+
+/// Where a node keeps its data.
+pub struct NodeStorage<P> {
+    /// The partition logs' directories: the data directory, or a simulated disk.
+    pub provider: P,
+    /// Who performs the logs' syncs.
+    pub syncs: SyncMode,
+    /// Cluster mode, on a controller: its raft files. `None`: the real directory
+    /// `<data>/__cluster_metadata-0/raft`.
+    pub raft: Option<RaftStorage>,
+}
+
+/// Serves `config` until SIGINT or SIGTERM, on the real data directory.
+pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
+    let mut signals = Signals::install()?;
+    let provider =
+        FileStorageProvider::open(&config.data_dir).map_err(|e| ServeError::DataDir {
+            path: config.data_dir.clone(),
+            detail: e.to_string(),
+        })?;
+    let storage = NodeStorage {
+        provider,
+        syncs: SyncMode::Worker,
+        raft: None,
+    };
+    serve_on(config, storage, signals.received()).await
+}
+
+/// Serves a standalone broker (no cluster) on `provider` until `shutdown` resolves, with
+/// syncs performed in the loop: level-2 simulation's entry for one broker, where `provider`
+/// is a simulated disk.
+pub async fn serve_standalone<P: StorageProvider>(
+    config: ServeConfig,
+    provider: P,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), ServeError> {
+    let config = ServeConfig {
+        cluster: None,
+        ..config
+    };
+    let storage = NodeStorage {
+        provider,
+        syncs: SyncMode::Inline,
+        raft: None,
+    };
+    serve_on(config, storage, shutdown).await
+}
+
+/// Serves `config` (standalone, or cluster mode when `config.cluster` is set) on `storage`
+/// until `shutdown` resolves: bind, start the controller (a voter in cluster mode), open and
+/// recover the node, the acceptors, the broker task and its graceful drain, then stop the
+/// controller. [`serve`] calls it on real files; level-2 simulation on a `SimDisk`.
+pub async fn serve_on<P: StorageProvider>(
+    mut config: ServeConfig,
+    storage: NodeStorage<P>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), ServeError> {
     let listener = bind(config.listen).await?;
     let bound = listener
         .local_addr()
@@ -146,21 +217,20 @@ pub async fn serve(mut config: ServeConfig) -> Result<(), ServeError> {
         config.advertised_port = bound.port();
     }
     warn_about_odd_settings(&config);
-    let mut signals = Signals::install()?;
     let clock = Clock::start();
     let mut cluster = match &config.cluster {
-        Some(cluster) => Some(ClusterStart::begin(&config, cluster).await?),
+        Some(cluster) => Some(ClusterStart::begin(&config, cluster, storage.raft).await?),
         None => None,
     };
-    let provider =
-        FileStorageProvider::open(&config.data_dir).map_err(|e| ServeError::DataDir {
-            path: config.data_dir.clone(),
-            detail: e.to_string(),
-        })?;
-    let node = open_node(&config, &clock, cluster.as_ref(), provider)?;
+    let node = open_node(&config, &clock, cluster.as_ref(), storage.provider)?;
     let (events_tx, events) = mpsc::channel(EVENTS_CAPACITY);
     let (completions_tx, completions) = mpsc::unbounded_channel();
-    let disk = DiskWorker::spawn(completions_tx).map_err(ServeError::Startup)?;
+    let syncer = match storage.syncs {
+        SyncMode::Worker => {
+            Syncer::Worker(DiskWorker::spawn(completions_tx).map_err(ServeError::Startup)?)
+        }
+        SyncMode::Inline => Syncer::Inline,
+    };
     let (stop_accepting, stop) = watch::channel(false);
     let settings = ConnectionSettings {
         max_request_bytes: config.max_request_bytes,
@@ -174,7 +244,7 @@ pub async fn serve(mut config: ServeConfig) -> Result<(), ServeError> {
         settings,
         stop.clone(),
     ));
-    let mut broker = Broker::new(node, clock, config.data_dir.clone(), Syncer::Worker(disk));
+    let mut broker = Broker::new(node, clock, config.data_dir.clone(), syncer);
     let mut line = announcement(&config, bound);
     if let Some(start) = cluster.as_mut() {
         let inter_broker_settings = ConnectionSettings {
@@ -190,50 +260,10 @@ pub async fn serve(mut config: ServeConfig) -> Result<(), ServeError> {
         events,
         completions,
     };
-    broker
-        .run(&mut inbox, signals.received(), &stop_accepting)
-        .await;
+    broker.run(&mut inbox, shutdown, &stop_accepting).await;
     if let Some(controller) = cluster.and_then(|c| c.controller) {
         controller.shutdown().await;
     }
-    Ok(())
-}
-
-/// Serves a standalone broker (no cluster) on `provider` until `shutdown` resolves, with
-/// syncs performed in the loop: the entry of level-2 simulation, where `provider` is a
-/// simulated disk. Otherwise the same pieces as [`serve`]: bind, open and recover the node,
-/// the acceptor, the broker task and its graceful drain.
-pub async fn serve_standalone<P: StorageProvider>(
-    mut config: ServeConfig,
-    provider: P,
-    shutdown: impl std::future::Future<Output = ()>,
-) -> Result<(), ServeError> {
-    let listener = bind(config.listen).await?;
-    let bound = listener
-        .local_addr()
-        .map_err(|e| bind_error(config.listen, e))?;
-    if config.advertised_port == 0 {
-        config.advertised_port = bound.port();
-    }
-    let clock = Clock::start();
-    let node = open_node(&config, &clock, None, provider)?;
-    let (events_tx, events) = mpsc::channel(EVENTS_CAPACITY);
-    let (_completions_tx, completions) = mpsc::unbounded_channel();
-    let (stop_accepting, stop) = watch::channel(false);
-    let settings = ConnectionSettings {
-        max_request_bytes: config.max_request_bytes,
-        max_idle: config.connections_max_idle,
-        first_connection_id: 0,
-        inter_broker: false,
-    };
-    tokio::spawn(accept_loop(listener, events_tx, settings, stop));
-    let broker = Broker::new(node, clock, config.data_dir.clone(), Syncer::Inline);
-    tracing::info!("{}", announcement(&config, bound));
-    let mut inbox = Inbox {
-        events,
-        completions,
-    };
-    broker.run(&mut inbox, shutdown, &stop_accepting).await;
     Ok(())
 }
 
@@ -261,10 +291,12 @@ struct ClusterStart {
 }
 
 impl ClusterStart {
-    /// Binds the inter-broker listener and starts the controller if this node is a voter.
+    /// Binds the inter-broker listener and starts the controller if this node is a voter,
+    /// its raft files in `raft` (`None`: the real directory under the data directory).
     async fn begin(
         config: &ServeConfig,
         cluster: &config::ClusterConfig,
+        raft: Option<RaftStorage>,
     ) -> Result<ClusterStart, ServeError> {
         let inter_broker = bind(cluster.inter_broker_listen).await?;
         let inter_broker_address = inter_broker
@@ -282,7 +314,7 @@ impl ClusterStart {
             port,
         };
         let controller = match cluster.is_controller(config.node_id) {
-            true => Some(start_controller(config, cluster).await?),
+            true => Some(start_controller(config, cluster, raft).await?),
             false => None,
         };
         Ok(ClusterStart {
@@ -338,14 +370,25 @@ impl ClusterStart {
 async fn start_controller(
     config: &ServeConfig,
     cluster: &config::ClusterConfig,
+    raft: Option<RaftStorage>,
 ) -> Result<ControllerProcess, ServeError> {
+    let raft_storage = match raft {
+        Some(storage) => storage,
+        None => {
+            let dir = (config.data_dir)
+                .join(odradek_core::node::metadata_store::METADATA_DIRECTORY)
+                .join(RAFT_DIRECTORY);
+            RaftStorage::open_dir(&dir).map_err(|error| ServeError::DataDir {
+                path: dir,
+                detail: error.to_string(),
+            })?
+        }
+    };
     let settings = ControllerSettings {
         cluster_id: cluster_id(config),
         node_id: config.node_id,
         voters: cluster.controller_quorum.clone(),
-        data_dir: (config.data_dir)
-            .join(odradek_core::node::metadata_store::METADATA_DIRECTORY)
-            .join(RAFT_DIRECTORY),
+        raft_storage,
         controller: node_config(config, controller_seed()).controller,
     };
     Ok(ControllerProcess::start(settings).await?)
@@ -357,11 +400,19 @@ fn cluster_id(_config: &ServeConfig) -> String {
 }
 
 /// A broker incarnation (Kafka's broker epoch) no earlier run of this node used.
+#[cfg(not(madsim))]
 fn fresh_incarnation() -> IncarnationId {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     IncarnationId(nanos ^ (u128::from(std::process::id()) << 96))
+}
+
+/// Under madsim: drawn from the seeded generator (distinct per start, the same per seed;
+/// the process id would differ between runs of one seed).
+#[cfg(madsim)]
+fn fresh_incarnation() -> IncarnationId {
+    IncarnationId(madsim::rand::random::<u128>())
 }
 
 fn warn_about_odd_settings(config: &ServeConfig) {
@@ -433,19 +484,35 @@ fn announcement(config: &ServeConfig, bound: SocketAddr) -> String {
     )
 }
 
+/// Logs the serving line and prints it on stdout (tests of the real process parse it).
+#[cfg(not(madsim))]
 fn announce(line: &str) {
+    use std::io::Write;
     tracing::info!("{line}");
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "{line}");
     let _ = stdout.flush();
 }
 
+/// Under madsim: logged only (many simulated nodes share the test's stdout).
+#[cfg(madsim)]
+fn announce(line: &str) {
+    tracing::info!("{line}");
+}
+
 /// A seed for the controller's draws (topic ids) that differs between runs.
+#[cfg(not(madsim))]
 fn controller_seed() -> u64 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
     nanos ^ (u64::from(std::process::id()) << 32)
+}
+
+/// Under madsim: drawn from the seeded generator, so a seed replays the same topic ids.
+#[cfg(madsim)]
+fn controller_seed() -> u64 {
+    madsim::rand::random::<u64>()
 }
 
 /// The node configuration `config` describes. Broker-wide topic defaults are passed both as

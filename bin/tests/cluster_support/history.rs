@@ -6,9 +6,7 @@
 //! its offset; one answered with an error, or whose connection failed, is `info` (it may or
 //! may not have been written); a send never made (no leader reachable) is not in the history.
 
-use crate::serve_support::{fetch_request, produce, Client, FETCH_V};
-use bytes::Buf;
-use odradek_core::record::{split_batches, RecordIter};
+use crate::serve_support::{fetch_request, produce, records_from, Client, FETCH_V};
 use odradek_core::wire::ResponseBody;
 use odradek_jepsen::history::{read_history_str, Format};
 use odradek_jepsen::queue::{check, QueueOptions, QueueReport};
@@ -50,28 +48,46 @@ impl History {
         self.lines.push(line.to_string());
     }
 
+    /// Records the invocation of a send of `value`; returns the process that sent it.
+    pub fn invoke_send(&mut self, value: i64) -> i64 {
+        let process = self.producer;
+        self.op(process, "invoke", "send", json!([["send", 0, value]]));
+        process
+    }
+
+    /// Records the outcome of `process`'s send of `value`: acknowledged at `offset`, or
+    /// unknown (`None`: an error answer or no answer; the process is then retired).
+    pub fn complete_send(&mut self, process: i64, value: i64, offset: Option<i64>) {
+        match offset {
+            Some(offset) => self.op(process, "ok", "send", json!([["send", 0, [offset, value]]])),
+            None => {
+                self.op(process, "info", "send", json!([["send", 0, value]]));
+                self.producer += 1;
+            }
+        }
+    }
+
     /// Sends `value` alone to partition 0 of `topic` with `acks`, recording it; true if
     /// acknowledged.
     pub fn send(&mut self, client: &mut Client, topic: &str, acks: i16, value: i64) -> bool {
-        let process = self.producer;
-        self.op(process, "invoke", "send", json!([["send", 0, value]]));
+        let process = self.invoke_send(value);
         let (error_code, offset) = produce(client, topic, 0, acks, &[value.to_string()]);
-        if error_code == 0 {
-            self.op(process, "ok", "send", json!([["send", 0, [offset, value]]]));
-        } else {
-            self.op(process, "info", "send", json!([["send", 0, value]]));
-            self.producer += 1;
-        }
+        self.complete_send(process, value, (error_code == 0).then_some(offset));
         error_code == 0
     }
 
     /// Reads partition 0 from offset 0 to the high watermark through `client` (the
     /// leader's) as one poll of a consumer assigned partition 0.
     pub fn poll_everything(&mut self, client: &mut Client, topic: &str) {
+        let read = read_partition(client, topic);
+        self.record_poll(&read);
+    }
+
+    /// Records one poll of a consumer assigned partition 0 that read `read` (offset, value).
+    pub fn record_poll(&mut self, read: &[(i64, i64)]) {
         self.op(CONSUMER, "invoke", "assign", json!([0]));
         self.op(CONSUMER, "ok", "assign", json!([0]));
         self.op(CONSUMER, "invoke", "poll", json!([["poll"]]));
-        let read = read_partition(client, topic);
         let pairs: Vec<Value> = read.iter().map(|(o, v)| json!([o, v])).collect();
         self.op(
             CONSUMER,
@@ -79,6 +95,15 @@ impl History {
             "poll",
             json!([["poll", {"#map": [[0, pairs]]}]]),
         );
+    }
+
+    /// A fingerprint of the whole history (std's `DefaultHasher::new()` has fixed keys), for
+    /// comparing two runs that should be identical.
+    pub fn digest(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        self.lines.hash(&mut hasher);
+        hasher.finish()
     }
 
     /// The queue checker's report on the history.
@@ -104,19 +129,9 @@ fn read_partition(client: &mut Client, topic: &str) -> Vec<(i64, i64)> {
         if records.is_empty() {
             return read;
         }
-        for batch in split_batches(records).expect("valid batches") {
-            let base = (&batch[..8]).get_i64();
-            let mut iter = RecordIter::new(&batch).expect("a batch");
-            while let Some(record) = iter.next_record() {
-                let record = record.expect("a record");
-                let record_offset = base + record.offset_delta;
-                if record_offset >= offset {
-                    let value = record.value.expect("a value");
-                    let text = std::str::from_utf8(value).expect("utf-8");
-                    read.push((record_offset, text.parse().expect("an integer value")));
-                    offset = record_offset + 1;
-                }
-            }
+        for (record_offset, value) in records_from(records, offset) {
+            read.push((record_offset, value.parse().expect("an integer value")));
+            offset = record_offset + 1;
         }
     }
 }

@@ -351,20 +351,33 @@ pub fn fetch_all(client: &mut Client, topic: &str, partition: i32) -> Vec<String
             );
             return values;
         }
-        for batch in split_batches(records).expect("valid batches") {
-            let base = (&batch[..8]).get_i64();
-            let mut iter = RecordIter::new(&batch).expect("a batch");
-            while let Some(record) = iter.next_record() {
-                let record = record.expect("a record");
-                let record_offset = base + record.offset_delta;
-                if record_offset >= offset {
-                    let value = record.value.expect("a value");
-                    values.push(String::from_utf8(value.to_vec()).expect("utf-8"));
-                    offset = record_offset + 1;
-                }
+        for (record_offset, value) in records_from(records, offset) {
+            values.push(value);
+            offset = record_offset + 1;
+        }
+    }
+}
+
+/// The (offset, UTF-8 value) of every record in the uncompressed `records` of a fetch
+/// answer, from offset `from` on (a fetch may return a batch starting before it).
+pub fn records_from(records: Bytes, from: i64) -> Vec<(i64, String)> {
+    let mut read = Vec::new();
+    for batch in split_batches(records).expect("valid batches") {
+        let base = (&batch[..8]).get_i64();
+        let mut iter = RecordIter::new(&batch).expect("a batch");
+        while let Some(record) = iter.next_record() {
+            let record = record.expect("a record");
+            let record_offset = base + record.offset_delta;
+            if record_offset >= from {
+                let value = record.value.expect("a value");
+                read.push((
+                    record_offset,
+                    String::from_utf8(value.to_vec()).expect("utf-8"),
+                ));
             }
         }
     }
+    read
 }
 
 /// `count` distinct values tagged with `tag`.
