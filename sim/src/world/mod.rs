@@ -402,10 +402,10 @@ impl World {
             recorder.fail_count(),
             recorder.info_count(),
         );
-        let history = recorder.into_history();
+        let mut history = recorder.into_history();
         let mut excused = BTreeMap::new();
         if self.failure.is_none() {
-            let verdict = check::check_history(&history, &self.options, &self.counters);
+            let verdict = check::check_history(&mut history, &self.options, &self.counters);
             excused = verdict.excused;
             self.failure = verdict.failure;
         }
