@@ -267,12 +267,16 @@ fn concatenate(mut chunks: Vec<Bytes>) -> Bytes {
     joined.freeze()
 }
 
-/// Does the fetch ask for any of these partitions?
+/// Does the fetch ask for any of these partitions? (Compares names in place: this runs for
+/// every parked fetch after every input, so it allocates nothing.)
 fn mentions_any(request: &FetchRequest, partitions: &BTreeSet<TopicPartition>) -> bool {
     !partitions.is_empty()
         && request.topics.iter().any(|topic| {
+            let name = topic.topic.0.as_str();
             topic.partitions.iter().any(|p| {
-                partitions.contains(&TopicPartition::new(topic.topic.0.as_str(), p.partition))
+                partitions
+                    .iter()
+                    .any(|tp| tp.partition == p.partition && tp.topic == name)
             })
         })
 }

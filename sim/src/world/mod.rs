@@ -60,10 +60,12 @@ use trace::Trace;
 /// What travels over the simulated network.
 #[derive(Clone, Debug)]
 pub enum Wire {
-    /// A client's request to a node.
-    Request(DecodedRequest),
+    /// A client's request to a node. Boxed, as the response: a message is moved several
+    /// times on its way (into the network's in-flight map and out), and Kafka bodies are
+    /// hundreds of bytes.
+    Request(Box<DecodedRequest>),
     /// A node's response to a client.
-    Response(NodeResponse),
+    Response(Box<NodeResponse>),
     /// A Raft message between controllers (datagram).
     Quorum(QuorumMessage),
     /// A broker's request to the controller (datagram).
