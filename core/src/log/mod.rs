@@ -223,7 +223,6 @@ impl<S: Storage> PartitionLog<S> {
         );
         active.size = position + len;
         active.next_offset = last_offset.plus(1);
-        active.last_batch = Some((position, base_offset));
         self.after_append(now);
         self.check_invariants();
         Ok(AppendInfo {
@@ -307,7 +306,6 @@ impl<S: Storage> PartitionLog<S> {
         active.index = rebuilt;
         active.size = position;
         active.next_offset = new_end;
-        active.last_batch = None;
         Ok(new_end)
     }
 

@@ -124,12 +124,6 @@ fn locate_batch<S: Storage>(
     let mut position = entry.map_or(0, |e| u64::from(e.position));
     let mut expected_last = entry.map(|e| segment.base_offset.0 + u64::from(e.relative_offset));
     let mut expected_base = entry.is_none().then_some(segment.base_offset.0);
-    if let Some((last_position, last_base)) = segment.last_batch {
-        if last_base <= offset && last_position >= position {
-            // The tail batch holds the offset: start there (its header is checked as usual).
-            (position, expected_last, expected_base) = (last_position, None, Some(last_base.0));
-        }
-    }
     loop {
         if position >= segment.size {
             return Err(corruption(

@@ -37,11 +37,6 @@ pub struct Segment {
     /// The `.log` file name, formatted once: every append and read names the file, and
     /// formatting it each time was a measurable share of an append.
     log_file: String,
-    /// Position and base offset of the last batch appended since the segment was created or
-    /// last truncated (`None` after recovery): an in-memory index entry for the tail, where
-    /// followers and consumers read, so finding that batch reads one header instead of
-    /// scanning from the sparse index entry before it.
-    pub last_batch: Option<(u64, Offset)>,
 }
 
 impl Segment {
@@ -55,7 +50,6 @@ impl Segment {
             created,
             corrupt: Vec::new(),
             log_file: log_file_name(base_offset),
-            last_batch: None,
         }
     }
 
