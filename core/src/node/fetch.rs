@@ -31,7 +31,8 @@ use std::collections::BTreeSet;
 pub(super) struct PendingFetch {
     pub(super) ctx: RequestContext,
     pub(super) deadline: Mono,
-    request: FetchRequest,
+    /// Boxed: every input moves each parked fetch out of the list and back in.
+    request: Box<FetchRequest>,
     /// A follower's fetch: its replica id and the high watermarks it would have been told
     /// when it parked (a change answers it early).
     follower: Option<(i32, Vec<(TopicPartition, i64)>)>,
@@ -75,7 +76,7 @@ impl<P: StorageProvider> Node<P> {
         self.pending_fetches.push(PendingFetch {
             ctx,
             deadline: now.mono.plus_millis(wait),
-            request,
+            request: Box::new(request),
             follower: None,
         });
         None
@@ -102,7 +103,7 @@ impl<P: StorageProvider> Node<P> {
         self.pending_fetches.push(PendingFetch {
             ctx,
             deadline: now.mono.plus_millis(wait),
-            request,
+            request: Box::new(request),
             follower: Some((replica_id, answer.high_watermarks)),
         });
         None
