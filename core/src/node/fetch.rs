@@ -31,7 +31,8 @@ use std::collections::BTreeSet;
 pub(super) struct PendingFetch {
     pub(super) ctx: RequestContext,
     pub(super) deadline: Mono,
-    request: FetchRequest,
+    /// Boxed: every input moves each parked fetch out of the list and back in.
+    request: Box<FetchRequest>,
     /// A follower's fetch: its replica id and the high watermarks it would have been told
     /// when it parked (a change answers it early).
     follower: Option<(i32, Vec<(TopicPartition, i64)>)>,
@@ -75,7 +76,7 @@ impl<P: StorageProvider> Node<P> {
         self.pending_fetches.push(PendingFetch {
             ctx,
             deadline: now.mono.plus_millis(wait),
-            request,
+            request: Box::new(request),
             follower: None,
         });
         None
@@ -102,7 +103,7 @@ impl<P: StorageProvider> Node<P> {
         self.pending_fetches.push(PendingFetch {
             ctx,
             deadline: now.mono.plus_millis(wait),
-            request,
+            request: Box::new(request),
             follower: Some((replica_id, answer.high_watermarks)),
         });
         None
@@ -267,12 +268,16 @@ fn concatenate(mut chunks: Vec<Bytes>) -> Bytes {
     joined.freeze()
 }
 
-/// Does the fetch ask for any of these partitions?
+/// Does the fetch ask for any of these partitions? (Compares names in place: this runs for
+/// every parked fetch after every input, so it allocates nothing.)
 fn mentions_any(request: &FetchRequest, partitions: &BTreeSet<TopicPartition>) -> bool {
     !partitions.is_empty()
         && request.topics.iter().any(|topic| {
+            let name = topic.topic.0.as_str();
             topic.partitions.iter().any(|p| {
-                partitions.contains(&TopicPartition::new(topic.topic.0.as_str(), p.partition))
+                partitions
+                    .iter()
+                    .any(|tp| tp.partition == p.partition && tp.topic == name)
             })
         })
 }

@@ -111,6 +111,13 @@ struct Running {
     outputs: VecDeque<ControllerHostOutput>,
     /// What the Controller's image and view looked like when its invariants last held.
     controller_checked: Cell<Option<ControllerFingerprint>>,
+    /// Every invariant held and no input reached this process since: the checks read only
+    /// state, so checking again would repeat the same verdict (most simulator events touch
+    /// brokers, not controllers).
+    unchanged_since_check: Cell<bool>,
+    /// `poll_timeout`'s answer since the last input, if asked: it reads only state, and the
+    /// world asks every controller after every event.
+    timeout_since_input: Cell<Option<Option<Mono>>>,
 }
 
 /// Changes whenever the Controller's image or view may have changed (an applied record, a
@@ -195,6 +202,8 @@ impl ControllerHost {
             host,
             outputs: VecDeque::new(),
             controller_checked: Cell::new(None),
+            unchanged_since_check: Cell::new(false),
+            timeout_since_input: Cell::new(None),
         };
         self.running = Some(running);
         self.settle();
@@ -289,12 +298,17 @@ impl ControllerHost {
     /// in the past: the timer is then due at once.
     pub fn poll_timeout(&self) -> Option<Mono> {
         let running = self.running.as_ref()?;
+        if let Some(known) = running.timeout_since_input.get() {
+            return known;
+        }
         let quorum = running.log.poll_timeout();
         let sessions = running.session_timeout();
-        match (quorum, sessions) {
+        let timeout = match (quorum, sessions) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
-        }
+        };
+        running.timeout_since_input.set(Some(timeout));
+        timeout
     }
 
     /// Every committed record this incarnation learned, in offset order (empty while
@@ -343,6 +357,8 @@ impl ControllerHost {
     /// complete, queue the quorum's messages. Outputs become pollable only after this.
     fn settle(&mut self) {
         if let Some(running) = self.running.as_mut() {
+            running.unchanged_since_check.set(false);
+            running.timeout_since_input.set(None);
             running.drain_log();
         }
     }
@@ -392,6 +408,9 @@ impl Running {
     }
 
     fn check_invariants(&self, id: u32) {
+        if self.unchanged_since_check.get() {
+            return;
+        }
         self.log.node().check_invariants();
         let fingerprint = self.fingerprint();
         if self.controller_checked.get() != Some(fingerprint) {
@@ -424,5 +443,6 @@ impl Running {
             pending <= PENDING_ANSWERS_MAX,
             "controller {id}: {pending} pending answers"
         );
+        self.unchanged_since_check.set(true);
     }
 }

@@ -55,6 +55,14 @@ fn check_name(name: &str) -> Result<(), StorageError> {
     }
 }
 
+/// The error for a name not in the map: invalid, or valid and absent.
+fn missing(name: &str) -> StorageError {
+    match check_name(name) {
+        Ok(()) => not_found(name),
+        Err(invalid) => invalid,
+    }
+}
+
 /// `bytes` as an in-memory length; a length no memory can hold saturates.
 fn to_usize(bytes: u64) -> usize {
     usize::try_from(bytes).unwrap_or(usize::MAX)
@@ -75,14 +83,21 @@ impl DiskState {
         }
     }
 
+    /// The file named `name`. Only valid names ever enter `files` (`create` and `rename`
+    /// check them), so the name is checked only when the lookup misses: the error is the
+    /// same as checking first, without scanning the name on every read and append.
     fn file(&self, name: &str) -> Result<&SimFile, StorageError> {
-        check_name(name)?;
-        self.files.get(name).ok_or_else(|| not_found(name))
+        match self.files.get(name) {
+            Some(file) => Ok(file),
+            None => Err(missing(name)),
+        }
     }
 
     fn file_mut(&mut self, name: &str) -> Result<&mut SimFile, StorageError> {
-        check_name(name)?;
-        self.files.get_mut(name).ok_or_else(|| not_found(name))
+        match self.files.get_mut(name) {
+            Some(file) => Ok(file),
+            None => Err(missing(name)),
+        }
     }
 
     /// Draws `true` with the knob's probability; consumes no randomness when the knob is off.

@@ -32,10 +32,47 @@ pub struct HistoryVerdict {
     pub excused: BTreeMap<String, u64>,
 }
 
+/// The durability classes checked, in order.
+const CLASSES: [i16; 3] = [-1, 1, 0];
+
 /// Checks the history per durability class. `counters` are the run's fault counts (to know
-/// whether power losses or fsync failures happened).
+/// whether power losses or fsync failures happened). The ops are moved into one
+/// sub-history per class for the checker and moved back afterwards, so `history` ends as it
+/// began (no op is cloned: values can be large and runs long).
 pub fn check_history(
-    history: &History,
+    history: &mut History,
+    options: &Options,
+    counters: &BTreeMap<String, u64>,
+) -> HistoryVerdict {
+    let classes = process_classes(history);
+    let all = std::mem::take(&mut history.ops);
+    let mut buckets: [Vec<Op>; 4] = Default::default();
+    let bucket_of: Vec<usize> = all
+        .iter()
+        .map(|op| match classes.get(&op.process) {
+            Some(class) => CLASSES.iter().position(|c| c == class).unwrap_or(3),
+            None => 3,
+        })
+        .collect();
+    for (op, &bucket) in all.into_iter().zip(&bucket_of) {
+        buckets[bucket].push(op);
+    }
+    let mut subs: Vec<History> = buckets.into_iter().map(History::from_ops).collect();
+    let verdict = check_classes(&subs[..3], options, counters);
+    let mut drains: Vec<std::vec::IntoIter<Op>> = subs
+        .iter_mut()
+        .map(|sub| std::mem::take(&mut sub.ops).into_iter())
+        .collect();
+    history.ops = bucket_of
+        .iter()
+        .filter_map(|&bucket| drains[bucket].next())
+        .collect();
+    verdict
+}
+
+/// The checker on each class's sub-history (`subs[i]` holds class `CLASSES[i]`).
+fn check_classes(
+    subs: &[History],
     options: &Options,
     counters: &BTreeMap<String, u64>,
 ) -> HistoryVerdict {
@@ -43,22 +80,14 @@ pub fn check_history(
     let unsynced_loss = counters.get("power-loss").is_some_and(|n| *n > 0)
         || counters.get("fsync-failed").is_some_and(|n| *n > 0)
         || corruption;
-    let classes = process_classes(history);
     let mut excused = BTreeMap::new();
     let mut failing: BTreeMap<String, u64> = BTreeMap::new();
     let mut report = String::new();
-    for class in [-1i16, 1, 0] {
-        let ops: Vec<Op> = history
-            .ops
-            .iter()
-            .filter(|op| classes.get(&op.process) == Some(&class))
-            .cloned()
-            .collect();
-        if ops.is_empty() {
+    for (&class, sub) in CLASSES.iter().zip(subs) {
+        if sub.ops.is_empty() {
             continue;
         }
-        let sub = History::from_ops(ops);
-        let checked = match check(&sub, &QueueOptions::default()) {
+        let checked = match check(sub, &QueueOptions::default()) {
             Ok(checked) => checked,
             Err(error) => {
                 let failure = Failure::Invariant {

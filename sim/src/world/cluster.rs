@@ -347,7 +347,7 @@ impl World {
         let from = Endpoint(node_endpoint(node));
         let scheduled = self
             .net
-            .send(self.now, stream, from, Wire::Request(request));
+            .send(self.now, stream, from, Wire::Request(Box::new(request)));
         self.schedule(scheduled);
     }
 

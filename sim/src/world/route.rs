@@ -47,13 +47,13 @@ impl World {
                         return Ok(());
                     };
                     let connection = ConnectionId(stream.0);
-                    self.deliver_request(to.0 as usize, connection, request)
+                    self.deliver_request(to.0 as usize, connection, *request)
                 }
                 Wire::Response(response) => {
                     if let Some((follower, leader)) = stream.and_then(|s| self.peer_of(s)) {
-                        return self.deliver_peer_response(follower, leader, response);
+                        return self.deliver_peer_response(follower, leader, *response);
                     }
-                    self.deliver_response(stream, from, to, response);
+                    self.deliver_response(stream, from, to, *response);
                     Ok(())
                 }
                 Wire::FromController(envelope) => {
@@ -221,7 +221,7 @@ impl World {
         self.trace
             .mix(&[node as u64, connection.0, response.correlation_id as u64]);
         let from = Endpoint(node_endpoint(node));
-        let message = Wire::Response(response);
+        let message = Wire::Response(Box::new(response));
         let scheduled = self
             .net
             .send(self.now, StreamId(connection.0), from, message);
@@ -316,9 +316,9 @@ impl World {
             match output {
                 ClientOutput::Send { node, request } => {
                     let stream = self.stream_for(client, node);
-                    let scheduled = self
-                        .net
-                        .send(self.now, stream, from, Wire::Request(request));
+                    let scheduled =
+                        self.net
+                            .send(self.now, stream, from, Wire::Request(Box::new(request)));
                     self.schedule(scheduled);
                 }
                 ClientOutput::Reconnect { node } => {
