@@ -73,20 +73,29 @@ fn a_new_registration_starts_fenced_and_its_first_heartbeat_unfences_it() {
 #[test]
 fn heartbeats_from_unknown_brokers_or_stale_incarnations_are_refused() {
     let (mut controller, _log) = cluster(2);
-    assert_eq!(
-        controller.handle_heartbeat(at_millis(1), BrokerId(9), IncarnationId(1)),
-        Err(ControllerError::BrokerNotRegistered {
-            broker_id: BrokerId(9)
-        })
-    );
-    assert_eq!(
-        controller.handle_heartbeat(at_millis(1), BrokerId(1), IncarnationId(7)),
-        Err(ControllerError::StaleBrokerEpoch {
-            broker_id: BrokerId(1),
-            incarnation: IncarnationId(7),
-            registered: broker(1, None).incarnation,
-        })
-    );
+    // A plain heartbeat and a controlled-shutdown one check the broker alike.
+    for want_shut_down in [false, true] {
+        let mut beat = |broker, incarnation| match want_shut_down {
+            false => controller.handle_heartbeat(at_millis(1), BrokerId(broker), incarnation),
+            true => {
+                controller.handle_controlled_shutdown(at_millis(1), BrokerId(broker), incarnation)
+            }
+        };
+        assert_eq!(
+            beat(9, IncarnationId(1)),
+            Err(ControllerError::BrokerNotRegistered {
+                broker_id: BrokerId(9)
+            })
+        );
+        assert_eq!(
+            beat(1, IncarnationId(7)),
+            Err(ControllerError::StaleBrokerEpoch {
+                broker_id: BrokerId(1),
+                incarnation: IncarnationId(7),
+                registered: broker(1, None).incarnation,
+            })
+        );
+    }
 }
 
 #[test]

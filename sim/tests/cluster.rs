@@ -16,7 +16,9 @@ fn cluster_options(seed: u64, brokers: usize, faults: &[FaultKind]) -> Options {
     options
 }
 
-fn assert_passes(options: &Options) {
+/// Runs `options`, asserts it passed with some operation succeeding, and returns its fault
+/// counters.
+fn assert_passes(options: &Options) -> std::collections::BTreeMap<String, u64> {
     let result = run(options);
     assert!(
         result.failure.is_none(),
@@ -30,6 +32,7 @@ fn assert_passes(options: &Options) {
         "seed {}: some operation succeeded",
         options.seed
     );
+    result.summary.faults
 }
 
 #[test]
@@ -102,13 +105,8 @@ fn partitions_moved_onto_other_brokers_complete_and_lose_no_acknowledged_write()
     let mut completed = 0;
     for seed in 0..4 {
         let options = cluster_options(seed, 5, &[FaultKind::MovePartition, FaultKind::Crash]);
-        let result = run(&options);
-        assert!(
-            result.failure.is_none(),
-            "seed {seed}: {}",
-            result.failure.map(|f| f.to_string()).unwrap_or_default()
-        );
-        let count = |name: &str| result.summary.faults.get(name).copied().unwrap_or(0);
+        let faults = assert_passes(&options);
+        let count = |name: &str| faults.get(name).copied().unwrap_or(0);
         assert_eq!(count("move-partition-still-moving"), 0, "seed {seed}");
         completed += count("move-partition-completed");
     }
@@ -120,15 +118,8 @@ fn brokers_stopped_by_controlled_shutdown_hand_over_leadership_and_lose_no_ackno
     let mut done = 0;
     for seed in 0..4 {
         let faults = [FaultKind::ControlledShutdown, FaultKind::Crash];
-        let options = cluster_options(seed, 3, &faults);
-        let result = run(&options);
-        assert!(
-            result.failure.is_none(),
-            "seed {seed}: {}",
-            result.failure.map(|f| f.to_string()).unwrap_or_default()
-        );
-        let count = |name: &str| result.summary.faults.get(name).copied().unwrap_or(0);
-        done += count("controlled-shutdown-done");
+        let counts = assert_passes(&cluster_options(seed, 3, &faults));
+        done += counts.get("controlled-shutdown-done").copied().unwrap_or(0);
     }
     assert!(done > 0, "no controlled shutdown finished in 4 seeds");
 }

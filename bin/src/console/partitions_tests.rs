@@ -115,38 +115,22 @@ fn wait_is_for_moves_and_its_timeout_needs_it() {
 
 #[test]
 fn a_move_sends_the_target_replicas_and_a_cancel_sends_none() {
-    let moving = alter_request(&reassign_args(&[
-        "--topic",
-        "orders",
-        "--partition",
-        "3",
-        "--replicas",
-        "4,2",
-    ]));
+    let orders = ["--topic", "orders", "--partition", "3"];
+    let with = |extra: &[&'static str]| {
+        let args: Vec<&str> = orders.iter().chain(extra).copied().collect();
+        alter_request(&reassign_args(&args))
+    };
+    let moving = with(&["--replicas", "4,2"]);
     assert_eq!(moving.topics.len(), 1);
     assert_eq!(moving.topics[0].name.0.as_str(), "orders");
     let partition = &moving.topics[0].partitions[0];
     assert_eq!(partition.partition_index, 3);
     assert_eq!(partition.replicas, Some(vec![BrokerId(4), BrokerId(2)]));
-
-    let cancelling = alter_request(&reassign_args(&[
-        "--topic",
-        "orders",
-        "--partition",
-        "3",
-        "--cancel",
-    ]));
-    assert_eq!(cancelling.topics[0].partitions[0].replicas, None);
     assert!(moving.allow_replication_factor_change);
-    let strict = alter_request(&reassign_args(&[
-        "--topic",
-        "orders",
-        "--partition",
-        "3",
-        "--replicas",
-        "4,2",
-        "--disallow-replication-factor-change",
-    ]));
+
+    let cancelling = with(&["--cancel"]);
+    assert_eq!(cancelling.topics[0].partitions[0].replicas, None);
+    let strict = with(&["--replicas", "4,2", "--disallow-replication-factor-change"]);
     assert!(!strict.allow_replication_factor_change);
 }
 
