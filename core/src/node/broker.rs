@@ -87,6 +87,8 @@ pub(super) struct ClusterState {
     shutting_down: bool,
     /// The controller answered `should_shut_down`.
     shutdown_granted: bool,
+    /// Metadata requests held until the broker is ready (module `startup`).
+    pub(super) startup: super::startup::StartupGate,
     pub(super) fetcher: super::fetcher::FetcherState,
 }
 
@@ -108,6 +110,7 @@ impl ClusterState {
             metadata_error: None,
             shutting_down: false,
             shutdown_granted: false,
+            startup: super::startup::StartupGate::default(),
             fetcher,
         }
     }
@@ -473,6 +476,7 @@ impl<P: StorageProvider> Node<P> {
             // partitions whose logs cannot be opened are reported offline.
             let _ = self.reconcile_partitions(now);
         }
+        self.answer_held_metadata(now);
     }
 
     /// A leader replica asks the controller for a new ISR.

@@ -86,7 +86,7 @@ impl<P: StorageProvider> Node<P> {
             MetadataResponse::default()
                 .with_brokers(brokers)
                 .with_cluster_id(Some(str_bytes(&self.config.cluster_id)))
-                .with_controller_id(BrokerId(self.broker_id().0))
+                .with_controller_id(BrokerId(self.controller_id_for_clients()))
                 .with_topics(topics),
         )
     }
@@ -150,6 +150,19 @@ impl<P: StorageProvider> Node<P> {
     }
 
     /// (id, host, port, rack) of every registered, unfenced broker's first listener.
+    /// The "controller" Metadata names: admin requests sent there are forwarded to the
+    /// real one (KIP-590), so it is any listed broker: this one if it is listed, else the
+    /// lowest listed id (clients wait for a controller they can connect to).
+    fn controller_id_for_clients(&self) -> i32 {
+        let me = self.broker_id();
+        let image = self.controller.image();
+        if self.cluster.is_none() || image.is_unfenced(me) {
+            return me.0;
+        }
+        let listed = image.brokers().keys().find(|b| image.is_unfenced(**b));
+        listed.map_or(me.0, |b| b.0)
+    }
+
     fn registered_brokers(&self) -> Vec<(i32, String, i32, Option<String>)> {
         let image = self.controller.image();
         image
@@ -187,7 +200,7 @@ impl<P: StorageProvider> Node<P> {
             .collect();
         let mut response = DescribeClusterResponse::default()
             .with_cluster_id(str_bytes(&self.config.cluster_id))
-            .with_controller_id(BrokerId(self.broker_id().0))
+            .with_controller_id(BrokerId(self.controller_id_for_clients()))
             .with_brokers(brokers);
         if version >= 1 && request.endpoint_type != BROKER_ENDPOINT_TYPE {
             // Kafka: a known endpoint type of another kind (2, controllers) is a mismatch;

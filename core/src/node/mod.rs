@@ -92,6 +92,7 @@ mod produce;
 mod reassign;
 mod roles;
 mod serving;
+mod startup;
 mod sync;
 
 pub use broker::METADATA_FETCH_RECORDS_MAX;
@@ -380,7 +381,7 @@ impl<P: StorageProvider> Node<P> {
             RequestBody::ApiVersions(_) => Some(ResponseBody::ApiVersions(api_versions_response(
                 KafkaErrorCode::None,
             ))),
-            RequestBody::Metadata(body) => Some(self.handle_metadata(now, &body, ctx.api_version)),
+            RequestBody::Metadata(body) => self.metadata_when_ready(now, ctx, body),
             RequestBody::DescribeCluster(body) => {
                 Some(self.handle_describe_cluster(&body, ctx.api_version))
             }
