@@ -225,6 +225,35 @@ fn isr_of(cluster: &Cluster) -> Vec<i32> {
 }
 
 #[test]
+fn a_restarted_broker_holds_metadata_until_its_image_lists_brokers_then_answers_it() {
+    let mut cluster = Cluster::start(3_000);
+    create_topic(&mut cluster, 0, &[]);
+    cluster.restart(2);
+    let correlation = cluster.send(2, 1, 9, metadata_request(&[TOPIC]));
+    assert!(
+        cluster.take_response(correlation).is_none(),
+        "not from an image that has not caught up yet"
+    );
+    cluster.run_until(500, |c| {
+        c.responses
+            .iter()
+            .any(|(_, _, r)| r.correlation_id == correlation)
+    });
+    let response = cluster.take_response(correlation).unwrap();
+    let ResponseBody::Metadata(metadata) = response.body else {
+        panic!("{response:?}")
+    };
+    let listed: Vec<i32> = metadata.brokers.iter().map(|b| b.node_id.0).collect();
+    assert!(!listed.is_empty());
+    assert!(
+        listed.contains(&metadata.controller_id.0),
+        "the controller named is a listed broker: {} of {listed:?}",
+        metadata.controller_id.0
+    );
+    assert_eq!(metadata.topics[0].error_code, 0, "{:?}", metadata.topics[0]);
+}
+
+#[test]
 fn a_follower_cut_off_past_the_lag_limit_leaves_the_isr_and_acks_all_then_needs_more_replicas() {
     let mut cluster = Cluster::start(500);
     create_topic(&mut cluster, 0, &[("min.insync.replicas", "3")]);
