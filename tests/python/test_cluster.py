@@ -1,5 +1,7 @@
 """A real 3-process cluster on loopback, driven by confluent-kafka (librdkafka).
 
+Two tests: a kill -9 of the partition leader, and a network partition between brokers.
+
 Three `odradek serve --node-id N --controller-quorum ...` processes, each a combined broker
 and controller of the openraft metadata quorum. A topic with replication factor 3 and
 min.insync.replicas=2 takes a continuous acks=all stream of distinct integers; the
@@ -9,13 +11,20 @@ partition back. Every send (its invocation and its delivery report) and the fina
 recorded as a Jepsen-style history (JSON lines) and checked by `odradek check`, the queue
 checker: no acknowledged write lost, no duplicate, offsets consistent.
 
+The partition test puts every node's inter-broker listener behind a TCP proxy of its own
+(the node advertises the proxy to its peers) and cuts the leader's: its followers stop
+fetching, the ISR shrinks to the leader alone, and no acks=all send made during the cut may
+be acknowledged; after healing, the followers rejoin and the history must check out.
+
 The producer does not retry (`retries=0`, no idempotence), so an error report is an
 unknown outcome (`info`: the record may or may not be in the log), never a silent
 duplicate. Each send is its own Jepsen process: librdkafka pipelines many sends at once.
 """
 
 import json
+import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -31,19 +40,89 @@ FAILOVER_S = 40.0
 SEND_INTERVAL_S = 0.002
 
 
-class Cluster:
-    """Three combined broker+controller processes on fixed loopback ports."""
+class Proxy:
+    """A TCP proxy on loopback in front of `target` port; `cut` drops every connection and
+    refuses new ones until `heal`."""
 
-    def __init__(self, root):
+    def __init__(self, target):
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.cut_off = threading.Event()
+        self.open = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.cut_off.is_set():
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target), timeout=2)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self.pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def pump(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        self.cut_off.set()
+        with self.lock:
+            for connection in self.open:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.open.clear()
+
+    def heal(self):
+        self.cut_off.clear()
+
+    def close(self):
+        self.cut()
+        self.listener.close()
+
+
+class Cluster:
+    """Three combined broker+controller processes on fixed loopback ports; with `proxied`,
+    each node's inter-broker listener sits behind a [`Proxy`] it advertises to its peers."""
+
+    def __init__(self, root, proxied=False):
         quorum = ",".join(f"{n}@127.0.0.1:{free_port()}" for n in NODES)
-        self.brokers = {
-            n: Broker(
-                root / f"node-{n}",
-                root / f"node-{n}.log",
-                ["--node-id", str(n), "--controller-quorum", quorum],
-            )
-            for n in NODES
-        }
+        self.proxies = {}
+        self.brokers = {}
+        for n in NODES:
+            args = ["--node-id", str(n), "--controller-quorum", quorum]
+            if proxied:
+                listen = free_port()
+                self.proxies[n] = Proxy(listen)
+                args += [
+                    "--inter-broker-listen",
+                    f"127.0.0.1:{listen}",
+                    "--inter-broker-advertised",
+                    f"127.0.0.1:{self.proxies[n].port}",
+                ]
+            self.brokers[n] = Broker(root / f"node-{n}", root / f"node-{n}.log", args)
 
     def wait_until_formed(self):
         """Until Metadata lists every broker (all registered and unfenced)."""
@@ -74,13 +153,14 @@ class Cluster:
         return partition.leader, sorted(partition.isrs)
 
 
-@pytest.fixture
-def cluster(request, tmp_path):
-    cluster = Cluster(tmp_path)
+def start_cluster(request, tmp_path, proxied):
+    cluster = Cluster(tmp_path, proxied)
 
     def finish():
         for broker in cluster.brokers.values():
             broker.kill9()  # a graceful stop would wait for controlled shutdowns
+        for proxy in cluster.proxies.values():
+            proxy.close()
         failed = getattr(request.node, "report_call", None)
         if failed is not None and failed.failed:
             for n, broker in cluster.brokers.items():
@@ -91,6 +171,16 @@ def cluster(request, tmp_path):
         broker.start()
     cluster.wait_until_formed()
     return cluster
+
+
+@pytest.fixture
+def cluster(request, tmp_path):
+    return start_cluster(request, tmp_path, proxied=False)
+
+
+@pytest.fixture
+def proxied_cluster(request, tmp_path):
+    return start_cluster(request, tmp_path, proxied=True)
 
 
 class History:
@@ -155,11 +245,15 @@ class RecordedProducer:
         self.history = history
         self.next_value = 0
         self.acked = 0
+        self.invoked_at = {}
+        self.acked_values = []
 
     def report(self, process, value):
         def on_delivery(error, message):
             offset = message.offset() if error is None else None
-            self.acked += offset is not None
+            if offset is not None:
+                self.acked += 1
+                self.acked_values.append(value)
             self.history.complete_send(process, value, offset)
 
         return on_delivery
@@ -168,6 +262,7 @@ class RecordedProducer:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             value = self.next_value
+            self.invoked_at[value] = time.monotonic()
             try:
                 process = self.history.invoke_send(value)
                 callback = self.report(process, value)
@@ -213,8 +308,8 @@ def read_partition(bootstrap, topic):
         consumer.close()
 
 
-def test_acks_all_survives_a_kill_9_of_the_leader_and_its_restart(cluster, tmp_path):
-    topic = "replicated"
+def create_replicated_topic(cluster, topic):
+    """Replication factor 3, min.insync.replicas=2; returns its leader once the ISR is full."""
     admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
     created = admin.create_topics(
         [NewTopic(topic, 1, 3, config={"min.insync.replicas": "2"})],
@@ -224,6 +319,36 @@ def test_acks_all_survives_a_kill_9_of_the_leader_and_its_restart(cluster, tmp_p
     leader, _isr = wait_until(
         lambda: (s := cluster.partition_state(topic)) and len(s[1]) == 3 and s, "ISR of 3"
     )
+    return leader
+
+
+def wait_for_full_isr_while_sending(cluster, topic, producer, what):
+    deadline = time.monotonic() + FAILOVER_S
+    while (state := cluster.partition_state(topic)) is None or len(state[1]) < 3:
+        assert time.monotonic() < deadline, f"{what}: {state}"
+        producer.send_for(0.5)
+
+
+def assert_history_checks_out(cluster, topic, producer, history, tmp_path):
+    """Reads the partition back, records the read, and runs the queue checker."""
+    producer.finish()
+    history.record_poll(read_partition(cluster.bootstrap, topic))
+    path = tmp_path / "history.jsonl"
+    path.write_text("\n".join(history.lines) + "\n")
+    checked = subprocess.run(
+        [odradek_binary(), "check", "--checker", "queue", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    print(checked.stdout)
+    assert checked.returncode == 0, f"queue checker:\n{checked.stdout}\n{checked.stderr}"
+    print(f"{producer.next_value} sent, {producer.acked} acknowledged")
+
+
+def test_acks_all_survives_a_kill_9_of_the_leader_and_its_restart(cluster, tmp_path):
+    topic = "replicated"
+    leader = create_replicated_topic(cluster, topic)
     history = History()
     producer = RecordedProducer(cluster.bootstrap, topic, history)
     producer.send_for(2.0)
@@ -240,22 +365,39 @@ def test_acks_all_survives_a_kill_9_of_the_leader_and_its_restart(cluster, tmp_p
     assert new_leader != leader and leader not in isr, (new_leader, isr)
 
     cluster.brokers[leader].start()
-    deadline = time.monotonic() + FAILOVER_S
-    while (state := cluster.partition_state(topic)) is None or len(state[1]) < 3:
-        assert time.monotonic() < deadline, f"the restarted broker never rejoined: {state}"
-        producer.send_for(0.5)
+    wait_for_full_isr_while_sending(cluster, topic, producer, "the restarted broker never rejoined")
     producer.send_for(1.0)
-    producer.finish()
+    assert_history_checks_out(cluster, topic, producer, history, tmp_path)
 
-    history.record_poll(read_partition(cluster.bootstrap, topic))
-    path = tmp_path / "history.jsonl"
-    path.write_text("\n".join(history.lines) + "\n")
-    checked = subprocess.run(
-        [odradek_binary(), "check", "--checker", "queue", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    print(checked.stdout)
-    assert checked.returncode == 0, f"queue checker:\n{checked.stdout}\n{checked.stderr}"
-    print(f"{producer.next_value} sent, {producer.acked} acknowledged")
+
+def test_a_leader_cut_off_from_its_followers_acknowledges_nothing_and_loses_nothing(
+    proxied_cluster, tmp_path
+):
+    cluster, topic = proxied_cluster, "partitioned"
+    leader = create_replicated_topic(cluster, topic)
+    history = History()
+    producer = RecordedProducer(cluster.bootstrap, topic, history)
+    producer.send_for(2.0)
+    assert producer.acked > 0, "nothing acknowledged before the cut"
+
+    cluster.proxies[leader].cut()
+    cut_at = time.monotonic()
+    producer.send_for(8.0)
+    during = cluster.partition_state(topic)
+    cut_until = time.monotonic()
+    assert during == (leader, [leader]), f"the leader stays, its followers leave: {during}"
+    # Sends made well after the cut (not already fetched by the followers) may not be
+    # acknowledged while only the leader is in sync (min.insync.replicas=2).
+    during_cut = [
+        v for v in producer.acked_values if cut_at + 0.5 <= producer.invoked_at[v] <= cut_until
+    ]
+    assert not during_cut, f"{len(during_cut)} acks=all sends acknowledged during the cut"
+
+    cluster.proxies[leader].heal()
+    wait_for_full_isr_while_sending(cluster, topic, producer, "the followers never rejoined")
+    acked_at_heal = producer.acked
+    deadline = time.monotonic() + FAILOVER_S
+    while producer.acked <= acked_at_heal + 50:
+        assert time.monotonic() < deadline, "no acknowledgment after the heal"
+        producer.send_for(0.5)
+    assert_history_checks_out(cluster, topic, producer, history, tmp_path)
