@@ -19,9 +19,8 @@ mod serve_support;
 use cluster_support::history::History;
 use cluster_support::{
     assert_nothing_acknowledged_lost, create_replicated_topic, produce_acknowledged,
-    produce_recorded, try_connect, Cluster,
+    produce_recorded, Cluster,
 };
-use odradek_jepsen::verdict::Validity;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -147,20 +146,7 @@ fn moving_a_partition_off_its_leader_onto_a_joined_broker_keeps_every_acknowledg
         partition.leader_id.0
     );
 
-    let last = cluster.partition_state(TOPIC, 0).expect("a leader");
-    let mut client = try_connect(last.address).expect("the leader is up");
-    history.poll_everything(&mut client, TOPIC);
-    let report = history.check();
-    assert_eq!(
-        report.validity(),
-        Validity::Valid,
-        "queue checker: {:?}",
-        report.anomalies
-    );
-    assert_eq!(
-        report.stats.messages as i64, next,
-        "every value sent counted"
-    );
+    history.assert_valid_after_reading_back(&cluster, TOPIC, next);
 
     let moved_away = root
         .path()

@@ -13,9 +13,8 @@ mod serve_support;
 use cluster_support::history::History;
 use cluster_support::{
     assert_nothing_acknowledged_lost, create_replicated_topic, produce_acknowledged,
-    produce_recorded, try_connect, Cluster,
+    produce_recorded, Cluster,
 };
-use odradek_jepsen::verdict::Validity;
 use std::time::Duration;
 
 const TOPIC: &str = "replicated";
@@ -40,20 +39,7 @@ fn acknowledged_records_survive_a_sigkill_of_the_leader_and_its_restart() {
     cluster.wait_for_isr(TOPIC, 0, 3, Duration::from_secs(60));
     produce_recorded(&cluster, TOPIC, &mut history, &mut next, 30, within);
 
-    let last = cluster.partition_state(TOPIC, 0).expect("a leader");
-    let mut client = try_connect(last.address).expect("the leader is up");
-    history.poll_everything(&mut client, TOPIC);
-    let report = history.check();
-    assert_eq!(
-        report.validity(),
-        Validity::Valid,
-        "queue checker: {:?}",
-        report.anomalies
-    );
-    assert_eq!(
-        report.stats.messages as i64, next,
-        "every value sent was counted"
-    );
+    history.assert_valid_after_reading_back(&cluster, TOPIC, next);
 }
 
 #[test]

@@ -106,6 +106,30 @@ impl History {
         hasher.finish()
     }
 
+    /// Reads `topic` back from its current leader in `cluster`, then asserts that the
+    /// queue checker finds the history valid and counted all `sent` values.
+    pub fn assert_valid_after_reading_back(
+        &mut self,
+        cluster: &super::Cluster,
+        topic: &str,
+        sent: i64,
+    ) {
+        let leader = cluster.partition_state(topic, 0).expect("a leader");
+        let mut client = super::try_connect(leader.address).expect("the leader is up");
+        self.poll_everything(&mut client, topic);
+        let report = self.check();
+        assert_eq!(
+            report.validity(),
+            odradek_jepsen::verdict::Validity::Valid,
+            "queue checker: {:?}",
+            report.anomalies
+        );
+        assert_eq!(
+            report.stats.messages as i64, sent,
+            "every value sent was counted"
+        );
+    }
+
     /// The queue checker's report on the history.
     pub fn check(&self) -> QueueReport {
         let text = self.lines.join("\n");

@@ -44,6 +44,16 @@ impl PartitionImage {
         !self.adding_replicas.is_empty() || !self.removing_replicas.is_empty()
     }
 
+    /// The replicas the partition had before the running reassignment (all of them when
+    /// none runs): `replicas` without the ones being added.
+    pub fn original_replicas(&self) -> Vec<BrokerId> {
+        self.replicas
+            .iter()
+            .copied()
+            .filter(|b| !self.adding_replicas.contains(b))
+            .collect()
+    }
+
     /// The replicas the partition will have when no reassignment runs: `replicas` without
     /// the ones being removed.
     pub fn target_replicas(&self) -> Vec<BrokerId> {

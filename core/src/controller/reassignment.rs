@@ -56,12 +56,7 @@ impl Controller {
                 partition,
             },
         )?;
-        let original: Vec<BrokerId> = current
-            .replicas
-            .iter()
-            .copied()
-            .filter(|b| !current.adding_replicas.contains(b))
-            .collect();
+        let original = current.original_replicas();
         let Some(target) = target else {
             if !current.is_reassigning() {
                 return Err(ControllerError::NoReassignmentInProgress {
@@ -133,7 +128,7 @@ impl Controller {
                     partition,
                 },
             )?;
-            let original = current.replicas.len() - current.adding_replicas.len();
+            let original = current.original_replicas().len();
             if target.len() != original {
                 return Err(ControllerError::ReplicationFactorChangeNotAllowed {
                     partition,

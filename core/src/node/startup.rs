@@ -71,18 +71,17 @@ impl<P: StorageProvider> Node<P> {
     /// Answers the held Metadata requests once the broker is ready (after every metadata
     /// the broker applies).
     pub(super) fn answer_held_metadata(&mut self, now: Now) {
-        let held = match self.cluster.as_ref() {
-            Some(cluster) if !cluster.startup.held.is_empty() => self.ready_to_serve(),
-            _ => false,
-        };
-        if !held {
+        let holding = self
+            .cluster
+            .as_ref()
+            .is_some_and(|c| !c.startup.held.is_empty());
+        if !holding || !self.ready_to_serve() {
             return;
         }
-        let requests = match self.cluster.as_mut() {
-            Some(cluster) => std::mem::take(&mut cluster.startup.held),
-            None => return,
+        let Some(cluster) = self.cluster.as_mut() else {
+            return;
         };
-        for (ctx, request) in requests {
+        for (ctx, request) in std::mem::take(&mut cluster.startup.held) {
             let body = self.handle_metadata(now, &request, ctx.api_version);
             self.respond(ctx, body);
         }
